@@ -1,0 +1,188 @@
+"""`fit`: batch broadcasting, the shared-design-matrix path, chunks of models."""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import jax
+import jax.numpy as jnp
+from . import _loss, _validate, solvers
+from ._result import FitResult
+
+Array = jax.Array
+
+__all__ = ["fit", "default_tol", "DEFAULT_MAX_ITER"]
+
+DEFAULT_MAX_ITER = 100
+
+# Per-observation values a chunk of models may hold at once: about 2 MiB of float64 per
+# working array, which keeps one Newton iteration of a chunk inside the L2/L3 caches.
+_CHUNK_ELEMENTS = 2**18
+
+
+def default_tol(dtype) -> float:
+    """Gradient tolerance by dtype: 1e-10 for float64, 1e-5 for float32 and narrower."""
+    return 1e-10 if jnp.dtype(dtype) == jnp.float64 else 1e-5
+
+
+def _default_chunk(n: int) -> int:
+    return int(min(4096, max(8, 2 ** round(math.log2(max(1, _CHUNK_ELEMENTS // n))))))
+
+
+def fit(
+    X,
+    y,
+    *,
+    weights=None,
+    offset=None,
+    fit_intercept: bool = True,
+    solver="newton",
+    tol=None,
+    max_iter=None,
+    chunk_size: int | None = None,
+) -> FitResult:
+    """Fit one logistic regression model or a batch of them.
+
+    Minimises, for every model in the batch (conventions in :mod:`jaxlogreg._loss`)::
+
+        f(beta) = (1 / sum_i w_i) * sum_i w_i * [softplus(eta_i) - y_i * eta_i],
+        eta = X @ coef + intercept + offset.
+
+    Args:
+      X: ``(..., n, d)`` design matrix. A single ``(n, d)`` matrix is shared by every model
+        of the batch and is never copied per model.
+      y: ``(..., n)`` labels in {0, 1}.
+      weights: ``(..., n)`` nonnegative frequency weights (a weight of 2 is the row twice),
+        or None for ones. A ``(B, n)`` array over a shared ``X`` fits ``B`` models, e.g. one
+        per bootstrap resample or train split (0 for held-out rows).
+      offset: ``(..., n)`` known term added to the linear predictor, or None.
+      fit_intercept: fit an unpenalised intercept (a leading column of ones).
+      solver: a registered name (``"newton"``) or a settings object
+        (:class:`jaxlogreg.Newton`).
+      tol: gradient tolerance (``max_j |grad_j f| <= tol``; see the solver); None picks
+        by dtype (:func:`default_tol`). Traced: changing it does not recompile.
+      max_iter: iteration bound (default 100). Traced: changing it does not recompile.
+      chunk_size: models processed together (vectorised) at a time; the rest of the batch
+        is looped over in chunks of this size. None picks one from ``n``.
+
+    The leading (batch) axes of ``X``, ``y``, ``weights`` and ``offset`` broadcast together;
+    the batch shape ``(...)`` is that broadcast shape (``()`` for one model). Computation is
+    in ``X``'s floating dtype, or JAX's default float (float64 under ``jax_enable_x64``)
+    when ``X`` is not floating.
+
+    Returns:
+      :class:`FitResult` with batch shape ``(...)``. Models that fail are reported through
+      ``status``; nothing raises inside a batch.
+
+    Raises:
+      ValueError: at the Python boundary, for non-finite data, labels outside {0, 1},
+        negative weights, a model whose weights are all zero, shapes that do not broadcast,
+        or ``n = 0``, naming the argument and the first bad index.
+    """
+    config = solvers.resolve(solver)
+    data = _validate.fit_inputs(X, y, weights, offset, fit_intercept=fit_intercept)
+    dtype = data.X.dtype
+    tol = default_tol(dtype) if tol is None else tol
+    max_iter = DEFAULT_MAX_ITER if max_iter is None else max_iter
+    if _validate._is_concrete(tol) and not float(tol) > 0:
+        raise ValueError(f"tol: must be positive, got {tol}")
+    if _validate._is_concrete(max_iter) and int(max_iter) < 0:
+        raise ValueError(f"max_iter: must be nonnegative, got {max_iter}")
+    n = data.X.shape[-2]
+    if chunk_size is None:
+        chunk_size = _default_chunk(n)
+    elif int(chunk_size) < 1:
+        raise ValueError(f"chunk_size: must be a positive integer, got {chunk_size}")
+    return _fit(
+        data.X,
+        data.y,
+        data.weights,
+        data.offset,
+        jnp.asarray(tol, dtype),
+        jnp.asarray(max_iter, jnp.int32),
+        batch_shape=data.batch_shape,
+        fit_intercept=bool(fit_intercept),
+        config=config,
+        chunk_size=int(chunk_size),
+    )
+
+
+def _initial_beta(problem: _loss.Problem, fit_intercept: bool) -> Array:
+    """Zero slopes; the intercept at the logit of the weighted mean response."""
+    p = problem.X.shape[-1]
+    beta = jnp.zeros((p,), problem.X.dtype)
+    if fit_intercept:
+        w = problem.weights
+        ybar = jnp.clip(jnp.sum(w * problem.y) / jnp.sum(w), 1e-6, 1 - 1e-6)
+        beta = beta.at[0].set(jnp.log(ybar) - jnp.log1p(-ybar))
+    return beta
+
+
+@functools.partial(
+    jax.jit, static_argnames=("batch_shape", "fit_intercept", "config", "chunk_size")
+)
+def _fit(X, y, weights, offset, tol, max_iter, *, batch_shape, fit_intercept, config, chunk_size):
+    dtype = X.dtype
+    d = X.shape[-1]
+    p = d + int(fit_intercept)
+    pf = _loss.default_penalty_factor(p, fit_intercept, dtype)
+    l2 = jnp.zeros((), dtype)
+    B = math.prod(batch_shape)
+
+    # Arrays with batch axes are mapped over models; those without are shared, closed over,
+    # and never broadcast to the batch.
+    inputs = {"X": X, "y": y, "weights": weights, "offset": offset}
+    core = {"X": 2, "y": 1, "weights": 1, "offset": 1}
+    mapped, shared = {}, {}
+    for name, a in inputs.items():
+        if a.ndim == core[name]:
+            shared[name] = a
+        else:
+            full = batch_shape + a.shape[a.ndim - core[name]:]
+            mapped[name] = jnp.broadcast_to(a, full).reshape((B,) + full[len(batch_shape):])
+    products = None
+    if "X" in shared:
+        if fit_intercept:
+            shared["X"] = _loss.add_intercept(shared["X"])
+        if batch_shape:
+            products = _loss.column_products(shared["X"])
+
+    def one(per_model):
+        a = {**shared, **per_model}
+        Xm = a["X"]
+        if "X" in per_model and fit_intercept:
+            Xm = _loss.add_intercept(Xm)
+        problem = _loss.Problem(Xm, a["y"], a["weights"], a["offset"], l2, pf, products)
+        state = solvers.run(config, problem, _initial_beta(problem, fit_intercept), tol, max_iter)
+        return (
+            state.beta,
+            state.status,
+            state.n_iter,
+            state.loss,
+            jnp.max(jnp.abs(state.grad)),
+        )
+
+    if not batch_shape:
+        beta, status, n_iter, loss, gnorm = one({})
+    elif B == 0:
+        beta = jnp.zeros((0, p), dtype)
+        status = n_iter = jnp.zeros((0,), jnp.int32)
+        loss = gnorm = jnp.zeros((0,), dtype)
+    else:
+        beta, status, n_iter, loss, gnorm = jax.lax.map(
+            one, mapped, batch_size=min(chunk_size, B)
+        )
+    beta = beta.reshape(batch_shape + (p,))
+    shape = lambda a: a.reshape(batch_shape)  # noqa: E731
+    intercept = beta[..., 0] if fit_intercept else jnp.zeros(batch_shape, dtype)
+    coef = beta[..., 1:] if fit_intercept else beta
+    return FitResult(
+        coef=coef,
+        intercept=intercept,
+        status=shape(status),
+        n_iter=shape(n_iter),
+        loss=shape(loss),
+        grad_norm=shape(gnorm),
+        fit_intercept=fit_intercept,
+    )

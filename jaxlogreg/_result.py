@@ -1,0 +1,62 @@
+"""The result of a batch of fits: a pytree of arrays with the batch shape in front."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+
+from ._status import Status
+
+Array = jax.Array
+
+__all__ = ["FitResult"]
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class FitResult:
+    """Fitted models, one per entry of the batch shape ``(...)``.
+
+    Attributes:
+      coef: ``(..., d)`` coefficients of the columns of ``X``.
+      intercept: ``(...)`` intercept (0 when ``fit_intercept=False``).
+      status: ``(...)`` int32 :class:`~jaxlogreg.Status` code of each model.
+      n_iter: ``(...)`` int32 solver iterations each model took (its own, not the batch's).
+      loss: ``(...)`` final objective ``f`` (weighted mean negative log-likelihood plus
+        penalty; see :mod:`jaxlogreg._loss`).
+      grad_norm: ``(...)`` ``max_j |grad_j f|`` at the returned coefficients.
+      fit_intercept: whether an intercept was fitted (static, not a leaf).
+
+    ``res.converged`` is ``res.status == Status.CONVERGED``; ``res.params`` is
+    ``(intercept, *coef)`` along the last axis (statsmodels' order); ``res[i]`` or
+    ``res[mask]`` indexes every field along the batch axes.
+    """
+
+    coef: Array
+    intercept: Array
+    status: Array
+    n_iter: Array
+    loss: Array
+    grad_norm: Array
+    fit_intercept: bool = dataclasses.field(default=True, metadata=dict(static=True))
+
+    @property
+    def converged(self) -> Array:
+        """``(...)`` bool: ``status == Status.CONVERGED``."""
+        return self.status == int(Status.CONVERGED)
+
+    @property
+    def params(self) -> Array:
+        """``(..., p)``: intercept first when fitted, then ``coef``."""
+        if not self.fit_intercept:
+            return self.coef
+        return jnp.concatenate([self.intercept[..., None], self.coef], axis=-1)
+
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        return tuple(self.intercept.shape)
+
+    def __getitem__(self, index) -> "FitResult":
+        return jax.tree_util.tree_map(lambda a: a[index], self)
