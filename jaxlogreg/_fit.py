@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 from . import _loss, _validate, solvers
 from ._result import FitResult
+from ._status import Status
 
 Array = jax.Array
 
@@ -40,6 +41,7 @@ def fit(
     solver="newton",
     tol=None,
     max_iter=None,
+    init=None,
     chunk_size: int | None = None,
 ) -> FitResult:
     """Fit one logistic regression model or a batch of them.
@@ -63,6 +65,11 @@ def fit(
       tol: gradient tolerance (``max_j |grad_j f| <= tol``; see the solver); None picks
         by dtype (:func:`default_tol`). Traced: changing it does not recompile.
       max_iter: iteration bound (default 100). Traced: changing it does not recompile.
+      init: starting point: a :class:`FitResult` or an array ``(..., p)`` of parameters
+        (intercept first when fitted, ``p = d + fit_intercept``) broadcasting against the
+        batch. None: for a batch over one shared ``X``, the fit of all models pooled (for
+        bootstrap and split batches, the full-data fit); otherwise zero slopes and the
+        intercept at the logit of the mean response.
       chunk_size: models processed together (vectorised) at a time; the rest of the batch
         is looped over in chunks of this size. None picks one from ``n``.
 
@@ -94,11 +101,13 @@ def fit(
         chunk_size = _default_chunk(n)
     elif int(chunk_size) < 1:
         raise ValueError(f"chunk_size: must be a positive integer, got {chunk_size}")
+    start = _validate.init_array(init, data, fit_intercept)
     return _fit(
         data.X,
         data.y,
         data.weights,
         data.offset,
+        start,
         jnp.asarray(tol, dtype),
         jnp.asarray(max_iter, jnp.int32),
         batch_shape=data.batch_shape,
@@ -108,7 +117,7 @@ def fit(
     )
 
 
-def _initial_beta(problem: _loss.Problem, fit_intercept: bool) -> Array:
+def _default_start(problem: _loss.Problem, fit_intercept: bool) -> Array:
     """Zero slopes; the intercept at the logit of the weighted mean response."""
     p = problem.X.shape[-1]
     beta = jnp.zeros((p,), problem.X.dtype)
@@ -119,10 +128,60 @@ def _initial_beta(problem: _loss.Problem, fit_intercept: bool) -> Array:
     return beta
 
 
+def _pooled_start(X, y, weights, offset, l2, pf, tol, max_iter, config, fit_intercept):
+    """Starting point shared by a batch over one design: the fit of all models pooled.
+
+    Summing every model's objective over a shared ``X`` gives one model with weights
+    ``sum_b w_b`` and response ``sum_b w_b y_b / sum_b w_b`` (the loss is linear in ``y``).
+    For bootstrap or split batches that is the full-data fit, a few Newton steps from each
+    model's optimum. Falls back to :func:`_default_start` when the pooled fit fails.
+    """
+    wsum = jnp.sum(weights, axis=0)
+    ypool = jnp.sum(weights * y, axis=0) / jnp.where(wsum > 0, wsum, 1.0)
+    pooled = _loss.Problem(X, ypool, wsum, jnp.mean(offset, axis=0), l2, pf)
+    start = _default_start(pooled, fit_intercept)
+    state = solvers.run(config, pooled, start, tol, max_iter)
+    ok = state.status == int(Status.CONVERGED)
+    return jnp.where(ok, state.beta, start)
+
+
+_AXIS = "models"
+
+
+def _chunked_map(f, xs, chunk: int):
+    """``f`` over the leading axis (length ``B``) of the pytree ``xs``, vmapped as axis
+    ``_AXIS`` over ``chunk`` models at a time, one chunk after another.
+
+    The last chunk is aligned to end at ``B`` and may overlap the one before it, so every
+    chunk has the same shape (one compiled body, no padding copies); models in the overlap
+    are computed twice with identical results.
+    """
+    B = jax.tree_util.tree_leaves(xs)[0].shape[0]
+    chunk = min(chunk, B)
+    vf = jax.vmap(f, axis_name=_AXIS)
+
+    def piece(i):
+        start = jnp.minimum(i * chunk, B - chunk)
+        part = jax.tree_util.tree_map(lambda a: jax.lax.dynamic_slice_in_dim(a, start, chunk), xs)
+        return start, part
+
+    shapes = jax.eval_shape(lambda: vf(piece(0)[1]))
+    out = jax.tree_util.tree_map(lambda s: jnp.zeros((B,) + s.shape[1:], s.dtype), shapes)
+
+    def body(i, out):
+        start, part = piece(i)
+        res = vf(part)
+        return jax.tree_util.tree_map(
+            lambda o, r: jax.lax.dynamic_update_slice_in_dim(o, r, start, 0), out, res
+        )
+
+    return jax.lax.fori_loop(0, -(-B // chunk), body, out)
+
+
 @functools.partial(
     jax.jit, static_argnames=("batch_shape", "fit_intercept", "config", "chunk_size")
 )
-def _fit(X, y, weights, offset, tol, max_iter, *, batch_shape, fit_intercept, config, chunk_size):
+def _fit(X, y, weights, offset, init, tol, max_iter, *, batch_shape, fit_intercept, config, chunk_size):
     dtype = X.dtype
     d = X.shape[-1]
     p = d + int(fit_intercept)
@@ -132,29 +191,39 @@ def _fit(X, y, weights, offset, tol, max_iter, *, batch_shape, fit_intercept, co
 
     # Arrays with batch axes are mapped over models; those without are shared, closed over,
     # and never broadcast to the batch.
-    inputs = {"X": X, "y": y, "weights": weights, "offset": offset}
-    core = {"X": 2, "y": 1, "weights": 1, "offset": 1}
+    inputs = {"X": X, "y": y, "weights": weights, "offset": offset, "init": init}
+    core = {"X": 2, "y": 1, "weights": 1, "offset": 1, "init": 1}
     mapped, shared = {}, {}
     for name, a in inputs.items():
+        if a is None:
+            continue
         if a.ndim == core[name]:
             shared[name] = a
         else:
-            full = batch_shape + a.shape[a.ndim - core[name]:]
-            mapped[name] = jnp.broadcast_to(a, full).reshape((B,) + full[len(batch_shape):])
+            full = batch_shape + a.shape[a.ndim - core[name] :]
+            mapped[name] = jnp.broadcast_to(a, full).reshape((B,) + full[len(batch_shape) :])
     products = None
     if "X" in shared:
         if fit_intercept:
             shared["X"] = _loss.add_intercept(shared["X"])
-        if batch_shape:
+        if batch_shape and B:
             products = _loss.column_products(shared["X"])
+            if init is None:
+                stacked = {k: mapped.get(k, shared.get(k)) for k in ("y", "weights", "offset")}
+                stacked = {k: jnp.broadcast_to(v, (B, X.shape[-2])) for k, v in stacked.items()}
+                shared["init"] = _pooled_start(
+                    shared["X"], stacked["y"], stacked["weights"], stacked["offset"],
+                    l2, pf, tol, max_iter, config, fit_intercept,
+                )
 
-    def one(per_model):
+    def one(per_model, axis_name):
         a = {**shared, **per_model}
         Xm = a["X"]
         if "X" in per_model and fit_intercept:
             Xm = _loss.add_intercept(Xm)
         problem = _loss.Problem(Xm, a["y"], a["weights"], a["offset"], l2, pf, products)
-        state = solvers.run(config, problem, _initial_beta(problem, fit_intercept), tol, max_iter)
+        start = a["init"] if "init" in a else _default_start(problem, fit_intercept)
+        state = solvers.run(config, problem, start, tol, max_iter, axis_name)
         return (
             state.beta,
             state.status,
@@ -164,15 +233,13 @@ def _fit(X, y, weights, offset, tol, max_iter, *, batch_shape, fit_intercept, co
         )
 
     if not batch_shape:
-        beta, status, n_iter, loss, gnorm = one({})
+        beta, status, n_iter, loss, gnorm = one({}, None)
     elif B == 0:
         beta = jnp.zeros((0, p), dtype)
         status = n_iter = jnp.zeros((0,), jnp.int32)
         loss = gnorm = jnp.zeros((0,), dtype)
     else:
-        beta, status, n_iter, loss, gnorm = jax.lax.map(
-            one, mapped, batch_size=min(chunk_size, B)
-        )
+        beta, status, n_iter, loss, gnorm = _chunked_map(lambda m: one(m, _AXIS), mapped, chunk_size)
     beta = beta.reshape(batch_shape + (p,))
     shape = lambda a: a.reshape(batch_shape)  # noqa: E731
     intercept = beta[..., 0] if fit_intercept else jnp.zeros(batch_shape, dtype)

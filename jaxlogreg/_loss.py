@@ -53,9 +53,9 @@ __all__ = [
     "evaluate",
     "value",
     "gradient",
-    "gradient_from_mean",
+    "gradient_from_rows",
     "hessian",
-    "hessian_from_variance",
+    "hessian_from_rows",
     "hvp",
     "value_grad_hess",
 ]
@@ -141,15 +141,19 @@ def _penalty(beta: Array, problem: Problem) -> Array:
 
 
 def evaluate(eta: Array, beta: Array, problem: Problem) -> tuple[Array, Array, Array]:
-    """Objective at ``beta`` given its linear predictor ``eta``; also ``mu`` and ``v``.
+    """Objective at ``beta`` given its linear predictor ``eta``, and the row weights of its
+    derivatives.
 
-    Returns ``(f, mu, v)``: ``f`` scalar, ``mu`` and ``v`` of shape ``(n,)``. Solvers use it
-    to evaluate trial points along a line, where ``eta`` is cheap to update.
+    Returns ``(f, r, s)``: ``f`` scalar; ``r = w (mu - y) / sum w`` and
+    ``s = w mu (1 - mu) / sum w``, each ``(n,)``, so that ``grad f = X^T r + l2 pf beta``
+    and ``hess f = X^T diag(s) X + l2 diag(pf)``. Solvers use it at trial points along a
+    line, where ``eta`` is cheap to update.
     """
     loss, mu, var = pointwise(eta, problem.y)
     w = problem.weights
-    f = jnp.sum(w * loss) / jnp.sum(w) + _penalty(beta, problem)
-    return f, mu, var
+    scale = 1.0 / jnp.sum(w)
+    f = scale * jnp.sum(w * loss) + _penalty(beta, problem)
+    return f, (scale * w) * (mu - problem.y), (scale * w) * var
 
 
 def value(beta: Array, problem: Problem) -> Array:
@@ -157,17 +161,16 @@ def value(beta: Array, problem: Problem) -> Array:
     return evaluate(linear_predictor(beta, problem), beta, problem)[0]
 
 
-def gradient_from_mean(mu: Array, beta: Array, problem: Problem) -> Array:
-    """``(p,)`` gradient ``X^T (w * (mu - y)) / sum w + l2 * pf * beta`` given ``mu``."""
-    w = problem.weights
-    r = w * (mu - problem.y) / jnp.sum(w)
+def gradient_from_rows(r: Array, beta: Array, problem: Problem) -> Array:
+    """``(p,)`` gradient ``X^T r + l2 * pf * beta`` given ``r`` from :func:`evaluate`."""
     return problem.X.T @ r + problem.l2 * problem.penalty_factor * beta
 
 
-def hessian_from_variance(var: Array, problem: Problem) -> Array:
-    """``(p, p)`` Hessian ``X^T diag(w * v) X / sum w + l2 * diag(pf)`` given ``v``."""
-    w = problem.weights
-    s = w * var / jnp.sum(w)
+def hessian_from_rows(s: Array, problem: Problem) -> Array:
+    """``(p, p)`` Hessian ``X^T diag(s) X + l2 * diag(pf)`` given ``s`` from :func:`evaluate`.
+
+    Uses ``problem.products`` (``Z^T s``, see the module docstring) when present.
+    """
     p = problem.X.shape[-1]
     if problem.products is not None:
         data = _symmetric_from_upper(problem.products.T @ s, p)
@@ -178,14 +181,14 @@ def hessian_from_variance(var: Array, problem: Problem) -> Array:
 
 def gradient(beta: Array, problem: Problem) -> Array:
     """``(p,)`` gradient of the objective at ``beta``."""
-    _, mu, _ = pointwise(linear_predictor(beta, problem), problem.y)
-    return gradient_from_mean(mu, beta, problem)
+    _, r, _ = evaluate(linear_predictor(beta, problem), beta, problem)
+    return gradient_from_rows(r, beta, problem)
 
 
 def hessian(beta: Array, problem: Problem) -> Array:
     """``(p, p)`` Hessian of the objective at ``beta``."""
-    _, _, var = pointwise(linear_predictor(beta, problem), problem.y)
-    return hessian_from_variance(var, problem)
+    _, _, s = evaluate(linear_predictor(beta, problem), beta, problem)
+    return hessian_from_rows(s, problem)
 
 
 def hvp(beta: Array, v: Array, problem: Problem) -> Array:
@@ -193,14 +196,11 @@ def hvp(beta: Array, v: Array, problem: Problem) -> Array:
 
     ``X^T (w * mu (1 - mu) * (X v)) / sum w + l2 * pf * v``: two passes over ``X``.
     """
-    _, _, var = pointwise(linear_predictor(beta, problem), problem.y)
-    w = problem.weights
-    s = w * var / jnp.sum(w)
+    _, _, s = evaluate(linear_predictor(beta, problem), beta, problem)
     return problem.X.T @ (s * (problem.X @ v)) + problem.l2 * problem.penalty_factor * v
 
 
 def value_grad_hess(beta: Array, problem: Problem) -> tuple[Array, Array, Array]:
     """Objective, gradient and Hessian at ``beta`` from one pass: ``((), (p,), (p, p))``."""
-    eta = linear_predictor(beta, problem)
-    f, mu, var = evaluate(eta, beta, problem)
-    return f, gradient_from_mean(mu, beta, problem), hessian_from_variance(var, problem)
+    f, r, s = evaluate(linear_predictor(beta, problem), beta, problem)
+    return f, gradient_from_rows(r, beta, problem), hessian_from_rows(s, problem)

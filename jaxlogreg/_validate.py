@@ -139,3 +139,29 @@ def fit_inputs(X, y, weights, offset, *, fit_intercept: bool) -> FitInputs:
     if all(_is_concrete(a) for a in (X, y, weights, offset)):
         _check_values(X, y, weights, offset)
     return FitInputs(X, y, weights, offset, tuple(batch))
+
+
+def init_array(init, data: FitInputs, fit_intercept: bool):
+    """Starting parameters ``(..., p)`` from ``fit(init=...)``, or None."""
+    if init is None:
+        return None
+    params = getattr(init, "params", init)
+    p = data.X.shape[-1] + int(fit_intercept)
+    arr = _as_array("init", params, data.X.dtype, 1)
+    if arr.shape[-1] != p:
+        raise ValueError(
+            f"init: last axis has length {arr.shape[-1]}, expected p = {p} parameters "
+            f"({'intercept first, then ' if fit_intercept else ''}one per column of X)"
+        )
+    try:
+        np.broadcast_shapes(arr.shape[:-1], data.batch_shape)
+    except ValueError:
+        raise ValueError(
+            f"init: batch axes {arr.shape[:-1]} do not broadcast with {data.batch_shape}"
+        ) from None
+    if arr.shape[:-1] and np.broadcast_shapes(arr.shape[:-1], data.batch_shape) != data.batch_shape:
+        raise ValueError(f"init: batch axes {arr.shape[:-1]} are larger than the batch {data.batch_shape}")
+    if _is_concrete(arr) and not bool(jnp.all(jnp.isfinite(arr))):
+        idx = _first(~np.isfinite(np.asarray(arr)))
+        raise ValueError(f"init: non-finite value at index {idx}")
+    return arr

@@ -1,16 +1,19 @@
 """Solvers: one module each, every one an ``init``/``step``/``run`` over an explicit state.
 
-A solver is chosen by its typed settings object (``Newton(...)``) or by its registered name
+``jaxlogreg.solvers.newton.init`` / ``step`` / ``run`` drive a solver by hand on one model
+(vmap them for many). A solver is chosen by its typed settings object (``Newton(...)``) or by its registered name
 (``"newton"``). Every solver's state carries ``beta``, ``loss``, ``grad``, ``n_iter`` and
 ``status``, which is all :func:`jaxlogreg.fit` reads from it.
 """
 
 from __future__ import annotations
 
+from .._loss import Problem
 from . import _newton
+from . import _newton as newton
 from ._newton import Newton, NewtonState
 
-__all__ = ["Newton", "NewtonState", "resolve", "run", "names"]
+__all__ = ["Newton", "NewtonState", "Problem", "newton", "resolve", "run", "names"]
 
 # name -> (settings class, run function). The one registry: `fit` looks nowhere else.
 _REGISTRY = {
@@ -41,6 +44,9 @@ def resolve(solver):
     )
 
 
-def run(config, problem, beta0, tol, max_iter):
-    """Run the solver that ``config`` names on one model; returns its final state."""
-    return _REGISTRY[config.name][1](problem, beta0, tol, max_iter, config)
+def run(config, problem, beta0, tol, max_iter, axis_name=None):
+    """Run the solver that ``config`` names on one model; returns its final state.
+
+    ``axis_name`` names the ``vmap`` axis the call runs under, if any (see the solvers).
+    """
+    return _REGISTRY[config.name][1](problem, beta0, tol, max_iter, config, axis_name)
