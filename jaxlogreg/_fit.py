@@ -62,8 +62,11 @@ def fit(
       fit_intercept: fit an unpenalised intercept (a leading column of ones).
       solver: a registered name (``"newton"``) or a settings object
         (:class:`jaxlogreg.Newton`).
-      tol: gradient tolerance (``max_j |grad_j f| <= tol``; see the solver); None picks
-        by dtype (:func:`default_tol`). Traced: changing it does not recompile.
+      tol: convergence tolerance: the Newton solver stops when half the squared Newton
+        decrement and every ``|grad_j f|`` are at most ``tol`` (the latter relaxed to the
+        rounding bound of ``grad_j`` on columns of very large scale; see
+        :mod:`jaxlogreg.solvers.newton`). None picks by dtype (:func:`default_tol`).
+        Traced: changing it does not recompile.
       max_iter: iteration bound (default 100). Traced: changing it does not recompile.
       init: starting point: a :class:`FitResult` or an array ``(..., p)`` of parameters
         (intercept first when fitted, ``p = d + fit_intercept``) broadcasting against the
@@ -134,15 +137,15 @@ def _pooled_start(X, y, weights, offset, l2, pf, tol, max_iter, config, fit_inte
     Summing every model's objective over a shared ``X`` gives one model with weights
     ``sum_b w_b`` and response ``sum_b w_b y_b / sum_b w_b`` (the loss is linear in ``y``).
     For bootstrap or split batches that is the full-data fit, a few Newton steps from each
-    model's optimum. Falls back to :func:`_default_start` when the pooled fit fails.
+    model's optimum. NaN when the pooled fit fails; each model then starts from its own
+    :func:`_default_start`.
     """
     wsum = jnp.sum(weights, axis=0)
     ypool = jnp.sum(weights * y, axis=0) / jnp.where(wsum > 0, wsum, 1.0)
     pooled = _loss.Problem(X, ypool, wsum, jnp.mean(offset, axis=0), l2, pf)
-    start = _default_start(pooled, fit_intercept)
-    state = solvers.run(config, pooled, start, tol, max_iter)
-    ok = state.status == int(Status.CONVERGED)
-    return jnp.where(ok, state.beta, start)
+    state = solvers.run(config, pooled, _default_start(pooled, fit_intercept), tol, max_iter)
+    ok = (state.status == int(Status.CONVERGED)) & jnp.all(jnp.isfinite(state.beta))
+    return jnp.where(ok, state.beta, jnp.nan)
 
 
 _AXIS = "models"
@@ -222,7 +225,9 @@ def _fit(X, y, weights, offset, init, tol, max_iter, *, batch_shape, fit_interce
         if "X" in per_model and fit_intercept:
             Xm = _loss.add_intercept(Xm)
         problem = _loss.Problem(Xm, a["y"], a["weights"], a["offset"], l2, pf, products)
-        start = a["init"] if "init" in a else _default_start(problem, fit_intercept)
+        start = _default_start(problem, fit_intercept)
+        if "init" in a:
+            start = jnp.where(jnp.all(jnp.isfinite(a["init"])), a["init"], start)
         state = solvers.run(config, problem, start, tol, max_iter, axis_name)
         return (
             state.beta,

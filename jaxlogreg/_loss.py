@@ -23,9 +23,10 @@ Conventions
       grad f = X^T (w * (mu - y)) / sum w  +  l2 * pf * beta
       hess f = X^T diag(w * mu * (1 - mu)) X / sum w  +  l2 * diag(pf)
 
-Numerics: ``softplus(eta) = max(eta, 0) + log1p(exp(-|eta|))``, and ``mu`` and
-``mu * (1 - mu)`` come from the same ``exp(-|eta|)``, so every quantity is finite for any
-finite ``eta`` (``|eta|`` up to 1e4 in float32 and beyond).
+Numerics: ``l = log1p(exp(-|eta|)) + y max(-eta, 0) + (1 - y) max(eta, 0)``, a sum of
+nonnegative terms equal to ``softplus(eta) - y eta``, and ``mu`` and ``mu * (1 - mu)``
+come from the same ``exp(-|eta|)``, so every quantity is finite and accurate to relative
+rounding for any finite ``eta`` (``|eta|`` up to 1e4 in float32 and beyond).
 
 Shared design matrices: for a batch of models over one ``X`` the Hessian's data term is
 written as ``Z^T s`` with ``Z = column_products(X)`` of shape ``(n, p (p + 1) / 2)`` and
@@ -125,7 +126,9 @@ def pointwise(eta: Array, y: Array) -> tuple[Array, Array, Array]:
     """
     e = jnp.exp(-jnp.abs(eta))
     r = 1.0 / (1.0 + e)
-    loss = jnp.maximum(eta, 0.0) + jnp.log1p(e) - y * eta
+    # softplus(eta) - y eta with max(eta, 0) - y eta split into two nonnegative terms, so
+    # nothing cancels when y = 1 and eta is large (or y = 0 and eta very negative).
+    loss = jnp.log1p(e) + y * jnp.maximum(-eta, 0.0) + (1.0 - y) * jnp.maximum(eta, 0.0)
     mu = jnp.where(eta >= 0, r, e * r)
     var = e * r * r
     return loss, mu, var

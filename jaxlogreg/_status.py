@@ -28,6 +28,7 @@ class Status(enum.IntEnum):
     SINGULAR = 3
     NONFINITE = 4
     LINESEARCH_FAILED = 5
+    INVALID = 6
 
     @property
     def message(self) -> str:
@@ -54,4 +55,8 @@ _MESSAGES = {
     ),
     Status.NONFINITE: "the loss or gradient became NaN or infinite",
     Status.LINESEARCH_FAILED: "the line search found no step that decreases the loss",
+    Status.INVALID: (
+        "invalid data: a label outside [0, 1] or a negative weight (reported here only when "
+        "the Python-side checks could not run, as under jax.jit)"
+    ),
 }

@@ -2,7 +2,9 @@
 
 Shapes are always checked. Values (finite, labels in {0, 1}, nonnegative weights) are
 checked only when the arrays are concrete; inside a user's ``jit`` nothing raises and the
-per-model statuses carry the news instead. The value checks run as one fused reduction on
+per-model statuses carry the news instead (``NONFINITE`` for NaN or inf, ``INVALID`` for a
+negative weight or a label outside [0, 1]; a label strictly between 0 and 1 is then fitted
+as a proportion, as the loss allows). The value checks run as one fused reduction on
 the device; the first bad index is located only when a check has failed.
 """
 
@@ -98,6 +100,8 @@ def _check_values(X, y, w, o) -> None:
         raise ValueError(f"weights: negative value {wn[idx]} at index {idx}")
     if not flags[5]:
         wn = np.asarray(w)
+        if wn.ndim == 1:
+            raise ValueError("weights: all weights are zero")
         idx = _first(wn.sum(axis=-1) <= 0)
         raise ValueError(f"weights: all weights of model {idx} are zero")
     if not flags[6]:

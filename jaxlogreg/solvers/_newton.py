@@ -5,9 +5,10 @@ At each iterate ``beta`` with gradient ``g`` and Hessian ``H`` (from :mod:`jaxlo
 1. Factor ``H`` (unit-diagonal scaling, then Cholesky; :mod:`jaxlogreg._linalg`) and form the
    Newton direction ``delta = -H^-1 g``, its effect on the linear predictor ``X delta``, and
    the squared Newton decrement ``lambda^2 = g^T H^-1 g``.
-2. Decide whether to stop (first match wins):
+2. Decide whether to stop (first match wins; :func:`init` first stops a model with
+   ``INVALID`` data: a negative weight, or a positively weighted label outside ``[0, 1]``):
 
-   * ``NONFINITE``: the loss or the gradient is not finite.
+   * ``NONFINITE``: the loss, the gradient or the Hessian is not finite.
    * ``SINGULAR``: the factorisation failed (``SEPARATED`` instead when some rows already
      have fitted probabilities of their observed class equal to 1 to working precision,
      ``(2 y_i - 1) eta_i > -log(eps)``).
@@ -111,7 +112,7 @@ def _direction(problem, eta, loss, grad, hess, beta, n_iter, tol, max_iter, grad
     delta = -_linalg.solve(fac, grad)
     xd = problem.X @ delta
     half_dec = -0.5 * jnp.dot(grad, delta)
-    finite = jnp.isfinite(loss) & jnp.all(jnp.isfinite(grad))
+    finite = jnp.isfinite(loss) & jnp.all(jnp.isfinite(grad)) & jnp.all(jnp.isfinite(hess))
 
     # Rows with y = 1 may only move up, rows with y = 0 only down, and rows with a
     # fractional y (a finite optimum of their own) not at all. One pass, three maxima.
@@ -157,6 +158,8 @@ def init(problem: _loss.Problem, beta0: Array, tol: Array, max_iter: Array) -> N
     delta, xd, status = _direction(
         problem, eta, loss, grad, hess, beta0, n_iter, tol, max_iter, floor
     )
+    invalid = jnp.any((w < 0) | ((w != 0) & ((problem.y < 0) | (problem.y > 1))))
+    status = jnp.where(invalid, jnp.int32(Status.INVALID), status)
     return NewtonState(beta0, eta, loss, grad, delta, xd, floor, n_iter, status)
 
 
