@@ -8,6 +8,7 @@ import math
 import jax
 import jax.numpy as jnp
 from . import _loss, _validate, solvers
+from ._batch import AXIS, chunked_map, default_chunk
 from ._result import FitResult
 from ._status import Status
 
@@ -17,18 +18,9 @@ __all__ = ["fit", "default_tol", "DEFAULT_MAX_ITER"]
 
 DEFAULT_MAX_ITER = 100
 
-# Per-observation values a chunk of models may hold at once: about 2 MiB of float64 per
-# working array, which keeps one Newton iteration of a chunk inside the L2/L3 caches.
-_CHUNK_ELEMENTS = 2**18
-
-
 def default_tol(dtype) -> float:
     """Gradient tolerance by dtype: 1e-10 for float64, 1e-5 for float32 and narrower."""
     return 1e-10 if jnp.dtype(dtype) == jnp.float64 else 1e-5
-
-
-def _default_chunk(n: int) -> int:
-    return int(min(4096, max(8, 2 ** round(math.log2(max(1, _CHUNK_ELEMENTS // n))))))
 
 
 def fit(
@@ -101,7 +93,7 @@ def fit(
         raise ValueError(f"max_iter: must be nonnegative, got {max_iter}")
     n = data.X.shape[-2]
     if chunk_size is None:
-        chunk_size = _default_chunk(n)
+        chunk_size = default_chunk(n)
     elif int(chunk_size) < 1:
         raise ValueError(f"chunk_size: must be a positive integer, got {chunk_size}")
     start = _validate.init_array(init, data, fit_intercept)
@@ -146,39 +138,6 @@ def _pooled_start(X, y, weights, offset, l2, pf, tol, max_iter, config, fit_inte
     state = solvers.run(config, pooled, _default_start(pooled, fit_intercept), tol, max_iter)
     ok = (state.status == int(Status.CONVERGED)) & jnp.all(jnp.isfinite(state.beta))
     return jnp.where(ok, state.beta, jnp.nan)
-
-
-_AXIS = "models"
-
-
-def _chunked_map(f, xs, chunk: int):
-    """``f`` over the leading axis (length ``B``) of the pytree ``xs``, vmapped as axis
-    ``_AXIS`` over ``chunk`` models at a time, one chunk after another.
-
-    The last chunk is aligned to end at ``B`` and may overlap the one before it, so every
-    chunk has the same shape (one compiled body, no padding copies); models in the overlap
-    are computed twice with identical results.
-    """
-    B = jax.tree_util.tree_leaves(xs)[0].shape[0]
-    chunk = min(chunk, B)
-    vf = jax.vmap(f, axis_name=_AXIS)
-
-    def piece(i):
-        start = jnp.minimum(i * chunk, B - chunk)
-        part = jax.tree_util.tree_map(lambda a: jax.lax.dynamic_slice_in_dim(a, start, chunk), xs)
-        return start, part
-
-    shapes = jax.eval_shape(lambda: vf(piece(0)[1]))
-    out = jax.tree_util.tree_map(lambda s: jnp.zeros((B,) + s.shape[1:], s.dtype), shapes)
-
-    def body(i, out):
-        start, part = piece(i)
-        res = vf(part)
-        return jax.tree_util.tree_map(
-            lambda o, r: jax.lax.dynamic_update_slice_in_dim(o, r, start, 0), out, res
-        )
-
-    return jax.lax.fori_loop(0, -(-B // chunk), body, out)
 
 
 @functools.partial(
@@ -244,7 +203,7 @@ def _fit(X, y, weights, offset, init, tol, max_iter, *, batch_shape, fit_interce
         status = n_iter = jnp.zeros((0,), jnp.int32)
         loss = gnorm = jnp.zeros((0,), dtype)
     else:
-        beta, status, n_iter, loss, gnorm = _chunked_map(lambda m: one(m, _AXIS), mapped, chunk_size)
+        beta, status, n_iter, loss, gnorm = chunked_map(lambda m: one(m, AXIS), mapped, chunk_size)
     beta = beta.reshape(batch_shape + (p,))
     shape = lambda a: a.reshape(batch_shape)  # noqa: E731
     intercept = beta[..., 0] if fit_intercept else jnp.zeros(batch_shape, dtype)

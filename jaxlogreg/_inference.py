@@ -41,8 +41,9 @@ that drops a whole group has one group fewer). These are statsmodels' convention
 ``use_correction=True``, and for ``sandwich_covariance.cov_white_simple(res,
 use_correction=True)`` (HC1). Two statsmodels differences worth knowing: its Logit
 ``cov_type="HC1"`` applies no small-sample factor at all (it returns HC0); and with GLM
-``freq_weights`` its cluster correction counts rows (``n``) rather than ``nobs = sum w``.
-Here frequency weights always mean repeated rows.
+``freq_weights`` its cluster correction, its ``nobs`` and so its Cox-Snell pseudo R-squared
+count rows (``n``) rather than ``sum w`` (and its HC0 is NaN when a weight is 0). Here
+frequency weights always mean repeated rows.
 
 Models that cannot be inferred on
 ---------------------------------
@@ -55,7 +56,13 @@ NaN for everything that rests on the covariance or on the estimate being a maxim
 (``params``, ``odds_ratios``, ``llf``, ``deviance``, residuals, ...) are still reported.
 Nothing raises inside a batch.
 
-Shared designs are never copied per model: ``I``, ``M`` and the leverage use
+Computation and compilation
+---------------------------
+The work of :func:`inference` is one jitted function; ``cov_type`` and ``alpha`` are traced
+values, so changing them does not recompile (the covariance is chosen by a ``lax.switch``
+that stays a real branch under ``vmap``: only the chosen type is computed). Everything works
+inside a user's ``jax.jit`` (cluster labels may then be traced). Shared designs are never
+copied per model: ``I``, ``M`` and the leverage use
 :func:`jaxlogreg._loss.column_products` (``(B, n) @ (n, k (k + 1) / 2)`` products), and models
 are processed in chunks as in :func:`jaxlogreg.fit`. Per-observation results (residuals,
 leverage, Cook's distance) are ``(..., n)``. The cluster covariance forms a
@@ -68,22 +75,23 @@ import csv
 import dataclasses
 import functools
 import math
+import statistics
 from typing import NamedTuple, Optional, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import gammaincc, ndtr, ndtri, xlogy
+from jax.scipy.special import gammaincc, ndtr, xlogy
 
 from . import _linalg, _loss, _validate
-from ._fit import _chunked_map, _default_chunk
+from ._batch import chunked_map, default_chunk
 from ._status import Status
 
 Array = jax.Array
 
 __all__ = [
     "InferenceResult",
-    "TestResult",
+    "Chi2TestResult",
     "LRTestResult",
     "inference",
     "wald_test",
@@ -93,15 +101,16 @@ __all__ = [
     "summary",
     "to_dict",
     "to_csv",
+    "csv_columns",
     "COV_TYPES",
 ]
 
 COV_TYPES = ("nonrobust", "HC0", "HC1", "cluster")
 
-# Safeguarded scalar Newton iterations for the intercept-only model with an offset. The
-# bracket below holds the root; each step is Newton's or, when that leaves the bracket,
-# bisection, so 60 iterations reach the root to rounding from any bracket of width < 2**40.
-_NULL_NEWTON_ITERS = 60
+# Bound on the safeguarded scalar Newton steps for the intercept-only model (see
+# `_null_loglik`): each step is Newton's or, when that leaves the bracket, a bisection, so this
+# many reach the root to rounding from any bracket of width below 2**40.
+_NULL_NEWTON_ITERS = 100
 
 
 # --------------------------------------------------------------------------------------------
@@ -216,7 +225,7 @@ _ARRAY_FIELDS = tuple(
 )
 
 
-class TestResult(NamedTuple):
+class Chi2TestResult(NamedTuple):
     """A chi-squared test per model: ``statistic (...)``, ``df (...)``, ``pvalue (...)``."""
 
     statistic: Array
@@ -271,7 +280,7 @@ def _map_models(one, mapped: dict, batch_shape: tuple[int, ...], chunk_size: int
         shapes = jax.eval_shape(one, specs)
         out = jax.tree_util.tree_map(lambda s: jnp.zeros((0,) + s.shape, s.dtype), shapes)
     else:
-        out = _chunked_map(one, mapped, chunk_size)
+        out = chunked_map(one, mapped, chunk_size)
     return jax.tree_util.tree_map(lambda a: a.reshape(batch_shape + a.shape[1:]), out)
 
 
@@ -285,7 +294,8 @@ def _model_problem(a: dict, per_model: dict, fit_intercept: bool, products) -> _
             X = _loss.add_intercept(X)
     k = X.shape[-1]
     zero = jnp.zeros((), X.dtype)
-    return _loss.Problem(X, a["y"], a["weights"], a["offset"], zero, jnp.zeros((k,), X.dtype), products)
+    no_penalty = jnp.zeros((k,), X.dtype)
+    return _loss.Problem(X, a["y"], a["weights"], a["offset"], zero, no_penalty, products)
 
 
 def _quadratic_rows(problem: _loss.Problem, A: Array) -> Array:
@@ -298,42 +308,50 @@ def _quadratic_rows(problem: _loss.Problem, A: Array) -> Array:
     return jnp.sum((problem.X @ A) * problem.X, axis=-1)
 
 
-def _null_loglik(y: Array, w: Array, o: Array, has_offset: bool) -> Array:
+def _null_loglik(y: Array, w: Array, o: Array) -> Array:
     """Log-likelihood of the intercept-only model ``eta = a + o``, maximised over ``a``.
 
-    Without an offset the maximum is at ``mu = ybar = sum w y / sum w``:
-    ``sum w * [ybar log ybar + (1 - ybar) log(1 - ybar)]``. With one, ``a`` solves
-    ``g(a) = sum w (y - sigmoid(a + o)) = 0``; ``g`` decreases in ``a`` and changes sign on
-    ``[logit(ybar) - max o, logit(ybar) - min o]`` (rows with ``w > 0``), so a bracketed Newton
-    iteration (bisection whenever a Newton step leaves the bracket) converges from anywhere in
-    it. When ``ybar`` is 0 or 1 the supremum, 0, is not attained; 0 is returned.
+    ``a`` solves ``g(a) = sum w (y - sigmoid(a + o)) = 0``. ``g`` decreases in ``a`` and
+    changes sign on ``[logit(ybar) - max o, logit(ybar) - min o]`` (``ybar = sum w y / sum w``,
+    extremes over rows with ``w > 0``), so a bracketed Newton iteration -- bisection whenever
+    a Newton step leaves the bracket -- converges from anywhere in it; it stops when the step
+    is below ``8 eps (1 + |a|)`` or after :data:`_NULL_NEWTON_ITERS` steps. Without an offset
+    the start, ``logit(ybar)``, is the solution and one step confirms it (the closed form
+    ``sum w [ybar log ybar + (1 - ybar) log(1 - ybar)]``). When ``ybar`` is 0 or 1 the
+    supremum, 0, is not attained; 0 is returned.
     """
+    dtype = w.dtype
     W = jnp.sum(w)
     ybar = jnp.sum(w * y) / W
     degenerate = (ybar <= 0) | (ybar >= 1)
-    if not has_offset:
-        ll = W * (xlogy(ybar, ybar) + xlogy(1.0 - ybar, 1.0 - ybar))
-        return jnp.where(degenerate, 0.0, ll)
-    yb = jnp.clip(ybar, 1e-300, 1.0 - 1e-16)
+    tiny = jnp.finfo(dtype).tiny
+    yb = jnp.clip(ybar, tiny, 1.0 - jnp.finfo(dtype).epsneg)
     center = jnp.log(yb) - jnp.log1p(-yb)
     pos = w > 0
     lo = center - jnp.max(jnp.where(pos, o, -jnp.inf))
     hi = center - jnp.min(jnp.where(pos, o, jnp.inf))
     start = jnp.clip(center - jnp.sum(w * o) / W, lo, hi)
+    tol = 8.0 * jnp.finfo(dtype).eps
 
-    def body(_, state):
-        a, lo, hi = state
+    def cond(state):
+        _, _, _, it, done = state
+        return (it < _NULL_NEWTON_ITERS) & ~done
+
+    def body(state):
+        a, lo, hi, it, _ = state
         _, mu, v = _loss.pointwise(a + o, y)
         g = jnp.sum(w * (y - mu))
         h = jnp.sum(w * v)
         lo = jnp.where(g > 0, a, lo)
         hi = jnp.where(g < 0, a, hi)
         step = a + g / jnp.where(h > 0, h, 1.0)
-        inside = (h > 0) & (step > lo) & (step < hi)
-        new = jnp.where(inside, step, 0.5 * (lo + hi))
-        return jnp.where(g == 0, a, new), lo, hi
+        inside = (h > 0) & (step >= lo) & (step <= hi)
+        new = jnp.where(g == 0, a, jnp.where(inside, step, 0.5 * (lo + hi)))
+        done = ~(jnp.abs(new - a) > tol * (1.0 + jnp.abs(a)))  # NaN stops too
+        return new, lo, hi, it + 1, done
 
-    a, _, _ = jax.lax.fori_loop(0, _NULL_NEWTON_ITERS, body, (start, lo, hi))
+    state = (start, lo, hi, jnp.zeros((), jnp.int32), degenerate)
+    a = jax.lax.while_loop(cond, body, state)[0]
     loss, _, _ = _loss.pointwise(a + o, y)
     return jnp.where(degenerate, 0.0, -jnp.sum(w * loss))
 
@@ -345,7 +363,7 @@ def _check_res(res, name: str = "res"):
 
 def _check_chunk(chunk_size, n: int) -> int:
     if chunk_size is None:
-        return _default_chunk(n)
+        return default_chunk(n)
     if int(chunk_size) < 1:
         raise ValueError(f"chunk_size: must be a positive integer, got {chunk_size}")
     return int(chunk_size)
@@ -389,7 +407,9 @@ def inference(
     """Statsmodels-style inference for every model of a batch.
 
     Args:
-      res: the :class:`~jaxlogreg.FitResult` of ``fit(X, y, weights=weights, offset=offset)``.
+      res: the :class:`~jaxlogreg.FitResult` of ``fit(X, y, weights=weights, offset=offset)``
+        (or any FitResult whose batch shape is that of the data, or larger: data without
+        batch axes broadcast over a stack of fits of one data set).
       X: ``(..., n, d)`` design, shared by the batch when ``(n, d)``.
       y: ``(..., n)`` labels in {0, 1}.
       weights: ``(..., n)`` frequency weights, or None for ones.
@@ -399,7 +419,8 @@ def inference(
         ``G / (G - 1) * (nobs - 1) / (nobs - k)``); see the module docstring.
       groups: ``(n,)`` integer cluster labels, shared by the batch; only with
         ``cov_type="cluster"`` (required there). Any integers; they need not be consecutive.
-      alpha: intervals are at level ``1 - alpha``, ``0 < alpha < 1``.
+      alpha: intervals are at level ``1 - alpha``, ``0 < alpha < 1``; a Python number (it
+        is stored as static metadata). Changing it does not recompile.
       chunk_size: models computed together at a time (default: as :func:`jaxlogreg.fit`).
 
     Returns:
@@ -413,7 +434,8 @@ def inference(
     """
     if cov_type not in COV_TYPES:
         raise ValueError(f"cov_type: must be one of {COV_TYPES}, got {cov_type!r}")
-    if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, (int, float, np.floating, np.integer)):
+    numeric = (int, float, np.floating, np.integer)
+    if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, numeric):
         raise ValueError(f"alpha: must be a number in (0, 1), got {alpha!r}")
     alpha = float(alpha)
     if not 0.0 < alpha < 1.0:
@@ -437,12 +459,14 @@ def inference(
             raise ValueError(f"groups: expected shape (n,) = ({n},), got {groups.shape}")
         if not (jnp.issubdtype(groups.dtype, jnp.integer) or groups.dtype == jnp.bool_):
             raise ValueError(f"groups: expected integer labels, got dtype {groups.dtype}")
-        groups = groups.astype(jnp.int32)
+        groups = _group_ids(groups)
     elif groups is not None:
         raise ValueError(f"groups: only used with cov_type='cluster', got cov_type={cov_type!r}")
+    else:
+        groups = jnp.zeros((n,), jnp.int32)  # unused; keeps one compilation for all cov types
     chunk = _check_chunk(chunk_size, n)
     dtype = data.X.dtype
-    return _inference(
+    out = _inference(
         data.X,
         data.y,
         data.weights,
@@ -450,24 +474,56 @@ def inference(
         jnp.asarray(res.params, dtype),
         jnp.asarray(res.status, jnp.int32),
         groups,
+        jnp.asarray(COV_TYPES.index(cov_type), jnp.int32),
+        jnp.asarray(_normal_quantile(1.0 - alpha / 2.0), dtype),
         batch_shape=batch,
         fit_intercept=fit_intercept,
-        cov_type=cov_type,
-        alpha=alpha,
-        has_offset=offset is not None,
         chunk_size=chunk,
     )
+    # The chi-squared tail is a separate small compiled function, shared by every data shape
+    # with the same number of models.
+    flat = lambda a: a.reshape(-1)  # noqa: E731
+    out["llr_pvalue"] = _chi2_sf_jit(
+        flat(out["llr"]), flat(out["df_model"]), flat(out["valid"])
+    ).reshape(batch)
+    return InferenceResult(**out, alpha=alpha, cov_type=cov_type, fit_intercept=fit_intercept)
+
+
+def _group_ids(groups: Array) -> Array:
+    """``(n,)`` labels -> ``(n,)`` int32 ids in ``[0, n)``, equal ids for equal labels."""
+    n = groups.shape[0]
+    if _validate._is_concrete(groups):
+        ids = np.unique(np.asarray(groups), return_inverse=True)[1]
+        return jnp.asarray(ids.reshape(n), jnp.int32)
+    _, ids = jnp.unique(groups, return_inverse=True, size=n, fill_value=0)
+    return ids.reshape((n,)).astype(jnp.int32)
+
+
+def _normal_quantile(p: float) -> float:
+    """``Phi^-1(p)`` in double precision (Wichura's AS241, via the standard library)."""
+    return statistics.NormalDist().inv_cdf(p)
+
+
+@jax.jit
+def _chi2_sf_jit(x, df, valid):
+    return jnp.where(valid, _chi2_sf(x, df), jnp.nan)
 
 
 @functools.partial(
-    jax.jit,
-    static_argnames=("batch_shape", "fit_intercept", "cov_type", "alpha", "has_offset", "chunk_size"),
+    jax.jit, static_argnames=("batch_shape", "fit_intercept", "chunk_size")
 )
-def _inference(X, y, weights, offset, params, status, groups, *, batch_shape, fit_intercept,
-               cov_type, alpha, has_offset, chunk_size):
+def _inference(X, y, weights, offset, params, status, groups, cov_code, crit, *, batch_shape,
+               fit_intercept, chunk_size):
+    """The per-model statistics as a dict of arrays.
+
+    ``cov_code`` indexes :data:`COV_TYPES`. It is traced and shared by all models, so under
+    ``vmap`` the ``lax.switch`` on it stays a real branch: every covariance type shares one
+    compilation and only the chosen one runs. ``groups`` are ``(n,)`` ids in ``[0, n)`` (unused
+    unless clustering); ``crit = Phi^-1(1 - alpha / 2)``.
+    """
     dtype = X.dtype
     n = X.shape[-2]
-    inputs = {"X": X, "y": y, "weights": weights, "offset": offset, "params": params, "status": status}
+    inputs = dict(X=X, y=y, weights=weights, offset=offset, params=params, status=status)
     core = {"X": 2, "y": 1, "weights": 1, "offset": 1, "params": 1, "status": 0}
     mapped, shared = _split_batch(inputs, core, batch_shape)
     products = None
@@ -476,11 +532,7 @@ def _inference(X, y, weights, offset, params, status, groups, *, batch_shape, fi
             shared["X"] = _loss.add_intercept(shared["X"])
         if batch_shape and math.prod(batch_shape):
             products = _loss.column_products(shared["X"])
-    group_ids = None
-    if cov_type == "cluster":
-        _, group_ids = jnp.unique(groups, return_inverse=True, size=n, fill_value=0)
-        group_ids = group_ids.reshape((n,))
-    crit = ndtri(jnp.asarray(1.0 - alpha / 2.0, dtype))
+    group_ids = groups
 
     def one(per_model):
         a = {**shared, **per_model}
@@ -501,20 +553,26 @@ def _inference(X, y, weights, offset, params, status, groups, *, batch_shape, fi
 
         nobs = jnp.sum(w)
         df_resid = nobs - k
-        if cov_type == "nonrobust":
-            cov = info_inv
-        elif cov_type in ("HC0", "HC1"):
+
+        def hc(small_sample):
             meat = _loss.hessian_from_rows(w * resid * resid, problem)
-            cov = info_inv @ meat @ info_inv
-            if cov_type == "HC1":
-                cov = cov * (nobs / df_resid)
-        else:  # cluster
+            factor = nobs / df_resid if small_sample else jnp.ones((), dtype)
+            return info_inv @ meat @ info_inv * factor
+
+        def cluster():
             score_rows = (w * resid)[:, None] * problem.X
             sums = jax.ops.segment_sum(score_rows, group_ids, num_segments=n)
-            meat = sums.T @ sums
             G = jnp.sum(jax.ops.segment_sum(w, group_ids, num_segments=n) > 0).astype(dtype)
             factor = G / (G - 1.0) * (nobs - 1.0) / df_resid
-            cov = info_inv @ meat @ info_inv * jnp.where(G > 1, factor, jnp.nan)
+            return info_inv @ (sums.T @ sums) @ info_inv * jnp.where(G > 1, factor, jnp.nan)
+
+        branches = {
+            "nonrobust": lambda: info_inv,
+            "HC0": lambda: hc(False),
+            "HC1": lambda: hc(True),
+            "cluster": cluster,
+        }
+        cov = jax.lax.switch(cov_code, [branches[c] for c in COV_TYPES])
         cov = 0.5 * (cov + cov.T)
         bse = jnp.sqrt(jnp.diagonal(cov))
         z = beta / bse
@@ -522,10 +580,9 @@ def _inference(X, y, weights, offset, params, status, groups, *, batch_shape, fi
         conf_int = jnp.stack([beta - crit * bse, beta + crit * bse], axis=-1)
 
         llf = -jnp.sum(w * loss)
-        llnull = _null_loglik(yy, w, o, has_offset)
+        llnull = _null_loglik(yy, w, o)
         llr = 2.0 * (llf - llnull)
         df_model = jnp.asarray(k - 1, dtype)
-        llr_pvalue = jnp.where(valid, _chi2_sf(llr, df_model), jnp.nan)
         cox_snell = -jnp.expm1(2.0 * (llnull - llf) / nobs)
         max_cox_snell = -jnp.expm1(2.0 * llnull / nobs)
 
@@ -544,7 +601,6 @@ def _inference(X, y, weights, offset, params, status, groups, *, batch_shape, fi
             llf=llf,
             llnull=llnull,
             llr=llr,
-            llr_pvalue=llr_pvalue,
             prsquared=1.0 - llf / llnull,
             prsquared_cox_snell=cox_snell,
             prsquared_nagelkerke=cox_snell / max_cox_snell,
@@ -564,8 +620,7 @@ def _inference(X, y, weights, offset, params, status, groups, *, batch_shape, fi
             valid=valid,
         )
 
-    out = _map_models(one, mapped, batch_shape, chunk_size)
-    return InferenceResult(**out, alpha=alpha, cov_type=cov_type, fit_intercept=fit_intercept)
+    return _map_models(one, mapped, batch_shape, chunk_size)
 
 
 # --------------------------------------------------------------------------------------------
@@ -578,7 +633,7 @@ def _check_inference(inf, name: str):
         raise ValueError(f"{name}: expected an InferenceResult, got {type(inf).__name__}")
 
 
-def wald_test(inf: InferenceResult, R, q=None) -> TestResult:
+def wald_test(inf: InferenceResult, R, q=None) -> Chi2TestResult:
     """Wald test of ``R beta = q`` for every model, with the covariance of ``inf``.
 
     ``statistic = (R b - q)^T (R V R^T)^-1 (R b - q)``, ``df = m`` (rows of ``R``),
@@ -592,7 +647,7 @@ def wald_test(inf: InferenceResult, R, q=None) -> TestResult:
       q: ``(m,)`` or ``(..., m)`` right-hand side; None for zeros.
 
     Returns:
-      :class:`TestResult` of batch shape ``(...)``; NaN where ``inf.valid`` is False or
+      :class:`Chi2TestResult` of batch shape ``(...)``; NaN where ``inf.valid`` is False or
       ``R V R^T`` is singular (e.g. ``R`` of rank below ``m``).
     """
     _check_inference(inf, "inf")
@@ -605,7 +660,9 @@ def wald_test(inf: InferenceResult, R, q=None) -> TestResult:
     if R.ndim == 1:
         R = R[None, :]
     if R.ndim < 2 or R.shape[-1] != k or R.shape[-2] == 0:
-        raise ValueError(f"R: expected shape (m, k) with k = {k} parameters and m >= 1, got {R.shape}")
+        raise ValueError(
+            f"R: expected shape (m, k) with k = {k} parameters and m >= 1, got {R.shape}"
+        )
     m = R.shape[-2]
     if q is None:
         q = jnp.zeros((m,), dtype)
@@ -617,7 +674,9 @@ def wald_test(inf: InferenceResult, R, q=None) -> TestResult:
         if q.ndim == 0:
             q = q[None]
         if q.shape[-1] != m:
-            raise ValueError(f"q: expected last axis of length m = {m} (rows of R), got shape {q.shape}")
+            raise ValueError(
+                f"q: expected last axis of length m = {m} (rows of R), got shape {q.shape}"
+            )
     batch = inf.batch_shape
     try:
         full = tuple(np.broadcast_shapes(batch, R.shape[:-2], q.shape[:-1]))
@@ -648,7 +707,7 @@ def _wald(params, cov, valid, R, q):
         flat(params, (k,)), flat(cov, (k, k)), flat(valid, ()), flat(R, (m, k)), flat(q, (m,))
     ).reshape(batch)
     df = jnp.full(batch, m, params.dtype)
-    return TestResult(stat, df, _chi2_sf(stat, df))
+    return Chi2TestResult(stat, df, _chi2_sf(stat, df))
 
 
 def lr_test(inf_restricted: InferenceResult, inf_full: InferenceResult) -> LRTestResult:
@@ -697,7 +756,7 @@ def score_test(
     weights=None,
     offset=None,
     chunk_size: Optional[int] = None,
-) -> TestResult:
+) -> Chi2TestResult:
     """Score (Lagrange multiplier) test of a restricted fit against the full model.
 
     The restricted model is the full model ``X_full (..., n, d)`` with some columns dropped:
@@ -714,11 +773,13 @@ def score_test(
     the restricted Logit fit (nonrobust). ``weights`` and ``offset`` are those of the fit.
 
     Returns:
-      :class:`TestResult` of the batch shape; NaN where the restricted fit did not converge
+      :class:`Chi2TestResult` of the batch shape; NaN where the restricted fit did not converge
       or the full information matrix is singular.
     """
     _check_res(res_restricted, "res_restricted")
-    data, fit_intercept, batch = _data_for(res_restricted, X_full, y, weights, offset, "res_restricted")
+    data, fit_intercept, batch = _data_for(
+        res_restricted, X_full, y, weights, offset, "res_restricted"
+    )
     n, d = data.X.shape[-2:]
     try:
         cols = np.asarray(restricted_columns)
@@ -727,9 +788,14 @@ def score_test(
     if cols.size == 0:
         cols = cols.astype(np.int64)
     if cols.ndim != 1 or not np.issubdtype(cols.dtype, np.integer):
-        raise ValueError(f"restricted_columns: expected a 1-D sequence of column indices, got {restricted_columns!r}")
+        raise ValueError(
+            "restricted_columns: expected a 1-D sequence of column indices, got "
+            f"{restricted_columns!r}"
+        )
     if np.any((cols < 0) | (cols >= d)) or len(np.unique(cols)) != cols.size:
-        raise ValueError(f"restricted_columns: must be distinct indices in [0, {d}), got {cols.tolist()}")
+        raise ValueError(
+            f"restricted_columns: must be distinct indices in [0, {d}), got {cols.tolist()}"
+        )
     if cols.size != res_restricted.coef.shape[-1]:
         raise ValueError(
             f"restricted_columns: {cols.size} columns but res_restricted has "
@@ -750,12 +816,13 @@ def score_test(
         batch_shape=batch, fit_intercept=fit_intercept, chunk_size=chunk,
     )
     df = jnp.full(batch, d - cols.size, dtype)
-    return TestResult(stat, df, _chi2_sf(stat, df))
+    pvalue = _chi2_sf_jit(stat.reshape(-1), df.reshape(-1), jnp.ones(stat.size, bool))
+    return Chi2TestResult(stat, df, pvalue.reshape(batch))
 
 
 @functools.partial(jax.jit, static_argnames=("batch_shape", "fit_intercept", "chunk_size"))
 def _score(X, y, weights, offset, params, status, *, batch_shape, fit_intercept, chunk_size):
-    inputs = {"X": X, "y": y, "weights": weights, "offset": offset, "params": params, "status": status}
+    inputs = dict(X=X, y=y, weights=weights, offset=offset, params=params, status=status)
     core = {"X": 2, "y": 1, "weights": 1, "offset": 1, "params": 1, "status": 0}
     mapped, shared = _split_batch(inputs, core, batch_shape)
     products = None
@@ -783,20 +850,31 @@ def _score(X, y, weights, offset, params, status, *, batch_shape, fit_intercept,
 # --------------------------------------------------------------------------------------------
 
 
-def variance_inflation_factors(X) -> Array:
+def variance_inflation_factors(X, *, standardize: bool = True) -> Array:
     """Variance inflation factor of every column of ``X (..., n, d)``: ``(..., d)``.
 
-    ``VIF_j = 1 / (1 - R_j^2)`` with ``R_j^2`` from the least-squares regression of column
-    ``j`` on the other columns *as given* -- no intercept is added -- exactly as statsmodels'
-    ``variance_inflation_factor(X, j)``. Like statsmodels' OLS, ``R_j^2`` is centered when the
-    other columns span a constant (an explicit column of ones, or an implicit one such as a
-    full set of dummies) and uncentered otherwise. So pass ``add_constant(X)`` (the column of
-    ones first) for the usual VIFs of a model with an intercept, as statsmodels users do;
-    the VIF reported for that constant column itself is uncentered and rarely of interest.
+    statsmodels' ``variance_inflation_factor(X, j, standardize=...)`` for every ``j`` at once::
 
-    Equivalently ``VIF_j = TSS_j / RSS_j`` (``RSS_j`` the residual sum of squares of the
-    regression, ``TSS_j`` centered or not as above). ``inf`` where column ``j`` lies in the
-    span of the others.
+        VIF_j = 1 / (1 - R_j^2),   R_j^2 clipped to [0, 1 - 1e-15]
+
+    with ``R_j^2`` from the least-squares regression of column ``j`` on the other columns *as
+    given* -- no intercept is added. As in statsmodels' OLS, ``R_j^2`` is centered when the
+    other columns span a constant (an explicit column of ones, or an implicit one such as a
+    full set of dummies) and uncentered otherwise, so pass ``add_constant(X)`` (the column of
+    ones first) for the usual VIFs of a model with an intercept, as statsmodels users do.
+
+    Args:
+      X: ``(..., n, d)`` design, ``d >= 2``; leading axes are a batch of designs.
+      standardize: first center and scale every column whose standard deviation exceeds
+        1e-10 (constant columns are left as they are), as statsmodels >= 0.15 does by default.
+        This changes nothing for the non-constant columns of ``add_constant(X)``; the VIF of
+        the constant column itself becomes 1, and for an ``X`` without a constant the VIFs
+        become those of the model with an intercept. ``standardize=False`` regresses the raw
+        columns (statsmodels 0.14 and ``standardize=False``).
+
+    Returns:
+      ``(..., d)``; ``1e15`` (the clip) where a column is in the span of the others, NaN for a
+      constant column when the others span a constant.
     """
     dtype = _validate.float_dtype(X)
     try:
@@ -808,20 +886,25 @@ def variance_inflation_factors(X) -> Array:
     if _validate._is_concrete(X) and not bool(jnp.all(jnp.isfinite(X))):
         idx = _validate._first(~np.isfinite(np.asarray(X)))
         raise ValueError(f"X: non-finite value at index {idx}")
-    return _vif(X)
+    return _vif(X, standardize=bool(standardize))
 
 
-@jax.jit
-def _vif(X):
+@functools.partial(jax.jit, static_argnames=("standardize",))
+def _vif(X, *, standardize):
     batch = X.shape[:-2]
     n, d = X.shape[-2:]
     rtol = _linalg.singular_rtol(X.dtype)
 
     def one_design(Xm):
+        if standardize:
+            mean = jnp.mean(Xm, axis=0, keepdims=True)
+            sd = jnp.std(Xm, axis=0, keepdims=True)
+            safe = sd > 1e-10
+            Xm = jnp.where(safe, (Xm - mean) / jnp.where(safe, sd, 1.0), Xm)
         ones = jnp.ones((n,), Xm.dtype)
 
         def one_column(j):
-            others = jnp.where(jnp.arange(d) == j, 0.0, Xm)
+            others = jnp.where((jnp.arange(d) == j)[None, :], 0.0, Xm)
             x = Xm[:, j]
             targets = jnp.stack([x, ones], axis=1)
             coef = jnp.linalg.lstsq(others, targets)[0]
@@ -829,7 +912,8 @@ def _vif(X):
             rss = jnp.sum(resid * resid, axis=0)
             has_const = rss[1] <= rtol * n
             tss = jnp.where(has_const, jnp.sum((x - jnp.mean(x)) ** 2), jnp.sum(x * x))
-            return tss / rss[0]
+            r2 = jnp.clip(1.0 - rss[0] / tss, 0.0, 1.0 - 1e-15)
+            return 1.0 / (1.0 - r2)
 
         return jax.vmap(one_column)(jnp.arange(d))
 
@@ -869,7 +953,9 @@ def _select(inf: InferenceResult, index) -> InferenceResult:
     try:
         one = inf[index]
     except (IndexError, TypeError) as e:
-        raise ValueError(f"index: {index!r} does not select a model of the batch {inf.batch_shape} ({e})") from None
+        raise ValueError(
+            f"index: {index!r} does not select a model of the batch {inf.batch_shape} ({e})"
+        ) from None
     if one.batch_shape:
         raise ValueError(f"index: {index!r} selects {one.batch_shape} models, not one")
     return one
@@ -933,13 +1019,15 @@ def summary(inf: InferenceResult, index=None, names=None, *, yname: str = "y") -
     for (ll, lv), (rl, rv) in zip(left, right):
         lpart = f"{ll}{lv:>{37 - len(ll)}}" if ll else " " * 37
         lines.append(f"{lpart}   {rl}{rv:>{38 - len(rl)}}")
-    lines.append("=" * width)
     a = one.alpha
     header = ["coef", "std err", "z", "P>|z|", f"[{a / 2}", f"{1 - a / 2}]"]
+    # statsmodels' column widths: a stub of at least 10, then 11 * 4 + 12 * 2.
     stub = max(10, max(len(s) for s in xnames))
-    col = (width - stub) // 6
-    lines.append(" " * stub + "".join(h.rjust(col) for h in header))
-    lines.append("-" * width)
+    cols = (11, 11, 11, 11, 12, 12)
+    table_width = stub + sum(cols)
+    lines.append("=" * table_width)
+    lines.append(" " * stub + "".join(h.rjust(c) for h, c in zip(header, cols)))
+    lines.append("-" * table_width)
     ci = g["conf_int"]
     for j, name in enumerate(xnames):
         cells = [
@@ -950,8 +1038,8 @@ def summary(inf: InferenceResult, index=None, names=None, *, yname: str = "y") -
             _forg(float(ci[j, 0])),
             _forg(float(ci[j, 1])),
         ]
-        lines.append(name.ljust(stub) + "".join(c.strip().rjust(col) for c in cells))
-    lines.append("=" * width)
+        lines.append(name.ljust(stub) + "".join(v.strip().rjust(c) for v, c in zip(cells, cols)))
+    lines.append("=" * table_width)
     if not bool(g["valid"]):
         lines.append(
             "Warning: the fit did not converge or its information matrix is singular "
