@@ -10,7 +10,9 @@ import math
 import jax
 import jax.numpy as jnp
 
-__all__ = ["AXIS", "chunked_map", "default_chunk"]
+from . import _loss
+
+__all__ = ["AXIS", "chunked_map", "default_chunk", "split_batch", "shared_design", "map_models"]
 
 # Per-observation values a chunk of models may hold at once: about 1 MiB of float64 per
 # working array, which keeps one Newton iteration of a chunk inside the L2/L3 caches.
@@ -53,3 +55,47 @@ def chunked_map(f, xs, chunk: int):
         )
 
     return jax.lax.fori_loop(0, -(-B // chunk), body, out)
+
+
+def split_batch(inputs: dict, core: dict, batch_shape: tuple[int, ...]):
+    """Split arrays into those with batch axes, broadcast and flattened to ``(B, ...)``
+    (mapped over models), and those without (shared: closed over, never broadcast to the
+    batch). ``core[name]`` is the number of trailing non-batch axes of ``inputs[name]``;
+    None entries are dropped."""
+    B = math.prod(batch_shape)
+    mapped, shared = {}, {}
+    for name, a in inputs.items():
+        if a is None:
+            continue
+        if a.ndim == core[name]:
+            shared[name] = a
+        else:
+            full = batch_shape + a.shape[a.ndim - core[name] :]
+            mapped[name] = jnp.broadcast_to(a, full).reshape((B,) + full[len(batch_shape) :])
+    return mapped, shared
+
+
+def shared_design(X, fit_intercept: bool, batch_shape: tuple[int, ...]):
+    """A design ``(n, d)`` shared by the batch, with its column of ones when an intercept is
+    fitted, and its :func:`jaxlogreg._loss.column_products` when there is more than one
+    model (else None)."""
+    if fit_intercept:
+        X = _loss.add_intercept(X)
+    products = _loss.column_products(X) if math.prod(batch_shape) > 0 and batch_shape else None
+    return X, products
+
+
+def map_models(one, mapped: dict, batch_shape: tuple[int, ...], chunk_size: int):
+    """``one(per_model, axis_name)`` for every model, in chunks (under ``vmap`` with
+    ``axis_name = AXIS``; None for a single model); outputs reshaped to
+    ``batch_shape + ...``."""
+    if not batch_shape:
+        return one({}, None)
+    B = math.prod(batch_shape)
+    if B == 0:
+        specs = {k: jax.ShapeDtypeStruct(v.shape[1:], v.dtype) for k, v in mapped.items()}
+        shapes = jax.eval_shape(lambda m: one(m, None), specs)
+        out = jax.tree_util.tree_map(lambda s: jnp.zeros((0,) + s.shape, s.dtype), shapes)
+    else:
+        out = chunked_map(lambda m: one(m, AXIS), mapped, chunk_size)
+    return jax.tree_util.tree_map(lambda a: a.reshape(batch_shape + a.shape[1:]), out)

@@ -8,7 +8,7 @@ import math
 import jax
 import jax.numpy as jnp
 from . import _loss, _validate, solvers
-from ._batch import AXIS, chunked_map, default_chunk
+from ._batch import default_chunk, map_models, shared_design, split_batch
 from ._result import FitResult
 from ._status import Status
 
@@ -155,28 +155,17 @@ def _fit(X, y, weights, offset, init, tol, max_iter, *, batch_shape, fit_interce
     # and never broadcast to the batch.
     inputs = {"X": X, "y": y, "weights": weights, "offset": offset, "init": init}
     core = {"X": 2, "y": 1, "weights": 1, "offset": 1, "init": 1}
-    mapped, shared = {}, {}
-    for name, a in inputs.items():
-        if a is None:
-            continue
-        if a.ndim == core[name]:
-            shared[name] = a
-        else:
-            full = batch_shape + a.shape[a.ndim - core[name] :]
-            mapped[name] = jnp.broadcast_to(a, full).reshape((B,) + full[len(batch_shape) :])
+    mapped, shared = split_batch(inputs, core, batch_shape)
     products = None
     if "X" in shared:
-        if fit_intercept:
-            shared["X"] = _loss.add_intercept(shared["X"])
-        if batch_shape and B:
-            products = _loss.column_products(shared["X"])
-            if init is None:
-                stacked = {k: mapped.get(k, shared.get(k)) for k in ("y", "weights", "offset")}
-                stacked = {k: jnp.broadcast_to(v, (B, X.shape[-2])) for k, v in stacked.items()}
-                shared["init"] = _pooled_start(
-                    shared["X"], stacked["y"], stacked["weights"], stacked["offset"],
-                    l2, pf, tol, max_iter, config, fit_intercept,
-                )
+        shared["X"], products = shared_design(shared["X"], fit_intercept, batch_shape)
+        if products is not None and init is None:
+            stacked = {k: mapped.get(k, shared.get(k)) for k in ("y", "weights", "offset")}
+            stacked = {k: jnp.broadcast_to(v, (B, X.shape[-2])) for k, v in stacked.items()}
+            shared["init"] = _pooled_start(
+                shared["X"], stacked["y"], stacked["weights"], stacked["offset"],
+                l2, pf, tol, max_iter, config, fit_intercept,
+            )
 
     def one(per_model, axis_name):
         a = {**shared, **per_model}
@@ -196,24 +185,15 @@ def _fit(X, y, weights, offset, init, tol, max_iter, *, batch_shape, fit_interce
             jnp.max(jnp.abs(state.grad)),
         )
 
-    if not batch_shape:
-        beta, status, n_iter, loss, gnorm = one({}, None)
-    elif B == 0:
-        beta = jnp.zeros((0, p), dtype)
-        status = n_iter = jnp.zeros((0,), jnp.int32)
-        loss = gnorm = jnp.zeros((0,), dtype)
-    else:
-        beta, status, n_iter, loss, gnorm = chunked_map(lambda m: one(m, AXIS), mapped, chunk_size)
-    beta = beta.reshape(batch_shape + (p,))
-    shape = lambda a: a.reshape(batch_shape)  # noqa: E731
+    beta, status, n_iter, loss, gnorm = map_models(one, mapped, batch_shape, chunk_size)
     intercept = beta[..., 0] if fit_intercept else jnp.zeros(batch_shape, dtype)
     coef = beta[..., 1:] if fit_intercept else beta
     return FitResult(
         coef=coef,
         intercept=intercept,
-        status=shape(status),
-        n_iter=shape(n_iter),
-        loss=shape(loss),
-        grad_norm=shape(gnorm),
+        status=status,
+        n_iter=n_iter,
+        loss=loss,
+        grad_norm=gnorm,
         fit_intercept=fit_intercept,
     )

@@ -84,7 +84,7 @@ import numpy as np
 from jax.scipy.special import gammaincc, ndtr, xlogy
 
 from . import _linalg, _loss, _validate
-from ._batch import chunked_map, default_chunk
+from ._batch import default_chunk, map_models, shared_design, split_batch
 from ._status import Status
 
 Array = jax.Array
@@ -252,36 +252,6 @@ def _chi2_sf(x: Array, df: Array) -> Array:
     safe_df = jnp.where(df > 0, df, 1.0)
     p = gammaincc(0.5 * safe_df, 0.5 * jnp.maximum(x, 0.0))
     return jnp.where((df > 0) & ~jnp.isnan(x), p, jnp.nan)
-
-
-def _split_batch(inputs: dict, core: dict, batch_shape: tuple[int, ...]):
-    """Arrays with batch axes, flattened to ``(B, ...)`` (mapped), and those without (shared,
-    closed over, never broadcast to the batch) -- as in :func:`jaxlogreg.fit`."""
-    B = math.prod(batch_shape)
-    mapped, shared = {}, {}
-    for name, a in inputs.items():
-        if a is None:
-            continue
-        if a.ndim == core[name]:
-            shared[name] = a
-        else:
-            full = batch_shape + a.shape[a.ndim - core[name]:]
-            mapped[name] = jnp.broadcast_to(a, full).reshape((B,) + full[len(batch_shape):])
-    return mapped, shared
-
-
-def _map_models(one, mapped: dict, batch_shape: tuple[int, ...], chunk_size: int):
-    """``one(per_model)`` for every model, in chunks; outputs reshaped to ``batch_shape + ...``."""
-    if not batch_shape:
-        return one({})
-    B = math.prod(batch_shape)
-    if B == 0:
-        specs = {k: jax.ShapeDtypeStruct(v.shape[1:], v.dtype) for k, v in mapped.items()}
-        shapes = jax.eval_shape(one, specs)
-        out = jax.tree_util.tree_map(lambda s: jnp.zeros((0,) + s.shape, s.dtype), shapes)
-    else:
-        out = chunked_map(one, mapped, chunk_size)
-    return jax.tree_util.tree_map(lambda a: a.reshape(batch_shape + a.shape[1:]), out)
 
 
 def _model_problem(a: dict, per_model: dict, fit_intercept: bool, products) -> _loss.Problem:
@@ -525,16 +495,13 @@ def _inference(X, y, weights, offset, params, status, groups, cov_code, crit, *,
     n = X.shape[-2]
     inputs = dict(X=X, y=y, weights=weights, offset=offset, params=params, status=status)
     core = {"X": 2, "y": 1, "weights": 1, "offset": 1, "params": 1, "status": 0}
-    mapped, shared = _split_batch(inputs, core, batch_shape)
+    mapped, shared = split_batch(inputs, core, batch_shape)
     products = None
     if "X" in shared:
-        if fit_intercept:
-            shared["X"] = _loss.add_intercept(shared["X"])
-        if batch_shape and math.prod(batch_shape):
-            products = _loss.column_products(shared["X"])
+        shared["X"], products = shared_design(shared["X"], fit_intercept, batch_shape)
     group_ids = groups
 
-    def one(per_model):
+    def one(per_model, axis_name=None):
         a = {**shared, **per_model}
         problem = _model_problem(a, per_model, fit_intercept, products)
         beta, w, yy, o = a["params"], problem.weights, problem.y, problem.offset
@@ -620,7 +587,7 @@ def _inference(X, y, weights, offset, params, status, groups, cov_code, crit, *,
             valid=valid,
         )
 
-    return _map_models(one, mapped, batch_shape, chunk_size)
+    return map_models(one, mapped, batch_shape, chunk_size)
 
 
 # --------------------------------------------------------------------------------------------
@@ -824,15 +791,12 @@ def score_test(
 def _score(X, y, weights, offset, params, status, *, batch_shape, fit_intercept, chunk_size):
     inputs = dict(X=X, y=y, weights=weights, offset=offset, params=params, status=status)
     core = {"X": 2, "y": 1, "weights": 1, "offset": 1, "params": 1, "status": 0}
-    mapped, shared = _split_batch(inputs, core, batch_shape)
+    mapped, shared = split_batch(inputs, core, batch_shape)
     products = None
     if "X" in shared:
-        if fit_intercept:
-            shared["X"] = _loss.add_intercept(shared["X"])
-        if batch_shape and math.prod(batch_shape):
-            products = _loss.column_products(shared["X"])
+        shared["X"], products = shared_design(shared["X"], fit_intercept, batch_shape)
 
-    def one(per_model):
+    def one(per_model, axis_name=None):
         a = {**shared, **per_model}
         problem = _model_problem(a, per_model, fit_intercept, products)
         _, mu, v = _loss.pointwise(_loss.linear_predictor(a["params"], problem), problem.y)
@@ -842,7 +806,7 @@ def _score(X, y, weights, offset, params, status, *, batch_shape, fit_intercept,
         ok = fac.ok & (a["status"] == int(Status.CONVERGED))
         return jnp.where(ok, stat, jnp.nan)
 
-    return _map_models(one, mapped, batch_shape, chunk_size)
+    return map_models(one, mapped, batch_shape, chunk_size)
 
 
 # --------------------------------------------------------------------------------------------
