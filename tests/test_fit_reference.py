@@ -26,6 +26,7 @@ import statsmodels.api as sm
 from sklearn.linear_model import LogisticRegression
 
 import jaxlogreg
+from _data import mixed_data, simulate
 from jaxlogreg import Status
 
 RTOL = 1e-8
@@ -39,11 +40,6 @@ LOSS_ATOL = 1e-10
 # --------------------------------------------------------------------------------------------
 
 
-def _simulate(rng, X, intercept, coef, offset=0.0):
-    eta = intercept + X @ np.asarray(coef, dtype=np.float64) + offset
-    return (rng.uniform(size=X.shape[0]) < 1.0 / (1.0 + np.exp(-eta))).astype(np.float64)
-
-
 @functools.lru_cache(maxsize=None)
 def dataset(name):
     """``(X, y, weights or None, offset or None)``, float64."""
@@ -54,58 +50,26 @@ def dataset(name):
     if name == "imbalanced":
         rng = np.random.default_rng(101)
         X = rng.normal(size=(n, 3))
-        return X, _simulate(rng, X, -4.2, [0.8, -0.5, 0.3]), None, None
+        return X, simulate(rng, X, -4.2, [0.8, -0.5, 0.3]), None, None
     if name == "scales":
         rng = np.random.default_rng(102)
         Z = rng.normal(size=(n, 3))
-        y = _simulate(rng, Z, -0.5, [1.0, -0.7, 0.5])
+        y = simulate(rng, Z, -0.5, [1.0, -0.7, 0.5])
         return Z * np.array([1e-3, 1.0, 1e3]), y, None, None
     if name == "weights":
         rng = np.random.default_rng(103)
         X = rng.normal(size=(n, 3))
-        y = _simulate(rng, X, 0.3, [1.0, -1.0, 0.5])
+        y = simulate(rng, X, 0.3, [1.0, -1.0, 0.5])
         return X, y, rng.integers(0, 4, size=n).astype(np.float64), None
     if name == "offset":
         rng = np.random.default_rng(104)
         X = rng.normal(size=(n, 3))
         o = rng.normal(0.0, 1.5, size=n)
-        return X, _simulate(rng, X, 0.3, [1.0, -1.0, 0.5], offset=o), None, o
+        return X, simulate(rng, X, 0.3, [1.0, -1.0, 0.5], offset=o), None, o
     raise KeyError(name)
 
 
 DATASETS = ["seed", "imbalanced", "scales", "weights", "offset"]
-
-
-@functools.lru_cache(maxsize=None)
-def mixed_data():
-    """A shared design (n = 300; x1 takes values -2..2, x2 and x3 are normal) and seven models:
-
-    0 ordinary; 1 completely separated (y = 1{x1 > 0}); 2 quasi-completely separated
-    (y = 1{x1 > 0} except random labels where x1 == 0); 3 all y = 0; 4 the ordinary labels
-    with weight 0 on every row that disagrees with 1{x1 > 0} (separated through its weights);
-    5 ordinary, integer weights and an offset; 6 all y = 1.
-
-    Returns ``(X, Y, W, O)`` with ``Y, W, O`` of shape ``(7, 300)``. Identical in
-    ``test_fit_behaviour.py``.
-    """
-    rng = np.random.default_rng(21)
-    n = 300
-    x1 = rng.integers(-2, 3, size=n).astype(np.float64)
-    x2 = rng.normal(size=n)
-    x3 = rng.normal(size=n)
-    X = np.stack([x1, x2, x3], axis=1)
-    y_a = _simulate(rng, X, 0.2, [0.8, -0.5, 0.3])
-    y_b = _simulate(rng, X, -0.3, [0.6, 0.4, -0.5])
-    y_complete = (x1 > 0).astype(np.float64)
-    ties = (rng.uniform(size=n) < 0.5).astype(np.float64)
-    y_quasi = np.where(x1 > 0, 1.0, np.where(x1 < 0, 0.0, ties))
-    Y = np.stack([y_a, y_complete, y_quasi, np.zeros(n), y_a, y_b, np.ones(n)])
-    W = np.ones_like(Y)
-    W[4] = (y_a == y_complete).astype(np.float64)
-    W[5] = rng.integers(1, 4, size=n).astype(np.float64)
-    O = np.zeros_like(Y)
-    O[5] = rng.normal(0.0, 0.5, size=n)
-    return X, Y, W, O
 
 
 MIXED_CONVERGING = (0, 5)
@@ -316,7 +280,7 @@ def seed_responses():
     Y = []
     for _ in range(4):
         coef = np.asarray(d.coef) * rng.uniform(0.5, 1.5, size=len(d.coef))
-        Y.append(_simulate(rng, d.X, d.intercept + rng.normal(0.0, 0.3), coef))
+        Y.append(simulate(rng, d.X, d.intercept + rng.normal(0.0, 0.3), coef))
     return np.stack(Y)
 
 

@@ -44,6 +44,7 @@ from statsmodels.stats import sandwich_covariance
 from statsmodels.stats.outliers_influence import variance_inflation_factor
 
 import jaxlogreg
+from _data import simulate
 from jaxlogreg import FitResult, Status
 from jaxlogreg._inference import (
     InferenceResult,
@@ -68,11 +69,6 @@ BATCH_RTOL = 1e-10
 # --------------------------------------------------------------------------------------------
 
 
-def _simulate(rng, X, intercept, coef, offset=0.0):
-    eta = intercept + X @ np.asarray(coef, dtype=np.float64) + offset
-    return (rng.uniform(size=X.shape[0]) < 1.0 / (1.0 + np.exp(-eta))).astype(np.float64)
-
-
 @functools.lru_cache(maxsize=None)
 def dataset(name):
     """``(X, y, weights or None, offset or None)``. The four ``n = 2000, d = 3`` sets share
@@ -84,17 +80,17 @@ def dataset(name):
     if name == "imbalanced":
         rng = np.random.default_rng(101)
         X = rng.normal(size=(n, 3))
-        return X, _simulate(rng, X, -4.2, [0.8, -0.5, 0.3]), None, None
+        return X, simulate(rng, X, -4.2, [0.8, -0.5, 0.3]), None, None
     if name == "weights":
         rng = np.random.default_rng(103)
         X = rng.normal(size=(n, 3))
-        y = _simulate(rng, X, 0.3, [1.0, -1.0, 0.5])
+        y = simulate(rng, X, 0.3, [1.0, -1.0, 0.5])
         return X, y, rng.integers(0, 4, size=n).astype(np.float64), None
     if name == "offset":
         rng = np.random.default_rng(104)
         X = rng.normal(size=(n, 3))
         o = rng.normal(0.0, 1.5, size=n)
-        return X, _simulate(rng, X, 0.3, [1.0, -1.0, 0.5], offset=o), None, o
+        return X, simulate(rng, X, 0.3, [1.0, -1.0, 0.5], offset=o), None, o
     raise KeyError(name)
 
 
