@@ -8,7 +8,7 @@ import math
 import jax
 import jax.numpy as jnp
 from . import _loss, _validate, solvers
-from ._batch import default_chunk, map_models, shared_design, split_batch
+from ._batch import AXIS, default_chunk, map_models, shared_design, split_batch
 from ._result import FitResult
 from ._status import Status
 
@@ -140,6 +140,45 @@ def _pooled_start(X, y, weights, offset, l2, pf, tol, max_iter, config, fit_inte
     return jnp.where(ok, state.beta, jnp.nan)
 
 
+# A chunk stops iterating once at most a quarter of its models (chunk // _STRAGGLER_SHARE) are still
+# running; those stragglers are gathered from all chunks and finished together.
+_STRAGGLER_SHARE = 4
+
+
+def _resume_stragglers(solve, mapped, out, chunk: int, max_iter):
+    """Finish the models that the first pass left ``RUNNING``, ``chunk`` at a time.
+
+    The unfinished models are moved to the front (a stable sort on their status) and
+    resumed from their current ``beta`` with the iterations they have left, so that a
+    handful of slow models (separated ones, typically) cost a few extra chunks instead of
+    holding every chunk they sit in. ``out`` is ``(beta, status, n_iter, loss, grad_norm)``
+    flattened to ``(B, ...)``; returns it updated.
+    """
+    beta, status, n_iter, loss, gnorm = out
+    B = status.shape[0]
+    running = status == int(Status.RUNNING)
+    order = jnp.argsort(~running, stable=True)
+    pieces = (jnp.sum(running) + chunk - 1) // chunk
+
+    def resume(per_model, start, limit):
+        return solve(per_model, AXIS, start=start, limit=limit)
+
+    def body(c, out):
+        beta, status, n_iter, loss, gnorm = out
+        first = jnp.minimum(c * chunk, B - chunk)
+        idx = jax.lax.dynamic_slice_in_dim(order, first, chunk)
+        todo = status[idx] == int(Status.RUNNING)
+        part = jax.tree_util.tree_map(lambda a: a[idx], mapped)
+        new = jax.vmap(resume, axis_name=AXIS)(part, beta[idx], max_iter - n_iter[idx])
+        new = (new[0], new[1], n_iter[idx] + new[2], new[3], new[4])
+        return tuple(
+            o.at[idx].set(jnp.where(todo.reshape(todo.shape + (1,) * (o.ndim - 1)), v, o[idx]))
+            for o, v in zip(out, new)
+        )
+
+    return jax.lax.fori_loop(0, pieces, body, (beta, status, n_iter, loss, gnorm))
+
+
 @functools.partial(
     jax.jit, static_argnames=("batch_shape", "fit_intercept", "config", "chunk_size")
 )
@@ -167,25 +206,29 @@ def _fit(X, y, weights, offset, init, tol, max_iter, *, batch_shape, fit_interce
                 l2, pf, tol, max_iter, config, fit_intercept,
             )
 
-    def one(per_model, axis_name):
+    leave = min(chunk_size, B) // _STRAGGLER_SHARE if batch_shape else 0
+
+    def solve(per_model, axis_name, start=None, limit=max_iter, leave=0):
         a = {**shared, **per_model}
         Xm = a["X"]
         if "X" in per_model and fit_intercept:
             Xm = _loss.add_intercept(Xm)
         problem = _loss.Problem(Xm, a["y"], a["weights"], a["offset"], l2, pf, products)
-        start = _default_start(problem, fit_intercept)
-        if "init" in a:
-            start = jnp.where(jnp.all(jnp.isfinite(a["init"])), a["init"], start)
-        state = solvers.run(config, problem, start, tol, max_iter, axis_name)
-        return (
-            state.beta,
-            state.status,
-            state.n_iter,
-            state.loss,
-            jnp.max(jnp.abs(state.grad)),
-        )
+        if start is None:
+            start = _default_start(problem, fit_intercept)
+            if "init" in a:
+                start = jnp.where(jnp.all(jnp.isfinite(a["init"])), a["init"], start)
+        state = solvers.run(config, problem, start, tol, limit, axis_name, leave)
+        return state.beta, state.status, state.n_iter, state.loss, jnp.max(jnp.abs(state.grad))
 
-    beta, status, n_iter, loss, gnorm = map_models(one, mapped, batch_shape, chunk_size)
+    out = map_models(
+        lambda m, axis_name: solve(m, axis_name, leave=leave), mapped, batch_shape, chunk_size
+    )
+    if leave:
+        flat = jax.tree_util.tree_map(lambda a: a.reshape((B,) + a.shape[len(batch_shape) :]), out)
+        flat = _resume_stragglers(solve, mapped, flat, min(chunk_size, B), max_iter)
+        out = jax.tree_util.tree_map(lambda a: a.reshape(batch_shape + a.shape[1:]), flat)
+    beta, status, n_iter, loss, gnorm = out
     intercept = beta[..., 0] if fit_intercept else jnp.zeros(batch_shape, dtype)
     coef = beta[..., 1:] if fit_intercept else beta
     return FitResult(

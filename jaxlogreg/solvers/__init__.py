@@ -44,9 +44,10 @@ def resolve(solver):
     )
 
 
-def run(config, problem, beta0, tol, max_iter, axis_name=None):
+def run(config, problem, beta0, tol, max_iter, axis_name=None, leave=0):
     """Run the solver that ``config`` names on one model; returns its final state.
 
-    ``axis_name`` names the ``vmap`` axis the call runs under, if any (see the solvers).
+    ``axis_name`` names the ``vmap`` axis the call runs under, if any; ``leave`` lets the
+    vmapped batch stop with that many models still running (see the solvers' ``run``).
     """
-    return _REGISTRY[config.name][1](problem, beta0, tol, max_iter, config, axis_name)
+    return _REGISTRY[config.name][1](problem, beta0, tol, max_iter, config, axis_name, leave)
