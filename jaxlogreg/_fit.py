@@ -8,7 +8,7 @@ import math
 import jax
 import jax.numpy as jnp
 from . import _loss, _validate, solvers
-from ._batch import AXIS, default_chunk, map_models, shared_design, split_batch
+from ._batch import AXIS, default_chunk, shared_design, split_batch
 from ._result import FitResult
 from ._status import Status
 
@@ -140,43 +140,57 @@ def _pooled_start(X, y, weights, offset, l2, pf, tol, max_iter, config, fit_inte
     return jnp.where(ok, state.beta, jnp.nan)
 
 
-# A chunk stops iterating once at most a quarter of its models (chunk // _STRAGGLER_SHARE) are still
-# running; those stragglers are gathered from all chunks and finished together.
+# In the first round a chunk stops iterating once at most a quarter of its models
+# (chunk // _STRAGGLER_SHARE) are still running; the second round finishes those stragglers,
+# gathered from all chunks.
 _STRAGGLER_SHARE = 4
 
 
-def _resume_stragglers(solve, mapped, out, chunk: int, max_iter):
-    """Finish the models that the first pass left ``RUNNING``, ``chunk`` at a time.
+def _fit_rounds(solve, mapped, B: int, p: int, dtype, chunk: int, max_iter):
+    """Fit ``B`` models, ``chunk`` at a time, in two rounds over one compiled chunk body.
 
-    The unfinished models are moved to the front (a stable sort on their status) and
-    resumed from their current ``beta`` with the iterations they have left, so that a
-    handful of slow models (separated ones, typically) cost a few extra chunks instead of
-    holding every chunk they sit in. ``out`` is ``(beta, status, n_iter, loss, grad_norm)``
-    flattened to ``(B, ...)``; returns it updated.
+    Round 0 walks all models in order; a chunk stops with up to a quarter of its models
+    still ``RUNNING``. Round 1 moves the unfinished models to the front (a stable sort on
+    their status) and resumes them from their current ``beta`` with the iterations they
+    have left, so a handful of slow models (separated ones, typically) cost a few extra
+    chunks instead of holding up every chunk they sit in. A model's trajectory, and so its
+    result and ``n_iter``, is the same as if it had run uninterrupted.
+
+    ``solve(per_model, start, fresh, limit, leave)`` runs one model under ``vmap`` (axis
+    ``AXIS``) and returns ``(beta, status, n_iter, loss, grad_norm)``.
     """
-    beta, status, n_iter, loss, gnorm = out
-    B = status.shape[0]
-    running = status == int(Status.RUNNING)
-    order = jnp.argsort(~running, stable=True)
-    pieces = (jnp.sum(running) + chunk - 1) // chunk
+    chunk = min(chunk, B)
+    out = (
+        jnp.zeros((B, p), dtype),
+        jnp.full((B,), int(Status.RUNNING), jnp.int32),
+        jnp.zeros((B,), jnp.int32),
+        jnp.zeros((B,), dtype),
+        jnp.zeros((B,), dtype),
+    )
+    vsolve = jax.vmap(solve, in_axes=(0, 0, None, 0, None), axis_name=AXIS)
 
-    def resume(per_model, start, limit):
-        return solve(per_model, AXIS, start=start, limit=limit)
+    def one_round(r, out):
+        running = out[1] == int(Status.RUNNING)
+        order = jnp.argsort(~running, stable=True)
+        leave = jnp.where(r == 0, chunk // _STRAGGLER_SHARE, 0)
 
-    def body(c, out):
-        beta, status, n_iter, loss, gnorm = out
-        first = jnp.minimum(c * chunk, B - chunk)
-        idx = jax.lax.dynamic_slice_in_dim(order, first, chunk)
-        todo = status[idx] == int(Status.RUNNING)
-        part = jax.tree_util.tree_map(lambda a: a[idx], mapped)
-        new = jax.vmap(resume, axis_name=AXIS)(part, beta[idx], max_iter - n_iter[idx])
-        new = (new[0], new[1], n_iter[idx] + new[2], new[3], new[4])
-        return tuple(
-            o.at[idx].set(jnp.where(todo.reshape(todo.shape + (1,) * (o.ndim - 1)), v, o[idx]))
-            for o, v in zip(out, new)
-        )
+        def piece(c, out):
+            beta, n_iter = out[0], out[2]
+            first = jnp.minimum(c * chunk, B - chunk)
+            idx = jax.lax.dynamic_slice_in_dim(order, first, chunk)
+            # The last piece may overlap the one before it: skip what this round has done.
+            todo = running[idx] & (first + jnp.arange(chunk) >= c * chunk)
+            part = jax.tree_util.tree_map(lambda a: a[idx], mapped)
+            new = vsolve(part, beta[idx], r == 0, max_iter - n_iter[idx], leave)
+            new = (new[0], new[1], n_iter[idx] + new[2], new[3], new[4])
+            return tuple(
+                o.at[idx].set(jnp.where(todo.reshape((chunk,) + (1,) * (o.ndim - 1)), v, o[idx]))
+                for o, v in zip(out, new)
+            )
 
-    return jax.lax.fori_loop(0, pieces, body, (beta, status, n_iter, loss, gnorm))
+        return jax.lax.fori_loop(0, (jnp.sum(running) + chunk - 1) // chunk, piece, out)
+
+    return jax.lax.fori_loop(0, 2, one_round, out)
 
 
 @functools.partial(
@@ -206,28 +220,28 @@ def _fit(X, y, weights, offset, init, tol, max_iter, *, batch_shape, fit_interce
                 l2, pf, tol, max_iter, config, fit_intercept,
             )
 
-    leave = min(chunk_size, B) // _STRAGGLER_SHARE if batch_shape else 0
-
-    def solve(per_model, axis_name, start=None, limit=max_iter, leave=0):
+    def solve(per_model, start, fresh, limit, leave, axis_name=AXIS):
+        """One model from ``start``, or (``fresh``) from its own or the pooled start."""
         a = {**shared, **per_model}
         Xm = a["X"]
         if "X" in per_model and fit_intercept:
             Xm = _loss.add_intercept(Xm)
         problem = _loss.Problem(Xm, a["y"], a["weights"], a["offset"], l2, pf, products)
-        if start is None:
-            start = _default_start(problem, fit_intercept)
-            if "init" in a:
-                start = jnp.where(jnp.all(jnp.isfinite(a["init"])), a["init"], start)
+        own = _default_start(problem, fit_intercept)
+        if "init" in a:
+            own = jnp.where(jnp.all(jnp.isfinite(a["init"])), a["init"], own)
+        start = jnp.where(fresh, own, start)
         state = solvers.run(config, problem, start, tol, limit, axis_name, leave)
         return state.beta, state.status, state.n_iter, state.loss, jnp.max(jnp.abs(state.grad))
 
-    out = map_models(
-        lambda m, axis_name: solve(m, axis_name, leave=leave), mapped, batch_shape, chunk_size
-    )
-    if leave:
-        flat = jax.tree_util.tree_map(lambda a: a.reshape((B,) + a.shape[len(batch_shape) :]), out)
-        flat = _resume_stragglers(solve, mapped, flat, min(chunk_size, B), max_iter)
-        out = jax.tree_util.tree_map(lambda a: a.reshape(batch_shape + a.shape[1:]), flat)
+    if not batch_shape:
+        out = solve({}, jnp.zeros((p,), dtype), True, max_iter, 0, axis_name=None)
+    elif B == 0:
+        out = (jnp.zeros((0, p), dtype), jnp.zeros((0,), jnp.int32), jnp.zeros((0,), jnp.int32),
+               jnp.zeros((0,), dtype), jnp.zeros((0,), dtype))
+    else:
+        out = _fit_rounds(solve, mapped, B, p, dtype, chunk_size, max_iter)
+        out = jax.tree_util.tree_map(lambda a: a.reshape(batch_shape + a.shape[1:]), out)
     beta, status, n_iter, loss, gnorm = out
     intercept = beta[..., 0] if fit_intercept else jnp.zeros(batch_shape, dtype)
     coef = beta[..., 1:] if fit_intercept else beta

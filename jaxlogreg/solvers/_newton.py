@@ -290,21 +290,21 @@ def run(
     max_iter: Array,
     config: Newton = Newton(),
     axis_name: Optional[str] = None,
-    leave: int = 0,
+    leave=0,
 ) -> NewtonState:
     """Iterate :func:`step` from ``beta0`` until the model stops; returns the final state,
     with ``loss`` evaluated at the final ``beta``.
 
-    ``leave``: under a named ``vmap`` axis, stop as soon as at most ``leave`` models of the
-    batch are still running; those come back with status ``RUNNING`` for the caller to
+    ``leave`` (may be traced): under a named ``vmap`` axis, stop as soon as at most
+    ``leave`` models of the batch are still running; those come back with status ``RUNNING`` for the caller to
     resume (from ``beta``) together with the stragglers of other batches, so that a few slow
     models do not keep a whole batch iterating.
     """
 
     def going(s):
         running = s.status == _RUNNING
-        if axis_name is None or leave <= 0:
-            return _any(running, axis_name)
+        if axis_name is None:
+            return running
         return jax.lax.psum(running.astype(jnp.int32), axis_name) > leave
 
     state = jax.lax.while_loop(
