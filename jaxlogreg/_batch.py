@@ -75,13 +75,21 @@ def split_batch(inputs: dict, core: dict, batch_shape: tuple[int, ...]):
     return mapped, shared
 
 
+# Largest column-products array ``(n, p (p + 1) / 2)`` a shared design gets (elements): 32 Mi,
+# 256 MiB of float64. Beyond it (wide or very tall designs) the Hessians are formed per model
+# as ``X^T diag(s) X``, which costs the same arithmetic without the array.
+_MAX_PRODUCTS = 2**25
+
+
 def shared_design(X, fit_intercept: bool, batch_shape: tuple[int, ...]):
     """A design ``(n, d)`` shared by the batch, with its column of ones when an intercept is
     fitted, and its :func:`jaxlogreg._loss.column_products` when there is more than one
-    model (else None)."""
+    model and they fit in :data:`_MAX_PRODUCTS` elements (else None)."""
     if fit_intercept:
         X = _loss.add_intercept(X)
-    products = _loss.column_products(X) if math.prod(batch_shape) > 0 and batch_shape else None
+    n, p = X.shape
+    small = n * p * (p + 1) // 2 <= _MAX_PRODUCTS
+    products = _loss.column_products(X) if math.prod(batch_shape) > 0 and batch_shape and small else None
     return X, products
 
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
-from . import _loss, _validate, solvers
+import numpy as np
+
+from . import _implicit, _links, _loss, _resample, _validate, solvers
 from ._batch import AXIS, default_chunk, shared_design, split_batch
 from ._result import FitResult
 from ._status import Status
@@ -34,26 +37,42 @@ def fit(
     tol=None,
     max_iter=None,
     init=None,
+    alpha=0.0,
+    l1_ratio: float = 0.0,
+    penalty_factor=None,
+    class_weight=None,
+    trials=None,
+    link: str = "logit",
+    firth: bool = False,
     chunk_size: int | None = None,
+    devices=None,
 ) -> FitResult:
     """Fit one logistic regression model or a batch of them.
 
     Minimises, for every model in the batch (conventions in :mod:`jaxlogreg._loss`)::
 
-        f(beta) = (1 / sum_i w_i) * sum_i w_i * [softplus(eta_i) - y_i * eta_i],
+        f(beta) = (1 / sum_i w_i) * sum_i w_i * [softplus(eta_i) - y_i * eta_i]
+                  + alpha * (l1_ratio * sum_j pf_j |coef_j|
+                             + (1 - l1_ratio) / 2 * sum_j pf_j coef_j**2),
         eta = X @ coef + intercept + offset.
+
+    The intercept is never penalised (the glmnet / glum convention). scikit-learn's ``C``
+    corresponds to ``alpha = 1 / (C * sum_i w_i)``.
 
     Args:
       X: ``(..., n, d)`` design matrix. A single ``(n, d)`` matrix is shared by every model
         of the batch and is never copied per model.
-      y: ``(..., n)`` labels in {0, 1}.
+      y: ``(..., n)`` labels in {0, 1} (with ``trials``: success counts).
       weights: ``(..., n)`` nonnegative frequency weights (a weight of 2 is the row twice),
         or None for ones. A ``(B, n)`` array over a shared ``X`` fits ``B`` models, e.g. one
-        per bootstrap resample or train split (0 for held-out rows).
+        per bootstrap resample or train split (0 for held-out rows). Or a resampling scheme
+        (:class:`jaxlogreg.Bootstrap`, :class:`jaxlogreg.Splits`, ...): its ``num`` models
+        form the last batch axis, and each model's weights are generated on the device
+        inside its chunk, so no ``(B, n)`` array is ever held.
       offset: ``(..., n)`` known term added to the linear predictor, or None.
       fit_intercept: fit an unpenalised intercept (a leading column of ones).
-      solver: a registered name (``"newton"``) or a settings object
-        (:class:`jaxlogreg.Newton`).
+      solver: a registered name (``"newton"``, ...) or a settings object
+        (:class:`jaxlogreg.Newton`, ...); see :func:`jaxlogreg.solvers.names`.
       tol: convergence tolerance: the Newton solver stops when half the squared Newton
         decrement and every ``|grad_j f|`` are at most ``tol`` (the latter relaxed to the
         rounding bound of ``grad_j`` on columns of very large scale; see
@@ -65,13 +84,38 @@ def fit(
         batch. None: for a batch over one shared ``X``, the fit of all models pooled (for
         bootstrap and split batches, the full-data fit); otherwise zero slopes and the
         intercept at the logit of the mean response.
+      alpha: ``(...)`` nonnegative penalty strength; batch axes broadcast with the data's,
+        so a ``(K,)`` array over one data set fits ``K`` strengths at once. Traced.
+      l1_ratio: share of the L1 term in ``[0, 1]`` (0: ridge, 1: lasso). A positive
+        ``l1_ratio`` needs a solver that handles the L1 term.
+      penalty_factor: ``(d,)`` nonnegative scale of the penalty of each column of ``X``
+        (0 leaves a coefficient unpenalised), or None for ones.
+      class_weight: None, ``"balanced"`` or a mapping ``{0: c0, 1: c1}`` multiplying the
+        loss of each class (scikit-learn's meaning; ``"balanced"`` uses the weighted class
+        totals of each model, see :func:`jaxlogreg._loss.response_weights`).
+      trials: ``(..., n)`` binomial trials per row, ``y`` then counting successes
+        (aggregated data); the fit equals that of the expanded 0/1 rows.
+      link: ``"logit"`` (logistic regression), ``"probit"``, ``"cloglog"`` or ``"cauchit"``:
+        ``P(y = 1) = F(eta)`` with ``F`` the logistic, normal, Gumbel-minimum or Cauchy
+        CDF. The logit is canonical and Newton's method uses the observed information;
+        for the others the solvers use the expected (Fisher) information, i.e. Fisher
+        scoring (IRLS), as statsmodels' GLM does.
+      firth: maximise Firth's penalised likelihood ``l(beta) + 1/2 log det I(beta)`` instead
+        (bias-reduced logistic regression; finite estimates under separation; logit link, no
+        ``alpha``). Same as ``solver="firth"``; :func:`jaxlogreg.firth_profile` gives its
+        profile penalised-likelihood intervals and tests. Fits by Firth's method carry no
+        implicit derivatives.
       chunk_size: models processed together (vectorised) at a time; the rest of the batch
         is looped over in chunks of this size. None picks one from ``n``.
+      devices: split the models across devices: an int (the first that many local devices),
+        a sequence of devices, or a 1-D ``jax.sharding.Mesh``; None runs on the default
+        device. Results equal one device's to rounding (:mod:`jaxlogreg._sharding`; for one
+        huge data set split by rows see :func:`jaxlogreg.fit_rows_sharded`).
 
-    The leading (batch) axes of ``X``, ``y``, ``weights`` and ``offset`` broadcast together;
-    the batch shape ``(...)`` is that broadcast shape (``()`` for one model). Computation is
-    in ``X``'s floating dtype, or JAX's default float (float64 under ``jax_enable_x64``)
-    when ``X`` is not floating.
+    The leading (batch) axes of ``X``, ``y``, ``weights``, ``offset``, ``trials`` and
+    ``alpha`` broadcast together; the batch shape ``(...)`` is that broadcast shape (``()``
+    for one model). Computation is in ``X``'s floating dtype, or JAX's default float
+    (float64 under ``jax_enable_x64``) when ``X`` is not floating.
 
     Returns:
       :class:`FitResult` with batch shape ``(...)``. Models that fail are reported through
@@ -80,11 +124,75 @@ def fit(
     Raises:
       ValueError: at the Python boundary, for non-finite data, labels outside {0, 1},
         negative weights, a model whose weights are all zero, shapes that do not broadcast,
-        or ``n = 0``, naming the argument and the first bad index.
+        ``n = 0``, a bad penalty or a solver that cannot handle it, naming the argument and
+        the first bad index.
     """
+    prep = _prepare(
+        X, y, weights, offset, fit_intercept, solver, tol, max_iter, alpha, l1_ratio,
+        penalty_factor, class_weight, trials, chunk_size, link, firth,
+    )
+    start = _validate.init_array(init, prep.data, fit_intercept)
+    if devices is not None:
+        from ._sharding import sharded_solve  # it builds on this module
+
+        return sharded_solve(prep, start, prep.alpha, devices)
+    return _solve(prep, start, prep.alpha)
+
+
+class _Prepared(NamedTuple):
+    """``fit``'s arguments, validated: data, penalty, solver settings and static options."""
+
+    data: _validate.FitInputs
+    alpha: Array  # (...) may carry batch axes
+    pf: Array  # (d,)
+    config: object
+    tol: Array
+    max_iter: Array
+    chunk_size: int
+    statics: dict  # batch_shape, fit_intercept, l1_ratio, class_weight, link
+    scheme: Optional[_resample.Scheme] = None
+
+
+def _prepare(X, y, weights, offset, fit_intercept, solver, tol, max_iter, alpha, l1_ratio,
+             penalty_factor, class_weight, trials, chunk_size, link="logit",
+             firth=False) -> _Prepared:
+    """Validate ``fit``'s arguments at the Python boundary (ValueErrors name the argument)."""
+    if firth and not isinstance(solver, solvers.Firth):
+        if solver not in ("newton", "firth"):
+            raise ValueError(f"solver: firth=True fits by Firth's method; got solver={solver!r}")
+        solver = "firth"
     config = solvers.resolve(solver)
-    data = _validate.fit_inputs(X, y, weights, offset, fit_intercept=fit_intercept)
-    dtype = data.X.dtype
+    if not isinstance(link, str) or link not in _links.LINKS:
+        raise ValueError(f"link: expected one of {', '.join(_links.LINKS)}, got {link!r}")
+    dtype = _validate.float_dtype(X)
+    alpha = _validate._as_array("alpha", alpha, dtype, 0)
+    scheme = weights if isinstance(weights, _resample.Scheme) else None
+    try:
+        extra = np.broadcast_shapes(alpha.shape, () if scheme is None else (scheme.num,))
+    except ValueError:
+        raise ValueError(
+            f"alpha: batch axes {alpha.shape} do not broadcast with the {scheme.num} models of "
+            "the resampling scheme (its models are the last batch axis)"
+        ) from None
+    data = _validate.fit_inputs(
+        X, y, None if scheme is not None else weights, offset,
+        fit_intercept=fit_intercept, trials=trials, extra_batch=extra,
+    )
+    if scheme is not None:
+        scheme.check(data.X.shape[-2], data.y if _validate._is_concrete(data.y) else None)
+    d = data.X.shape[-1]
+    alpha, l1_ratio, pf = _validate.penalty_inputs(alpha, l1_ratio, penalty_factor, d, dtype)
+    if l1_ratio > 0 and not solvers.handles_l1(config):
+        raise ValueError(
+            f"solver: {config.name!r} handles smooth penalties only (l1_ratio = 0); for "
+            f"l1_ratio = {l1_ratio} use one of {', '.join(solvers.l1_names())}"
+        )
+    if isinstance(config, solvers.Firth):
+        if link != "logit":
+            raise ValueError(f"link: Firth's method is for the logit link, got {link!r}")
+        if not (_validate._is_concrete(alpha) and not np.any(np.asarray(alpha))):
+            raise ValueError("alpha: Firth's method takes no other penalty (alpha must be 0)")
+    cw = _validate.class_weight_spec(class_weight)
     tol = default_tol(dtype) if tol is None else tol
     max_iter = DEFAULT_MAX_ITER if max_iter is None else max_iter
     if _validate._is_concrete(tol) and not float(tol) > 0:
@@ -93,51 +201,113 @@ def fit(
         raise ValueError(f"max_iter: must be nonnegative, got {max_iter}")
     n = data.X.shape[-2]
     if chunk_size is None:
-        chunk_size = default_chunk(n)
+        # Rows a model touches per step: all of them, or a minibatch for stochastic solvers.
+        chunk_size = default_chunk(min(n, getattr(config, "batch_size", n)))
     elif int(chunk_size) < 1:
         raise ValueError(f"chunk_size: must be a positive integer, got {chunk_size}")
-    start = _validate.init_array(init, data, fit_intercept)
-    return _fit(
-        data.X,
-        data.y,
-        data.weights,
-        data.offset,
-        start,
-        jnp.asarray(tol, dtype),
-        jnp.asarray(max_iter, jnp.int32),
+    statics = dict(
         batch_shape=data.batch_shape,
         fit_intercept=bool(fit_intercept),
-        config=config,
-        chunk_size=int(chunk_size),
+        l1_ratio=l1_ratio,
+        class_weight=cw,
+        link=link,
+    )
+    return _Prepared(
+        data, alpha, pf, config, jnp.asarray(tol, dtype), jnp.asarray(max_iter, jnp.int32),
+        int(chunk_size), statics, scheme,
     )
 
 
+def _solve(prep: _Prepared, start, alpha, mesh=None) -> FitResult:
+    """Fit the prepared models from ``start`` (or the default starts) at strength ``alpha``,
+    on the default device or, with a ``mesh``, split across its devices
+    (:mod:`jaxlogreg._sharding`).
+
+    The solver's loops are not differentiated: derivatives of the solution come from the
+    optimality condition (:mod:`jaxlogreg._implicit`), so the solver sees the data without
+    tangents.
+    """
+    data = prep.data
+    data_args = (data.X, data.y, data.weights, data.offset, data.trials)
+    frozen = jax.lax.stop_gradient((data_args, alpha, prep.pf))
+    start = jax.lax.stop_gradient(start)
+    if start is None:
+        start = pooled_start(prep, frozen[1])
+    run = _fit
+    if mesh is not None:
+        from ._sharding import sharded_fit  # it builds on this module
+
+        run = functools.partial(sharded_fit, mesh=mesh)
+    res = run(
+        *frozen[0], start, frozen[1], frozen[2], prep.tol, prep.max_iter, prep.scheme,
+        config=prep.config, chunk_size=prep.chunk_size, **prep.statics,
+    )
+    if prep.scheme is not None or isinstance(prep.config, solvers.Firth):
+        # Weights generated inside the fit, or Firth's objective: no implicit derivatives.
+        return res
+    return _implicit.attach(res, *data_args, alpha, prep.pf, **prep.statics)
+
+
 def _default_start(problem: _loss.Problem, fit_intercept: bool) -> Array:
-    """Zero slopes; the intercept at the logit of the weighted mean response."""
+    """Zero slopes; the intercept at the link of the weighted mean response."""
     p = problem.X.shape[-1]
     beta = jnp.zeros((p,), problem.X.dtype)
     if fit_intercept:
         w = problem.weights
-        ybar = jnp.clip(jnp.sum(w * problem.y) / jnp.sum(w), 1e-6, 1 - 1e-6)
-        beta = beta.at[0].set(jnp.log(ybar) - jnp.log1p(-ybar))
+        total = _loss.across_rows(jnp.stack([jnp.sum(w * problem.y), jnp.sum(w)]), problem)
+        ybar = jnp.clip(total[0] / total[1], 1e-6, 1 - 1e-6)
+        beta = beta.at[0].set(_links.link_function(problem.link, ybar))
     return beta
 
 
-def _pooled_start(X, y, weights, offset, l2, pf, tol, max_iter, config, fit_intercept):
-    """Starting point shared by a batch over one design: the fit of all models pooled.
+def pooled_start(prep: _Prepared, alpha) -> Optional[Array]:
+    """``(p,)`` starting point shared by a batch over one design: the fit of all its models
+    pooled, or None when there is nothing to pool (one model, a design per model, a solver
+    that forms no Hessian); NaN when the pooled fit fails (each model then starts from its
+    own :func:`_default_start`).
 
     Summing every model's objective over a shared ``X`` gives one model with weights
-    ``sum_b w_b`` and response ``sum_b w_b y_b / sum_b w_b`` (the loss is linear in ``y``).
-    For bootstrap or split batches that is the full-data fit, a few Newton steps from each
-    model's optimum. NaN when the pooled fit fails; each model then starts from its own
-    :func:`_default_start`.
+    ``sum_b w_b`` and response ``sum_b w_b y_b / sum_b w_b`` (the loss is linear in ``y``;
+    weights and responses after :func:`jaxlogreg._loss.response_weights`), at the models'
+    mean penalty strength and mean offset. For bootstrap or split batches that is the
+    full-data fit, a few Newton steps from each model's optimum. When every model has the
+    same rows (models that differ by ``alpha`` only, or whose weights come from a resampling
+    scheme, which are proportional to the base weights in expectation) the pooled fit is
+    that of the shared rows. It is an ordinary single-model fit, compiled as one: a program
+    shared with every single fit of data of the same shape.
     """
-    wsum = jnp.sum(weights, axis=0)
-    ypool = jnp.sum(weights * y, axis=0) / jnp.where(wsum > 0, wsum, 1.0)
-    pooled = _loss.Problem(X, ypool, wsum, jnp.mean(offset, axis=0), l2, pf)
-    state = solvers.run(config, pooled, _default_start(pooled, fit_intercept), tol, max_iter)
-    ok = (state.status == int(Status.CONVERGED)) & jnp.all(jnp.isfinite(state.beta))
-    return jnp.where(ok, state.beta, jnp.nan)
+    data, statics = prep.data, prep.statics
+    batch = statics["batch_shape"]
+    if not (solvers.uses_hessian(prep.config) and batch and math.prod(batch) > 0
+            and data.X.ndim == 2):
+        return None
+    y, w, o = _pool_rows(data.y, data.weights, data.offset, data.trials,
+                         batch_shape=batch, class_weight=statics["class_weight"])
+    res = _fit(
+        data.X, y, w, o, None, None, jnp.mean(jnp.broadcast_to(alpha, batch)), prep.pf,
+        prep.tol, prep.max_iter, None, config=prep.config, chunk_size=prep.chunk_size,
+        batch_shape=(), fit_intercept=statics["fit_intercept"], l1_ratio=statics["l1_ratio"],
+        class_weight=None, link=statics["link"],
+    )
+    ok = (res.status == int(Status.CONVERGED)) & jnp.all(jnp.isfinite(res.params))
+    return jnp.where(ok, res.params, jnp.nan)
+
+
+@functools.partial(jax.jit, static_argnames=("batch_shape", "class_weight"))
+def _pool_rows(y, weights, offset, trials, *, batch_shape, class_weight):
+    """``(y, w, offset)`` of the pooled model, each ``(n,)`` (see :func:`pooled_start`)."""
+    rows = functools.partial(_loss.response_weights, class_weight=class_weight)
+    named = {"y": y, "weights": weights, "offset": offset, "trials": trials}
+    if not any(v is not None and v.ndim > 1 for v in named.values()):
+        yy, ww = rows(y, weights, trials)
+        return yy, ww, offset
+    B, n = math.prod(batch_shape), y.shape[-1]
+    full = {k: jnp.broadcast_to(v, batch_shape + (n,)).reshape(B, n)
+            for k, v in named.items() if v is not None}
+    yy, ww = jax.vmap(lambda a, b, c: rows(a, b, c))(full["y"], full["weights"], full.get("trials"))
+    wsum = jnp.sum(ww, axis=0)
+    ypool = jnp.sum(ww * yy, axis=0) / jnp.where(wsum > 0, wsum, 1.0)
+    return ypool, wsum, jnp.mean(full["offset"], axis=0)
 
 
 # In the first round a chunk stops iterating once at most a quarter of its models
@@ -153,8 +323,9 @@ def _fit_rounds(solve, mapped, B: int, p: int, dtype, chunk: int, max_iter):
     still ``RUNNING``. Round 1 moves the unfinished models to the front (a stable sort on
     their status) and resumes them from their current ``beta`` with the iterations they
     have left, so a handful of slow models (separated ones, typically) cost a few extra
-    chunks instead of holding up every chunk they sit in. A model's trajectory, and so its
-    result and ``n_iter``, is the same as if it had run uninterrupted.
+    chunks instead of holding up every chunk they sit in. For a solver whose state is its
+    iterate (Newton, proximal Newton) a model's trajectory, and so its result and ``n_iter``,
+    is the same as if it had run uninterrupted; L-BFGS restarts its memory.
 
     ``solve(per_model, start, fresh, limit, leave)`` runs one model under ``vmap`` (axis
     ``AXIS``) and returns ``(beta, status, n_iter, loss, grad_norm)``.
@@ -194,31 +365,43 @@ def _fit_rounds(solve, mapped, B: int, p: int, dtype, chunk: int, max_iter):
 
 
 @functools.partial(
-    jax.jit, static_argnames=("batch_shape", "fit_intercept", "config", "chunk_size")
+    jax.jit,
+    static_argnames=(
+        "batch_shape", "fit_intercept", "config", "chunk_size", "l1_ratio", "class_weight",
+        "link",
+    ),
 )
-def _fit(X, y, weights, offset, init, tol, max_iter, *, batch_shape, fit_intercept, config, chunk_size):
+def _fit(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_iter, scheme, *,
+         batch_shape, fit_intercept, config, chunk_size, l1_ratio, class_weight, link):
     dtype = X.dtype
     d = X.shape[-1]
     p = d + int(fit_intercept)
-    pf = _loss.default_penalty_factor(p, fit_intercept, dtype)
-    l2 = jnp.zeros((), dtype)
+    pf = jnp.concatenate([jnp.zeros((1,), dtype), pf_cols]) if fit_intercept else pf_cols
     B = math.prod(batch_shape)
 
     # Arrays with batch axes are mapped over models; those without are shared, closed over,
     # and never broadcast to the batch.
-    inputs = {"X": X, "y": y, "weights": weights, "offset": offset, "init": init}
-    core = {"X": 2, "y": 1, "weights": 1, "offset": 1, "init": 1}
+    inputs = {"X": X, "y": y, "weights": weights, "offset": offset, "trials": trials,
+              "init": init, "alpha": alpha}
+    core = {"X": 2, "y": 1, "weights": 1, "offset": 1, "trials": 1, "init": 1, "alpha": 0,
+            "index": 0}
+    if scheme is not None:
+        # Model b of the scheme along the last batch axis; its weights are made in its chunk.
+        inputs["index"] = jnp.broadcast_to(jnp.arange(scheme.num, dtype=jnp.int32), batch_shape)
     mapped, shared = split_batch(inputs, core, batch_shape)
     products = None
+
+    def penalty(alpha):
+        """``(l2, l1)`` of :class:`~jaxlogreg._loss.Problem` for strength ``alpha``."""
+        return alpha * (1.0 - l1_ratio), (alpha * l1_ratio if l1_ratio > 0 else None)
+
+    def rows(y, w, t):
+        return _loss.response_weights(y, w, t, class_weight)
+
     if "X" in shared:
         shared["X"], products = shared_design(shared["X"], fit_intercept, batch_shape)
-        if products is not None and init is None:
-            stacked = {k: mapped.get(k, shared.get(k)) for k in ("y", "weights", "offset")}
-            stacked = {k: jnp.broadcast_to(v, (B, X.shape[-2])) for k, v in stacked.items()}
-            shared["init"] = _pooled_start(
-                shared["X"], stacked["y"], stacked["weights"], stacked["offset"],
-                l2, pf, tol, max_iter, config, fit_intercept,
-            )
+        if not solvers.uses_hessian(config):
+            products = None  # only Hessian-based solvers use the column products
 
     def solve(per_model, start, fresh, limit, leave, axis_name=AXIS):
         """One model from ``start``, or (``fresh``) from its own or the pooled start."""
@@ -226,13 +409,19 @@ def _fit(X, y, weights, offset, init, tol, max_iter, *, batch_shape, fit_interce
         Xm = a["X"]
         if "X" in per_model and fit_intercept:
             Xm = _loss.add_intercept(Xm)
-        problem = _loss.Problem(Xm, a["y"], a["weights"], a["offset"], l2, pf, products)
+        w = a["weights"]
+        if scheme is not None:
+            w = w * scheme.weights(a["index"], a["y"])
+        yy, ww = rows(a["y"], w, a.get("trials"))
+        l2, l1 = penalty(a["alpha"])
+        problem = _loss.Problem(Xm, yy, ww, a["offset"], l2, pf, products, l1, link)
         own = _default_start(problem, fit_intercept)
         if "init" in a:
             own = jnp.where(jnp.all(jnp.isfinite(a["init"])), a["init"], own)
         start = jnp.where(fresh, own, start)
         state = solvers.run(config, problem, start, tol, limit, axis_name, leave)
-        return state.beta, state.status, state.n_iter, state.loss, jnp.max(jnp.abs(state.grad))
+        gnorm = jnp.max(jnp.abs(_loss.min_norm_subgradient(state.beta, state.grad, problem)))
+        return state.beta, state.status, state.n_iter, state.loss, gnorm
 
     if not batch_shape:
         out = solve({}, jnp.zeros((p,), dtype), True, max_iter, 0, axis_name=None)
@@ -253,4 +442,5 @@ def _fit(X, y, weights, offset, init, tol, max_iter, *, batch_shape, fit_interce
         loss=loss,
         grad_norm=gnorm,
         fit_intercept=fit_intercept,
+        link=link,
     )

@@ -10,15 +10,25 @@ Conventions
   twice), offset ``o`` ``(n,)``.
 * Parameters ``beta`` ``(p,)``. When an intercept is fitted it is ``beta[0]`` and ``X[:, 0]``
   is a column of ones (:func:`add_intercept`), the order of statsmodels' ``add_constant``.
-* Linear predictor ``eta = X @ beta + o``; mean ``mu = sigmoid(eta)``.
-* The objective, stated once::
+* Linear predictor ``eta = X @ beta + o``; mean ``mu = F(eta)``, ``F`` the inverse link:
+  the logistic ``sigmoid`` (the default, canonical link), or the probit, complementary
+  log-log or Cauchy CDF (:mod:`jaxlogreg._links`, ``Problem.link``). The formulas below are
+  the logit's; for another link ``mu - y`` becomes the row score ``d l_i / d eta_i`` and
+  ``mu (1 - mu)`` the row's expected information ``F'^2 / (mu (1 - mu))``
+  (:func:`row_terms`).
+* The objective, stated once (the glmnet / glum convention)::
 
-      f(beta) = (1 / sum_i w_i) * sum_i w_i * l_i  +  (l2 / 2) * sum_j pf_j * beta_j**2
+      f(beta) = (1 / sum_i w_i) * sum_i w_i * l_i  +  P(beta)
       l_i     = softplus(eta_i) - y_i * eta_i      (the negative log-likelihood of row i)
+      P(beta) = l1 * sum_j pf_j |beta_j|  +  (l2 / 2) * sum_j pf_j * beta_j**2
 
   ``pf`` is the per-coefficient penalty factor: 0 for the intercept, which is never
-  penalised, 1 for every other coefficient unless the caller says otherwise.
-* Its derivatives::
+  penalised, 1 for every other coefficient unless the caller says otherwise. A user's
+  ``alpha`` and ``l1_ratio`` map to ``l1 = alpha * l1_ratio``, ``l2 = alpha * (1 -
+  l1_ratio)``; scikit-learn's ``C`` is ``alpha = 1 / (C * sum_i w_i)`` (its objective is
+  ours times ``C * sum_i w_i``).
+* Its derivatives (of the smooth part: everything but the ``l1`` term, whose
+  subdifferential :func:`min_norm_subgradient` handles)::
 
       grad f = X^T (w * (mu - y)) / sum w  +  l2 * pf * beta
       hess f = X^T diag(w * mu * (1 - mu)) X / sum w  +  l2 * diag(pf)
@@ -32,20 +42,30 @@ Shared design matrices: for a batch of models over one ``X`` the Hessian's data 
 written as ``Z^T s`` with ``Z = column_products(X)`` of shape ``(n, p (p + 1) / 2)`` and
 ``s = w * mu * (1 - mu) / sum w``. Under ``vmap`` over ``s`` that becomes one
 ``(B, n) @ (n, p (p + 1) / 2)`` matrix product and never forms ``B`` copies of ``X``.
+
+Rows split across devices: inside :func:`jax.shard_map` each device holds some of the rows
+of ``X``, ``y``, ``weights`` and ``offset``, and ``Problem.row_axis`` names the mesh axis
+they are split over. Every reduction over rows, here and in the solvers, goes through
+:func:`across_rows`, which combines the devices' partial sums (``psum``) or maxima
+(``pmax``); with ``row_axis=None`` (the default) it returns its argument unchanged.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple, Optional
+import dataclasses
+from typing import Optional
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import _links
+
 Array = jax.Array
 
 __all__ = [
     "Problem",
+    "across_rows",
     "add_intercept",
     "column_products",
     "default_penalty_factor",
@@ -59,11 +79,17 @@ __all__ = [
     "hessian_from_rows",
     "hvp",
     "value_grad_hess",
+    "l1_penalty",
+    "min_norm_subgradient",
+    "response_weights",
+    "row_terms",
 ]
 
 
-class Problem(NamedTuple):
-    """One model's data and penalty, in the conventions of this module.
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """One model's data and penalty, in the conventions of this module (a pytree).
 
     Attributes:
       X: ``(n, p)`` design, with the column of ones first when an intercept is fitted.
@@ -74,6 +100,10 @@ class Problem(NamedTuple):
       penalty_factor: ``(p,)`` per-coefficient penalty scale ``pf`` (0 for the intercept).
       products: ``(n, p (p + 1) / 2)`` output of :func:`column_products` for ``X``, or None
         to form the Hessian as ``X^T diag(s) X`` directly.
+      l1: ``()`` L1 strength (``l1 * sum(pf * |beta|)``), or None for none.
+      link: ``"logit"``, ``"probit"``, ``"cloglog"`` or ``"cauchit"`` (static).
+      row_axis: name of the mesh axis the rows are split over (static; see
+        :func:`across_rows`), or None when this device holds all ``n`` rows.
     """
 
     X: Array
@@ -83,6 +113,62 @@ class Problem(NamedTuple):
     l2: Array
     penalty_factor: Array
     products: Optional[Array] = None
+    l1: Optional[Array] = None
+    link: str = dataclasses.field(default="logit", metadata=dict(static=True))
+    row_axis: Optional[str] = dataclasses.field(default=None, metadata=dict(static=True))
+
+    def _replace(self, **changes) -> "Problem":
+        """A copy with some fields changed (as ``NamedTuple._replace``)."""
+        return dataclasses.replace(self, **changes)
+
+
+def across_rows(x: Array, problem: Problem, reduce: str = "sum") -> Array:
+    """``x`` (any shape), a sum (``reduce="sum"``) or a maximum (``"max"``; for a bool,
+    "any") over this device's rows of ``problem``, made a reduction over all its rows:
+    ``psum`` / ``pmax`` over ``problem.row_axis``, or ``x`` itself when that is None."""
+    axis = problem.row_axis
+    if axis is None:
+        return x
+    if reduce == "sum":
+        return jax.lax.psum(x, axis)
+    if x.dtype == jnp.bool_:
+        return jax.lax.pmax(x.astype(jnp.int32), axis) > 0
+    return jax.lax.pmax(x, axis)
+
+
+def response_weights(y: Array, weights: Array, trials=None, class_weight=None) -> tuple[Array, Array]:
+    """One model's ``(y, w)`` in this module's convention from binomial counts and class
+    weights; ``(n,)`` each.
+
+    * ``trials``: ``y`` counts successes out of ``trials`` (aggregated data, as R's
+      ``cbind(successes, failures)``). The row becomes the proportion ``y / trials`` with
+      weight ``w * trials``: its loss ``trials * [softplus(eta) - (y / trials) eta]`` is that
+      of ``trials`` 0/1 rows, ``y`` of them positive, so the fit equals the expanded data's.
+      A row with 0 trials gets weight 0.
+    * ``class_weight``: ``(c0, c1)`` multiplies the loss of every positive by ``c1`` and of
+      every negative by ``c0``; for a row with proportion ``y`` that is weight
+      ``w (c1 y + c0 (1 - y))`` and response ``c1 y / (c1 y + c0 (1 - y))``. ``"balanced"``
+      sets ``c_k = W / (2 W_k)`` with ``W_1 = sum w y``, ``W_0 = sum w (1 - y)``,
+      ``W = W_0 + W_1``: scikit-learn's ``n_samples / (n_classes * bincount(y))`` on the data
+      with every row repeated ``w_i`` times (scikit-learn itself counts rows, ignoring
+      ``sample_weight``). An absent class gets ``c_k = 1``.
+    """
+    if trials is not None:
+        positive = trials > 0
+        y = jnp.where(positive, y / jnp.where(positive, trials, 1.0), 0.0)
+        weights = weights * trials
+    if class_weight is None:
+        return y, weights
+    if class_weight == "balanced":
+        w1 = jnp.sum(weights * y)
+        w0 = jnp.sum(weights * (1.0 - y))
+        total = w0 + w1
+        c0 = jnp.where(w0 > 0, total / (2.0 * jnp.where(w0 > 0, w0, 1.0)), 1.0)
+        c1 = jnp.where(w1 > 0, total / (2.0 * jnp.where(w1 > 0, w1, 1.0)), 1.0)
+    else:
+        c0, c1 = (jnp.asarray(c, weights.dtype) for c in class_weight)
+    scale = c1 * y + c0 * (1.0 - y)
+    return c1 * y / scale, weights * scale
 
 
 def add_intercept(X: Array) -> Array:
@@ -140,7 +226,30 @@ def linear_predictor(beta: Array, problem: Problem) -> Array:
 
 
 def _penalty(beta: Array, problem: Problem) -> Array:
-    return 0.5 * problem.l2 * jnp.sum(problem.penalty_factor * beta * beta)
+    smooth = 0.5 * problem.l2 * jnp.sum(problem.penalty_factor * beta * beta)
+    return smooth + l1_penalty(beta, problem)
+
+
+def l1_penalty(beta: Array, problem: Problem) -> Array:
+    """``l1 * sum_j pf_j |beta_j|`` (0 when ``problem.l1`` is None)."""
+    if problem.l1 is None:
+        return jnp.zeros((), beta.dtype)
+    return problem.l1 * jnp.sum(problem.penalty_factor * jnp.abs(beta))
+
+
+def min_norm_subgradient(beta: Array, grad: Array, problem: Problem) -> Array:
+    """``(p,)`` element of least magnitude in the subdifferential of ``f`` at ``beta``.
+
+    ``grad`` is the gradient of the smooth part (:func:`gradient`). With ``c_j = l1 pf_j``:
+    ``grad_j + c_j sign(beta_j)`` where ``beta_j != 0``, and ``sign(grad_j) max(|grad_j| -
+    c_j, 0)`` where ``beta_j = 0``. It is 0 exactly at a minimiser; without an L1 term it is
+    ``grad``.
+    """
+    if problem.l1 is None:
+        return grad
+    c = problem.l1 * problem.penalty_factor
+    at_zero = jnp.sign(grad) * jnp.maximum(jnp.abs(grad) - c, 0.0)
+    return jnp.where(beta != 0, grad + c * jnp.sign(beta), at_zero)
 
 
 def evaluate(eta: Array, beta: Array, problem: Problem) -> tuple[Array, Array, Array]:
@@ -152,11 +261,28 @@ def evaluate(eta: Array, beta: Array, problem: Problem) -> tuple[Array, Array, A
     and ``hess f = X^T diag(s) X + l2 diag(pf)``. Solvers use it at trial points along a
     line, where ``eta`` is cheap to update.
     """
-    loss, mu, var = pointwise(eta, problem.y)
+    loss, score, curvature = row_terms(eta, problem.y, problem.link)
     w = problem.weights
-    scale = 1.0 / jnp.sum(w)
-    f = scale * jnp.sum(w * loss) + _penalty(beta, problem)
-    return f, (scale * w) * (mu - problem.y), (scale * w) * var
+    scale = 1.0 / across_rows(jnp.sum(w), problem)
+    f = scale * across_rows(jnp.sum(w * loss), problem) + _penalty(beta, problem)
+    return f, (scale * w) * score, (scale * w) * curvature
+
+
+def row_terms(eta: Array, y: Array, link: str = "logit", information: str = "expected"):
+    """Per-row ``(loss, score, curvature)`` for any link, each of ``eta``'s shape.
+
+    ``loss = -[y log mu + (1 - y) log(1 - mu)]``, ``score = d loss / d eta`` and
+    ``curvature`` the row's information weight: the expected (Fisher) information
+    ``F'(eta)^2 / (mu (1 - mu))`` or, with ``information="observed"``, ``d^2 loss / d eta^2``.
+    For the logit (canonical) link both are ``mu (1 - mu)`` and ``score = mu - y``
+    (:func:`pointwise`); the other links come from :mod:`jaxlogreg._links`. Solvers use the
+    expected information (Fisher scoring, which is Newton's method for the logit).
+    """
+    if link == "logit":
+        loss, mu, var = pointwise(eta, y)
+        return loss, mu - y, var
+    r = _links.rows(link, eta, y)
+    return r.loss, r.score, (r.fisher if information == "expected" else r.observed)
 
 
 def value(beta: Array, problem: Problem) -> Array:
@@ -166,7 +292,7 @@ def value(beta: Array, problem: Problem) -> Array:
 
 def gradient_from_rows(r: Array, beta: Array, problem: Problem) -> Array:
     """``(p,)`` gradient ``X^T r + l2 * pf * beta`` given ``r`` from :func:`evaluate`."""
-    return problem.X.T @ r + problem.l2 * problem.penalty_factor * beta
+    return across_rows(problem.X.T @ r, problem) + problem.l2 * problem.penalty_factor * beta
 
 
 def hessian_from_rows(s: Array, problem: Problem) -> Array:
@@ -176,9 +302,9 @@ def hessian_from_rows(s: Array, problem: Problem) -> Array:
     """
     p = problem.X.shape[-1]
     if problem.products is not None:
-        data = _symmetric_from_upper(problem.products.T @ s, p)
+        data = _symmetric_from_upper(across_rows(problem.products.T @ s, problem), p)
     else:
-        data = problem.X.T @ (s[:, None] * problem.X)
+        data = across_rows(problem.X.T @ (s[:, None] * problem.X), problem)
     return data + jnp.diag(problem.l2 * problem.penalty_factor)
 
 
@@ -200,7 +326,8 @@ def hvp(beta: Array, v: Array, problem: Problem) -> Array:
     ``X^T (w * mu (1 - mu) * (X v)) / sum w + l2 * pf * v``: two passes over ``X``.
     """
     _, _, s = evaluate(linear_predictor(beta, problem), beta, problem)
-    return problem.X.T @ (s * (problem.X @ v)) + problem.l2 * problem.penalty_factor * v
+    xsv = across_rows(problem.X.T @ (s * (problem.X @ v)), problem)
+    return xsv + problem.l2 * problem.penalty_factor * v
 
 
 def value_grad_hess(beta: Array, problem: Problem) -> tuple[Array, Array, Array]:

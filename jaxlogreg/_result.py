@@ -28,6 +28,8 @@ class FitResult:
         penalty; see :mod:`jaxlogreg._loss`).
       grad_norm: ``(...)`` ``max_j |grad_j f|`` at the returned coefficients.
       fit_intercept: whether an intercept was fitted (static, not a leaf).
+      link: the link function fitted (static): ``"logit"``, ``"probit"``, ``"cloglog"`` or
+        ``"cauchit"``.
 
     ``res.converged`` is ``res.status == Status.CONVERGED``; ``res.params`` is
     ``(intercept, *coef)`` along the last axis (statsmodels' order); ``res[i]`` or
@@ -41,6 +43,7 @@ class FitResult:
     loss: Array
     grad_norm: Array
     fit_intercept: bool = dataclasses.field(default=True, metadata=dict(static=True))
+    link: str = dataclasses.field(default="logit", metadata=dict(static=True))
 
     @property
     def converged(self) -> Array:

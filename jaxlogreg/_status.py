@@ -43,7 +43,9 @@ class Status(enum.IntEnum):
 
 _MESSAGES = {
     Status.RUNNING: "still iterating (only seen when driving a solver's step by hand)",
-    Status.CONVERGED: "converged: gradient and Newton decrement below tolerance",
+    Status.CONVERGED: (
+        "converged: the gradient (and, for Newton's methods, the decrement) below tolerance"
+    ),
     Status.MAX_ITER: "stopped at max_iter before reaching the tolerance",
     Status.SEPARATED: (
         "the classes are (quasi-)completely separated: no finite maximum-likelihood "

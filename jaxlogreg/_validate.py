@@ -10,13 +10,13 @@ the device; the first bad index is located only when a check has failed.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["FitInputs", "fit_inputs", "float_dtype"]
+__all__ = ["FitInputs", "fit_inputs", "float_dtype", "penalty_inputs", "class_weight_spec"]
 
 
 class FitInputs(NamedTuple):
@@ -27,6 +27,7 @@ class FitInputs(NamedTuple):
     weights: jax.Array  # (..., n)
     offset: jax.Array  # (..., n)
     batch_shape: tuple[int, ...]
+    trials: Optional[jax.Array] = None  # (..., n) binomial trials; y then counts successes
 
 
 def float_dtype(X) -> jnp.dtype:
@@ -60,22 +61,27 @@ def _as_array(name: str, a, dtype, min_ndim: int):
 
 
 @jax.jit
-def _value_flags(X, y, w, o):
+def _value_flags(X, y, w, o, t):
+    if t is not None:
+        y, t = jnp.broadcast_arrays(y, t)
+    labels = ((y == 0) | (y == 1)) if t is None else ((y >= 0) & (y <= t))
+    total = w if t is None else jnp.multiply(*jnp.broadcast_arrays(w, t))
     return jnp.stack(
         [
             jnp.all(jnp.isfinite(X)),
             jnp.all(jnp.isfinite(y)),
-            jnp.all((y == 0) | (y == 1)),
+            jnp.all(labels),
             jnp.all(jnp.isfinite(w)),
             jnp.all(w >= 0),
-            jnp.all(jnp.sum(w, axis=-1) > 0),
+            jnp.all(jnp.sum(total, axis=-1) > 0),
             jnp.all(jnp.isfinite(o)),
+            True if t is None else jnp.all(jnp.isfinite(t) & (t >= 0)),
         ]
     )
 
 
-def _check_values(X, y, w, o) -> None:
-    flags = np.asarray(_value_flags(X, y, w, o))
+def _check_values(X, y, w, o, t=None) -> None:
+    flags = np.asarray(_value_flags(X, y, w, o, t))
     if flags.all():
         return
     if not flags[0]:
@@ -86,10 +92,21 @@ def _check_values(X, y, w, o) -> None:
         yn = np.asarray(y)
         idx = _first(~np.isfinite(yn))
         raise ValueError(f"y: non-finite value {yn[idx]} at index {idx}")
+    if not flags[7]:
+        tn = np.asarray(t)
+        idx = _first(~(np.isfinite(tn) & (tn >= 0)))
+        raise ValueError(f"trials: must be finite and nonnegative, got {tn[idx]} at index {idx}")
     if not flags[2]:
         yn = np.asarray(y)
-        idx = _first((yn != 0) & (yn != 1))
-        raise ValueError(f"y: labels must be 0 or 1, got {yn[idx]} at index {idx}")
+        if t is None:
+            idx = _first((yn != 0) & (yn != 1))
+            raise ValueError(f"y: labels must be 0 or 1, got {yn[idx]} at index {idx}")
+        yb, tb = np.broadcast_arrays(yn, np.asarray(t))
+        idx = _first((yb < 0) | (yb > tb))
+        raise ValueError(
+            f"y: successes must be between 0 and trials, got {yb[idx]} of {tb[idx]} trials "
+            f"at index {idx}"
+        )
     if not flags[3]:
         wn = np.asarray(w)
         idx = _first(~np.isfinite(wn))
@@ -99,22 +116,25 @@ def _check_values(X, y, w, o) -> None:
         idx = _first(wn < 0)
         raise ValueError(f"weights: negative value {wn[idx]} at index {idx}")
     if not flags[5]:
-        wn = np.asarray(w)
+        wn = np.asarray(w) if t is None else np.asarray(w) * np.asarray(t)
+        what = "weights" if t is None else "weights * trials"
         if wn.ndim == 1:
-            raise ValueError("weights: all weights are zero")
+            raise ValueError(f"weights: all {what} are zero")
         idx = _first(wn.sum(axis=-1) <= 0)
-        raise ValueError(f"weights: all weights of model {idx} are zero")
+        raise ValueError(f"weights: all {what} of model {idx} are zero")
     if not flags[6]:
         on = np.asarray(o)
         idx = _first(~np.isfinite(on))
         raise ValueError(f"offset: non-finite value {on[idx]} at index {idx}")
 
 
-def fit_inputs(X, y, weights, offset, *, fit_intercept: bool) -> FitInputs:
+def fit_inputs(X, y, weights, offset, *, fit_intercept: bool, trials=None, extra_batch=()) -> FitInputs:
     """Validate and convert the data arguments of :func:`jaxlogreg.fit`.
 
     Shapes: ``X (..., n, d)``, ``y (..., n)``, ``weights (..., n)`` or None (all ones),
-    ``offset (..., n)`` or None (zeros); the leading axes broadcast together.
+    ``offset (..., n)`` or None (zeros), ``trials (..., n)`` or None (then ``y`` holds 0/1
+    labels; else success counts ``0 <= y <= trials``); the leading axes broadcast together
+    and with ``extra_batch`` (the shape of a batched penalty, say).
     """
     dtype = float_dtype(X)
     X = _as_array("X", X, dtype, 2)
@@ -126,23 +146,90 @@ def fit_inputs(X, y, weights, offset, *, fit_intercept: bool) -> FitInputs:
     y = _as_array("y", y, dtype, 1)
     weights = jnp.ones((n,), dtype) if weights is None else _as_array("weights", weights, dtype, 1)
     offset = jnp.zeros((n,), dtype) if offset is None else _as_array("offset", offset, dtype, 1)
-    for name, a in (("y", y), ("weights", weights), ("offset", offset)):
+    named = [("y", y), ("weights", weights), ("offset", offset)]
+    if trials is not None:
+        trials = _as_array("trials", trials, dtype, 1)
+        named.append(("trials", trials))
+    for name, a in named:
         if a.shape[-1] != n:
             raise ValueError(
                 f"{name}: last axis has length {a.shape[-1]} but X has n = {n} rows "
                 f"(X shape {X.shape}, {name} shape {a.shape})"
             )
+    shapes = [X.shape[:-2]] + [a.shape[:-1] for _, a in named] + [tuple(extra_batch)]
     try:
-        batch = np.broadcast_shapes(X.shape[:-2], y.shape[:-1], weights.shape[:-1], offset.shape[:-1])
+        batch = np.broadcast_shapes(*shapes)
     except ValueError:
+        described = ", ".join(f"{name} {a.shape[:-1]}" for name, a in named)
+        extra = f", alpha {tuple(extra_batch)}" if extra_batch else ""
         raise ValueError(
-            "X, y, weights, offset: batch axes do not broadcast: "
-            f"X {X.shape[:-2]}, y {y.shape[:-1]}, weights {weights.shape[:-1]}, "
-            f"offset {offset.shape[:-1]}"
+            f"X, y, weights, offset: batch axes do not broadcast: X {X.shape[:-2]}, "
+            f"{described}{extra}"
         ) from None
-    if all(_is_concrete(a) for a in (X, y, weights, offset)):
-        _check_values(X, y, weights, offset)
-    return FitInputs(X, y, weights, offset, tuple(batch))
+    arrays = (X, y, weights, offset) + (() if trials is None else (trials,))
+    if all(_is_concrete(a) for a in arrays):
+        _check_values(X, y, weights, offset, trials)
+    return FitInputs(X, y, weights, offset, tuple(batch), trials)
+
+
+def penalty_inputs(alpha, l1_ratio, penalty_factor, d: int, dtype):
+    """Validate ``fit``'s penalty arguments.
+
+    Returns ``(alpha, l1_ratio, penalty_factor)``: ``alpha`` an array of shape ``(...)``
+    (it may carry batch axes), ``l1_ratio`` a Python float in ``[0, 1]``, and
+    ``penalty_factor`` a ``(d,)`` array (ones when None).
+    """
+    alpha = _as_array("alpha", alpha, dtype, 0)
+    if _is_concrete(alpha):
+        an = np.asarray(alpha)
+        bad = ~(np.isfinite(an) & (an >= 0))
+        if bad.any():
+            idx = _first(bad.reshape(an.shape if an.ndim else (1,)))
+            value = an[idx] if an.ndim else an
+            raise ValueError(f"alpha: must be finite and nonnegative, got {value} at index {idx}")
+    if isinstance(l1_ratio, (bool, np.bool_)) or not isinstance(l1_ratio, (int, float, np.number)):
+        raise ValueError(f"l1_ratio: must be a number in [0, 1], got {l1_ratio!r}")
+    if not 0.0 <= float(l1_ratio) <= 1.0:
+        raise ValueError(f"l1_ratio: must be in [0, 1], got {l1_ratio}")
+    if penalty_factor is None:
+        pf = jnp.ones((d,), dtype)
+    else:
+        pf = _as_array("penalty_factor", penalty_factor, dtype, 1)
+        if pf.shape != (d,):
+            raise ValueError(
+                f"penalty_factor: expected shape (d,) = ({d},), one per column of X, got {pf.shape}"
+            )
+        if _is_concrete(pf):
+            pn = np.asarray(pf)
+            bad = ~(np.isfinite(pn) & (pn >= 0))
+            if bad.any():
+                idx = _first(bad)
+                raise ValueError(f"penalty_factor: must be finite and nonnegative, got {pn[idx]} at index {idx}")
+    return alpha, float(l1_ratio), pf
+
+
+def class_weight_spec(class_weight):
+    """``fit``'s ``class_weight`` as a static value: None, ``"balanced"`` or ``(c0, c1)``."""
+    if class_weight is None:
+        return None
+    if isinstance(class_weight, str):
+        if class_weight != "balanced":
+            raise ValueError(f"class_weight: expected 'balanced', a mapping {{0: c0, 1: c1}} or None, got {class_weight!r}")
+        return "balanced"
+    if not hasattr(class_weight, "items"):
+        raise ValueError(f"class_weight: expected 'balanced', a mapping {{0: c0, 1: c1}} or None, got {type(class_weight).__name__}")
+    spec = {0: 1.0, 1: 1.0}
+    for key, value in class_weight.items():
+        if isinstance(key, (bool, np.bool_)) or key not in (0, 1):
+            raise ValueError(f"class_weight: keys must be the labels 0 and 1, got {key!r}")
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"class_weight: weight of class {key!r} must be a number, got {value!r}") from None
+        if not (np.isfinite(value) and value > 0):
+            raise ValueError(f"class_weight: weight of class {key!r} must be finite and positive, got {value}")
+        spec[int(key)] = value
+    return (spec[0], spec[1])
 
 
 def init_array(init, data: FitInputs, fit_intercept: bool):
@@ -165,7 +252,7 @@ def init_array(init, data: FitInputs, fit_intercept: bool):
         ) from None
     if arr.shape[:-1] and np.broadcast_shapes(arr.shape[:-1], data.batch_shape) != data.batch_shape:
         raise ValueError(f"init: batch axes {arr.shape[:-1]} are larger than the batch {data.batch_shape}")
-    if _is_concrete(arr) and not bool(jnp.all(jnp.isfinite(arr))):
+    if _is_concrete(arr) and not np.all(np.isfinite(np.asarray(arr))):
         idx = _first(~np.isfinite(np.asarray(arr)))
         raise ValueError(f"init: non-finite value at index {idx}")
     return arr

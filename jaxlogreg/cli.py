@@ -1,114 +1,362 @@
-"""Command line: ``jaxlogreg demo`` fits a bootstrap batch of the built-in seed data set."""
+"""Command line.
+
+``jaxlogreg study``
+    The main job: the seed coefficient-recovery study. One synthetic data set (the built-in
+    model of :mod:`jaxlogreg._datasets`, or a generative model from a JSON ``--config``),
+    10,000 train splits by default, every split refitted and evaluated on its held-out rows;
+    prints the coefficient table and a plain-language reading, and writes ``summary.json``,
+    ``replicates.npz``, ``report.md`` and plots to ``--out``.
+``jaxlogreg fit DATA.csv --target COL``
+    Fits a CSV file (header row, numeric cells) and prints a statsmodels-style summary, with
+    bootstrap percentile and BCa intervals when asked (``--bootstrap N``).
+
+A ``--config`` file for ``study`` holds a generative model for :func:`jaxlogreg.simulate`::
+
+    {"n": 1000, "coef": [0.5, -0.25, 0.0], "positive_rate": 0.2,
+     "features": "correlated", "correlation": 0.5, "names": ["a", "b", "c"]}
+
+(``intercept`` instead of ``positive_rate``; ``features`` ``"gaussian"`` or
+``"correlated"``; ``link`` as :func:`jaxlogreg.fit`).
+"""
 
 from __future__ import annotations
 
 import argparse
+import csv
+import json
+import math
+import statistics
 import sys
-import time
+from pathlib import Path
+
+SCHEMES = ("splits", "bootstrap", "kfold", "subsample", "bayesian")
+_CONFIG_KEYS = {"n", "coef", "intercept", "positive_rate", "features", "correlation", "link", "names"}
 
 
-def _bootstrap_counts(key, num: int, n: int):
-    """``(num, n)`` multinomial counts: row ``b`` says how often each row is drawn."""
+# --------------------------------------------------------------------------------------------
+# study
+# --------------------------------------------------------------------------------------------
+
+
+def _scheme(args, key, num: int):
+    from . import _resample
+
+    if args.scheme == "splits":
+        return _resample.Splits(key, num, args.train_fraction, stratify=args.stratify)
+    if args.scheme == "bootstrap":
+        return _resample.Bootstrap(key, num)
+    if args.scheme == "kfold":
+        return _resample.KFold(key, args.folds, repeats=num // args.folds, stratify=args.stratify)
+    if args.scheme == "subsample":
+        return _resample.Subsample(key, num, args.train_fraction)
+    return _resample.BayesianBootstrap(key, num)
+
+
+def _load_config(path: str) -> dict:
+    try:
+        cfg = json.loads(Path(path).read_text())
+    except OSError as e:
+        raise ValueError(f"--config: cannot read {path}: {e.strerror}") from None
+    except json.JSONDecodeError as e:
+        raise ValueError(f"--config: {path} is not valid JSON ({e})") from None
+    if not isinstance(cfg, dict):
+        raise ValueError(f"--config: {path} must hold a JSON object")
+    unknown = sorted(set(cfg) - _CONFIG_KEYS)
+    if unknown:
+        raise ValueError(f"--config: unknown keys {unknown}; expected some of {sorted(_CONFIG_KEYS)}")
+    if "coef" not in cfg:
+        raise ValueError("--config: 'coef' (the true slopes) is required")
+    return cfg
+
+
+def study(args, out=None) -> "object":
+    """Run ``jaxlogreg study`` with parsed arguments; returns the StudyResult."""
     import jax
-    import jax.numpy as jnp
 
-    def one(k):
-        return jnp.bincount(jax.random.randint(k, (n,), 0, n), length=n)
-
-    return jax.vmap(one)(jax.random.split(key, num))
-
-
-def demo(replicates: int = 2000, n: int = 1000, seed: int = 0, float32: bool = False, out=None) -> dict:
-    """Fit the seed data set once and on ``replicates`` bootstrap resamples; print a table.
-
-    Returns the numbers printed, as a dict of NumPy arrays and scalars.
-    """
-    import jax
-
-    if not float32:
+    if not args.float32:
         jax.config.update("jax_enable_x64", True)
     import jax.numpy as jnp
     import numpy as np
 
-    from . import Status, fit, make_seed_data
+    from . import _datasets, _simulate
+    from ._study import run_study
 
     out = sys.stdout if out is None else out
-    dtype = np.float32 if float32 else np.float64
-    data = make_seed_data(n=n, seed=seed)
-    X = jnp.asarray(data.X, dtype)
-    y = jnp.asarray(data.y, dtype)
-    full = fit(X, y)
-    counts = _bootstrap_counts(jax.random.PRNGKey(seed), replicates, n).astype(dtype)
+    dtype = jnp.float32 if args.float32 else jnp.float64
+    key = jax.random.key(args.seed)
+    data_key, scheme_key = jax.random.split(key)
+    num = args.replicates
+    if args.scheme == "kfold":
+        num = (num // args.folds) * args.folds
+    recorded = {}
+    if args.config:
+        cfg = _load_config(args.config)
+        n = int(cfg.get("n", args.n))
+        sim = dict(
+            coef=cfg["coef"], intercept=cfg.get("intercept"), positive_rate=cfg.get("positive_rate"),
+            features=cfg.get("features", "gaussian"), correlation=cfg.get("correlation", 0.0),
+            link=cfg.get("link", "logit"),
+        )
+        first = _simulate.simulate(data_key, n, dtype=dtype, **sim)
+        true = np.concatenate([[float(first.intercept)], np.asarray(cfg["coef"], np.float64)])
+        d = len(cfg["coef"])
+        names = ("intercept",) + tuple(cfg.get("names") or [f"x{j + 1}" for j in range(d)])
+        recorded = {"model": cfg}
+        link = sim["link"]
+        if args.fresh:
+            fixed = dict(sim, intercept=float(first.intercept), positive_rate=None)
 
-    t0 = time.perf_counter()
-    boot = jax.block_until_ready(fit(X, y, weights=counts))
-    first = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    boot = jax.block_until_ready(fit(X, y, weights=counts))
-    warm = time.perf_counter() - t0
+            def generate(b):
+                s = _simulate.simulate(jax.random.fold_in(data_key, b), n, dtype=dtype, **fixed)
+                return s.X, s.y
 
-    names = ("intercept",) + tuple(data.feature_names)
-    true = np.concatenate([[data.intercept], data.coef])
-    est = np.asarray(full.params)
-    ok = np.asarray(boot.converged)
-    params = np.asarray(boot.params)[ok]
-    if len(params) >= 2:
-        mean, sd = params.mean(axis=0), params.std(axis=0, ddof=1)
-        lo, hi = np.percentile(params, [2.5, 97.5], axis=0)
-        flips = np.mean(np.sign(params) != np.sign(true), axis=0)
-    else:  # too few converged resamples for a spread
-        mean = sd = lo = hi = flips = np.full(true.shape, np.nan)
+            X = y = None
+        else:
+            X, y = first.X, first.y
+    else:
+        n = args.n
+        names = ("intercept",) + _datasets.SEED_FEATURES
+        true = np.asarray(_datasets.SEED_PARAMS, np.float64)
+        recorded = {"model": "seed"}
+        link = "logit"
+        if args.fresh:
+            def generate(b):
+                Xb, yb = _datasets.seed_sample(jax.random.fold_in(data_key, b), n)
+                return Xb.astype(dtype), yb.astype(dtype)
 
+            X = y = None
+        else:
+            data = _datasets.make_seed_data(n=n, seed=args.seed)
+            X, y = jnp.asarray(data.X, dtype), jnp.asarray(data.y, dtype)
+    if link != "logit":
+        raise ValueError("--config: only the logit link can be fitted by the study for now")
+    scheme = _scheme(args, scheme_key, num)
+    result = run_study(
+        X, y, true, scheme=scheme, generate=generate if args.fresh else None,
+        num=num if args.fresh else None, names=names, solver=args.solver,
+        cov_type=args.cov_type, batch=args.batch, out=args.out, resume=args.resume,
+        progress=not args.quiet, config=dict(recorded, seed=args.seed, cli_scheme=args.scheme),
+    )
+    s = result.summary
+    source = "a fresh data set per replicate" if args.fresh else f"one data set of n = {n}"
     print(
-        f"jaxlogreg demo: seed data set (n = {n}, {int(data.y.sum())} positives), "
-        f"{replicates} bootstrap refits, {np.dtype(dtype).name}",
+        f"jaxlogreg study: {s['replicates']} replicates ({args.scheme}) of {source}, "
+        f"{np.dtype(dtype).name}; {s['used']} used (converged, invertible information)",
         file=out,
     )
-    print(f"full-data fit: {Status(int(full.status)).name}, {int(full.n_iter)} Newton steps", file=out)
-    print(
-        f"bootstrap batch: {first:.2f} s first call (with compilation), {warm:.3f} s warm "
-        f"({warm / replicates * 1e6:.1f} us per fit)",
-        file=out,
-    )
-    print(f"statuses: {Status.counts(boot.status)}", file=out)
+    counts = {k: v for k, v in s["status_counts"].items() if v}
+    print(f"statuses: {counts}", file=out)
     print("", file=out)
-    header = f"{'':10s} {'true':>9s} {'estimate':>10s} {'boot mean':>10s} {'boot SD':>9s} {'95% percentile interval':>25s} {'sign flips':>10s}"
-    print(header, file=out)
-    for i, name in enumerate(names):
+    print(result.table(), file=out)
+    print("", file=out)
+    print(
+        "flip: share of replicates whose estimate has the wrong sign; pred.: the share "
+        "predicted from the standard error; cover: coverage of the true value by the 95% "
+        "Wald interval.",
+        file=out,
+    )
+    print("", file=out)
+    print(result.reading(), file=out)
+    print("", file=out)
+    print(f"wrote {args.out}/summary.json, replicates.npz, report.md and plots", file=out)
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# fit DATA.csv
+# --------------------------------------------------------------------------------------------
+
+
+def read_csv(path, target: str, columns=None):
+    """``(X (n, d), y (n,), names)`` from a CSV file with a header row and numeric cells.
+
+    Raises ``ValueError`` naming the file, row and column of the first problem: a missing
+    file, an empty file, a missing column, a cell that is not a number, a ragged row.
+    """
+    import numpy as np
+
+    path = Path(path)
+    try:
+        with path.open(newline="") as f:
+            rows = list(csv.reader(f))
+    except OSError as e:
+        raise ValueError(f"DATA: cannot read {path}: {e.strerror}") from None
+    rows = [r for r in rows if any(cell.strip() for cell in r)]
+    if not rows:
+        raise ValueError(f"DATA: {path} is empty")
+    header = [h.strip() for h in rows[0]]
+    body = rows[1:]
+    if not body:
+        raise ValueError(f"DATA: {path} has a header but no data rows")
+    if target not in header:
+        raise ValueError(f"--target: no column {target!r} in {path} (columns: {', '.join(header)})")
+    if columns is None:
+        columns = [h for h in header if h != target]
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise ValueError(f"--columns: no column {missing[0]!r} in {path} (columns: {', '.join(header)})")
+    if target in columns:
+        raise ValueError(f"--columns: the target {target!r} cannot also be a feature")
+    if not columns:
+        raise ValueError(f"DATA: {path} has no feature columns besides the target {target!r}")
+    index = [header.index(c) for c in columns]
+    t = header.index(target)
+    values = np.empty((len(body), len(columns) + 1))
+    for i, row in enumerate(body):
+        if len(row) != len(header):
+            raise ValueError(f"DATA: {path} line {i + 2} has {len(row)} cells, the header has {len(header)}")
+        for k, j in enumerate(index + [t]):
+            cell = row[j].strip()
+            try:
+                values[i, k] = float(cell)
+            except ValueError:
+                raise ValueError(
+                    f"DATA: {path} line {i + 2}, column {header[j]!r}: not a number: {cell!r}"
+                ) from None
+            if not math.isfinite(values[i, k]):
+                raise ValueError(f"DATA: {path} line {i + 2}, column {header[j]!r}: not finite: {cell!r}")
+    y = values[:, -1]
+    bad = (y != 0) & (y != 1)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"--target: column {target!r} must hold 0 or 1, got {y[i]:g} on line {i + 2}")
+    return values[:, :-1], y, tuple(columns)
+
+
+def bca_interval(boot, estimate, jackknife, level: float = 0.95):
+    """Bias-corrected and accelerated bootstrap interval (Efron 1987), per parameter.
+
+    ``boot (B, k)`` bootstrap estimates, ``estimate (k,)`` the full-data estimate,
+    ``jackknife (n, k)`` leave-one-out estimates. With ``z0 = Phi^-1(#{boot < estimate} / B
+    + #{boot == estimate} / (2 B))``, the acceleration ``a = sum d^3 / (6 (sum d^2)^(3/2))``,
+    ``d = mean(jackknife) - jackknife``, and ``z = Phi^-1((1 -/+ level) / 2)``, the interval's
+    ends are the ``Phi(z0 + (z0 + z) / (1 - a (z0 + z)))`` quantiles of ``boot``. Returns
+    ``(k, 2)``.
+    """
+    import numpy as np
+
+    boot, estimate, jackknife = (np.asarray(a, np.float64) for a in (boot, estimate, jackknife))
+    nd = statistics.NormalDist()
+    B = boot.shape[0]
+    out = np.empty((boot.shape[1], 2))
+    for j in range(boot.shape[1]):
+        share = (np.sum(boot[:, j] < estimate[j]) + 0.5 * np.sum(boot[:, j] == estimate[j])) / B
+        share = min(max(share, 0.5 / B), 1 - 0.5 / B)
+        z0 = nd.inv_cdf(share)
+        d = jackknife[:, j].mean() - jackknife[:, j]
+        denom = 6.0 * np.sum(d**2) ** 1.5
+        a = np.sum(d**3) / denom if denom > 0 else 0.0
+        for side, tail in enumerate(((1 - level) / 2, (1 + level) / 2)):
+            z = nd.inv_cdf(tail)
+            q = nd.cdf(z0 + (z0 + z) / (1 - a * (z0 + z)))
+            out[j, side] = np.quantile(boot[:, j], q)
+    return out
+
+
+def fit_csv(args, out=None) -> dict:
+    """Run ``jaxlogreg fit DATA.csv`` with parsed arguments; returns what it printed."""
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    import numpy as np
+
+    from . import Status, fit, inference, summary
+    from . import _resample
+
+    out = sys.stdout if out is None else out
+    columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
+    X, y, names = read_csv(args.data, args.target, columns)
+    res = fit(X, y, fit_intercept=not args.no_intercept)
+    inf = inference(res, X, y, cov_type=args.cov_type)
+    labels = (("const",) if not args.no_intercept else ()) + names
+    print(summary(inf, names=list(labels), yname=args.target), file=out)
+    result = dict(names=labels, params=np.asarray(res.params), status=int(res.status))
+    if int(res.status) != Status.CONVERGED:
+        print(f"\nfit status: {Status(int(res.status)).name}: {Status(int(res.status)).message}", file=out)
+    if args.bootstrap:
+        n = len(y)
+        boot = fit(X, y, weights=_resample.Bootstrap(jax.random.key(args.seed), args.bootstrap),
+                   fit_intercept=not args.no_intercept)
+        ok = np.asarray(boot.converged)
+        params = np.asarray(boot.params)[ok]
+        jack = fit(X, y, weights=_resample.LeaveOneOut(n), fit_intercept=not args.no_intercept)
+        jack_ok = np.asarray(jack.converged)
+        lo, hi = np.percentile(params, [2.5, 97.5], axis=0)
+        bca = bca_interval(params, np.asarray(res.params), np.asarray(jack.params)[jack_ok])
+        print("", file=out)
         print(
-            f"{name:10s} {true[i]:9.4f} {est[i]:10.4f} {mean[i]:10.4f} {sd[i]:9.4f} "
-            f"[{lo[i]:10.4f}, {hi[i]:10.4f}] {flips[i]:10.1%}",
+            f"Bootstrap ({args.bootstrap} resamples, {int(ok.sum())} converged; "
+            f"jackknife {int(jack_ok.sum())} of {n} for the BCa acceleration):",
             file=out,
         )
-    print("", file=out)
-    print(
-        "sign flips: share of converged resamples whose estimate has the opposite sign to the "
-        "true coefficient.",
-        file=out,
-    )
-    return dict(
-        names=names, true=true, estimate=est, boot_mean=mean, boot_sd=sd, lower=lo, upper=hi,
-        sign_flips=flips, status_counts=Status.counts(boot.status), warm_seconds=warm,
-    )
+        width = max(len(s) for s in labels)
+        print(f"{'':{width}s} {'estimate':>10s} {'boot SD':>9s} {'percentile 95%':>23s} {'BCa 95%':>23s}", file=out)
+        sd = params.std(axis=0, ddof=1)
+        for j, name in enumerate(labels):
+            print(
+                f"{name:{width}s} {float(res.params[j]):10.4f} {sd[j]:9.4f} "
+                f"[{lo[j]:9.4f}, {hi[j]:9.4f}] [{bca[j, 0]:9.4f}, {bca[j, 1]:9.4f}]",
+                file=out,
+            )
+        result.update(boot_params=params, percentile=np.stack([lo, hi], axis=1), bca=bca)
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# main
+# --------------------------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jaxlogreg", description="Batched logistic regression in JAX.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("study", help="the seed coefficient-recovery study (the main job)")
+    p.add_argument("--replicates", type=int, default=10_000, help="replicates (10000)")
+    p.add_argument("--scheme", choices=SCHEMES, default="splits", help="resampling scheme (splits)")
+    p.add_argument("--train-fraction", type=float, default=0.65, help="training share of splits and subsamples (0.65)")
+    p.add_argument("--folds", type=int, default=5, help="folds of --scheme kfold (5)")
+    p.add_argument("--stratify", action="store_true", help="stratify splits and folds by class")
+    p.add_argument("--fresh", action="store_true", help="a fresh data set per replicate instead of resampling one")
+    p.add_argument("--solver", default="newton", help="solver name (newton)")
+    p.add_argument("--cov-type", default="nonrobust", help="standard errors: nonrobust, HC0, HC1 (nonrobust)")
+    p.add_argument("--n", type=int, default=1000, help="rows of the data set (1000)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the data and the resamples (0)")
+    p.add_argument("--config", help="JSON file with another generative model (see jaxlogreg.cli)")
+    p.add_argument("--float32", action="store_true", help="compute in float32")
+    p.add_argument("--batch", type=int, default=None, help="replicates per chunk written")
+    p.add_argument("--out", default="jaxlogreg-study", help="output directory (jaxlogreg-study)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted study in --out")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    f = sub.add_parser("fit", help="fit a CSV file and print a summary")
+    f.add_argument("data", help="CSV file with a header row and numeric cells")
+    f.add_argument("--target", required=True, help="the 0/1 outcome column")
+    f.add_argument("--columns", help="comma-separated feature columns (default: all others)")
+    f.add_argument("--no-intercept", action="store_true", help="fit without an intercept")
+    f.add_argument("--cov-type", default="nonrobust", help="nonrobust, HC0 or HC1 (nonrobust)")
+    f.add_argument("--bootstrap", type=int, default=0, help="bootstrap resamples for percentile and BCa intervals")
+    f.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (0)")
+    return parser
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="jaxlogreg", description="Batched logistic regression in JAX."
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("demo", help="bootstrap the built-in seed data set and print a table")
-    p.add_argument("--replicates", type=int, default=2000, help="bootstrap resamples (2000)")
-    p.add_argument("--n", type=int, default=1000, help="rows of the data set (1000)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the data and resamples (0)")
-    p.add_argument("--float32", action="store_true", help="compute in float32")
+    parser = _parser()
     args = parser.parse_args(argv)
-    if args.command == "demo":
-        if args.replicates < 2:
-            parser.error("--replicates: need at least 2")
-        if args.n < 10:
-            parser.error("--n: need at least 10 rows")
-        demo(args.replicates, args.n, args.seed, args.float32)
+    try:
+        if args.command == "study":
+            if args.replicates < 2:
+                parser.error("--replicates: need at least 2")
+            if args.n < 10:
+                parser.error("--n: need at least 10 rows")
+            if args.scheme == "kfold" and args.replicates < args.folds:
+                parser.error("--replicates: need at least --folds replicates with --scheme kfold")
+            study(args)
+        else:
+            if args.bootstrap < 0 or args.bootstrap == 1:
+                parser.error("--bootstrap: need 0 (none) or at least 2 resamples")
+            fit_csv(args)
+    except ValueError as e:
+        print(f"jaxlogreg {args.command}: error: {e}", file=sys.stderr)
+        return 2
     return 0
 
 

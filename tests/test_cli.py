@@ -1,62 +1,111 @@
-"""The README's main job: `jaxlogreg demo` on a small batch, checked against statsmodels."""
+"""The command line: `jaxlogreg study` (the README's main job) end to end on a small run,
+and `jaxlogreg fit DATA.csv` against statsmodels, with its bootstrap intervals and its
+errors on bad files."""
 
-import io
+from __future__ import annotations
+
+import json
 import subprocess
 import sys
 
 import numpy as np
+import pytest
 import statsmodels.api as sm
 
-import jaxlogreg
 from jaxlogreg import cli
 
 
-def _logit_params(X, y, counts=None):
-    """statsmodels Logit on the rows repeated `counts` times (frequency weights)."""
-    if counts is not None:
-        rows = np.repeat(np.arange(len(y)), counts.astype(int))
-        X, y = X[rows], y[rows]
-    return sm.Logit(y, sm.add_constant(X)).fit(method="newton", disp=0).params
-
-
-def test_demo_table_matches_statsmodels_loop():
-    buf = io.StringIO()
-    out = cli.demo(replicates=6, n=1000, seed=0, out=buf)
-    text = buf.getvalue()
-    data = jaxlogreg.make_seed_data(n=1000, seed=0)
-
-    np.testing.assert_allclose(out["estimate"], _logit_params(data.X, data.y), rtol=1e-8)
-
-    import jax
-
-    counts = np.asarray(cli._bootstrap_counts(jax.random.PRNGKey(0), 6, 1000))
-    assert counts.shape == (6, 1000) and (counts.sum(axis=1) == 1000).all()
-    ref = np.array([_logit_params(data.X, data.y, c) for c in counts])
-    assert out["status_counts"]["CONVERGED"] == 6
-    np.testing.assert_allclose(out["boot_mean"], ref.mean(axis=0), rtol=1e-7)
-    np.testing.assert_allclose(out["boot_sd"], ref.std(axis=0, ddof=1), rtol=1e-6)
-    flips = np.mean(np.sign(ref) != np.sign(out["true"]), axis=0)
-    np.testing.assert_array_equal(out["sign_flips"], flips)
-    for name in out["names"]:
-        assert f"\n{name} " in text
-
-
-def test_console_script_runs():
-    proc = subprocess.run(
-        [sys.executable, "-m", "jaxlogreg.cli", "demo", "--replicates", "4"],
-        capture_output=True,
-        text=True,
-        timeout=300,
+def run(*args, timeout=600):
+    return subprocess.run(
+        [sys.executable, "-m", "jaxlogreg.cli", *args], capture_output=True, text=True, timeout=timeout
     )
+
+
+def test_study_end_to_end(tmp_path):
+    out = tmp_path / "study"
+    proc = run("study", "--replicates", "40", "--n", "400", "--out", str(out), "--quiet")
     assert proc.returncode == 0, proc.stderr
-    assert "sign flips" in proc.stdout and "intercept" in proc.stdout
+    assert "Y1" in proc.stdout and "flip" in proc.stdout and "Not identifiable" in proc.stdout
+    for name in ("summary.json", "replicates.npz", "report.md", "coefficients.png", "calibration.png"):
+        assert (out / name).stat().st_size > 0
+    summary = json.loads((out / "summary.json").read_text())
+    reps = np.load(out / "replicates.npz")
+    assert reps["params"].shape == (40, 7) and summary["summary"]["replicates"] == 40
+    # The full-data fit recorded in the summary is statsmodels' Logit on the seed data set.
+    import jaxlogreg
+
+    d = jaxlogreg.make_seed_data(n=400)
+    ref = sm.Logit(d.y, sm.add_constant(d.X)).fit(disp=0, method="newton", tol=1e-12)
+    np.testing.assert_allclose(summary["reference"]["params"], ref.params, rtol=1e-7)
+    # A second study into the same directory is refused (resuming is tested in test_study).
+    refused = run("study", "--replicates", "40", "--out", str(out), "--quiet")
+    assert refused.returncode == 2 and "already holds a study" in refused.stderr
 
 
-def test_demo_rejects_bad_arguments():
-    proc = subprocess.run(
-        [sys.executable, "-m", "jaxlogreg.cli", "demo", "--replicates", "1"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def test_study_rejects_bad_arguments():
+    proc = run("study", "--replicates", "1")
     assert proc.returncode == 2 and "--replicates" in proc.stderr
+
+
+@pytest.fixture()
+def csv_file(tmp_path):
+    rng = np.random.default_rng(5)
+    n = 200
+    X = rng.normal(size=(n, 2))
+    y = (rng.random(n) < 1 / (1 + np.exp(-(0.3 + X @ [1.0, -0.7])))).astype(int)
+    path = tmp_path / "data.csv"
+    lines = ["a,b,outcome"] + [f"{a:.6f},{b:.6f},{t}" for (a, b), t in zip(X, y)]
+    path.write_text("\n".join(lines) + "\n")
+    return path, np.round(X, 6), y
+
+
+def test_fit_csv_matches_statsmodels(csv_file, capsys):
+    path, X, y = csv_file
+    args = cli._parser().parse_args(["fit", str(path), "--target", "outcome", "--bootstrap", "200"])
+    out = cli.fit_csv(args)
+    ref = sm.Logit(y, sm.add_constant(X)).fit(disp=0, method="newton", tol=1e-12)
+    np.testing.assert_allclose(out["params"], ref.params, rtol=1e-8)
+    text = capsys.readouterr().out
+    assert "Logit" in text or "outcome" in text
+    assert "BCa 95%" in text
+    lo, hi = out["percentile"].T
+    assert np.all(lo < ref.params) and np.all(ref.params < hi)
+    assert out["boot_params"].shape[1] == 3
+
+
+def test_bca_interval_matches_scipy_reference():
+    """The BCa interval for a mean, from given bootstrap replicates, against scipy's own
+    BCa computation (its quantile levels) on the same replicates."""
+    from scipy.stats._resampling import _bca_interval
+
+    rng = np.random.default_rng(2)
+    data = rng.exponential(size=40)
+    boot = np.array([rng.choice(data, 40).mean() for _ in range(2000)])
+    jack = np.array([np.delete(data, i).mean() for i in range(40)])
+    ours = cli.bca_interval(boot[:, None], np.array([data.mean()]), jack[:, None])[0]
+    a1, a2, _ = _bca_interval((data,), np.mean, -1, 0.025, boot, None, np)
+    np.testing.assert_allclose(ours, np.quantile(boot, [float(a1), float(a2)]), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "content, args, message",
+    [
+        ("", ["--target", "y"], "is empty"),
+        ("a,y\n", ["--target", "y"], "no data rows"),
+        ("a,y\n1,0\n", ["--target", "z"], "--target: no column 'z'"),
+        ("a,y\n1,0\n2,x\n", ["--target", "y"], "line 3, column 'y': not a number: 'x'"),
+        ("a,y\n1,0\n2,2\n", ["--target", "y"], "must hold 0 or 1, got 2 on line 3"),
+        ("a,y\n1,0\n2\n", ["--target", "y"], "line 3 has 1 cells"),
+        ("a,y\n1,0\n", ["--target", "y", "--columns", "b"], "--columns: no column 'b'"),
+    ],
+)
+def test_fit_csv_errors(tmp_path, content, args, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        cli.read_csv(path, args[1], args[3].split(",") if "--columns" in args else None)
+
+
+def test_fit_csv_missing_file_exits_2(tmp_path):
+    proc = run("fit", str(tmp_path / "none.csv"), "--target", "y")
+    assert proc.returncode == 2 and "cannot read" in proc.stderr

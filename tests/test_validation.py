@@ -216,7 +216,7 @@ def test_y_needs_one_dimension():
 # ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("solver", ["lbfgs", "", "newtonn"])
+@pytest.mark.parametrize("solver", ["bfgs", "", "newtonn"])
 def test_unknown_solver_name(solver):
     X, y = data()
     raises(r"^solver: unknown solver " + re.escape(repr(solver)), X, y, solver=solver)

@@ -56,6 +56,7 @@ import jax.numpy as jnp
 
 from .. import _linalg, _loss
 from .._status import Status
+from . import _common
 
 Array = jax.Array
 
@@ -102,52 +103,24 @@ class NewtonState(NamedTuple):
     status: Array
 
 
-def _any(x: Array, axis_name: Optional[str]) -> Array:
-    """``x`` (a per-model bool) reduced with "or" over the vmapped axis, if named."""
-    if axis_name is None:
-        return x
-    return jax.lax.pmax(x.astype(jnp.int32), axis_name) > 0
-
-
 def _direction(problem, eta, loss, grad, hess, n_iter, tol, max_iter, grad_floor, axis_name):
     """Newton direction at an iterate with linear predictor ``eta``, its reach, and the
     status it implies (``RUNNING`` to go on)."""
-    dtype = loss.dtype
-    eps = jnp.finfo(dtype).eps
-    sqrt_eps = jnp.sqrt(eps)
     fac = _linalg.factor(hess)
     delta = -_linalg.solve(fac, grad)
     xd = problem.X @ delta
     half_dec = -0.5 * jnp.dot(grad, delta)
     finite = jnp.isfinite(loss) & jnp.all(jnp.isfinite(grad)) & jnp.all(jnp.isfinite(hess))
-
-    # Rows with y = 1 may only move up, rows with y = 0 only down, and rows with a
-    # fractional y (a finite optimum of their own) not at all: `forward` is the largest
-    # move towards the observed class, `backward` the largest move against it (any move of
-    # a fractional row counts), and their maximum is the reach max_i |(X delta)_i|.
-    rows = problem.weights > 0
-    sign = jnp.where(problem.y == 1, 1.0, jnp.where(problem.y == 0, -1.0, 0.0)).astype(dtype)
-    u = sign * xd
-    moves = jnp.stack([u, jnp.where(sign == 0, jnp.abs(xd), -u)])
-    forward, backward = jnp.max(jnp.where(rows, moves, 0.0), axis=1)
-    reach = jnp.maximum(forward, backward)
-    penalty_change = problem.l2 * jnp.sum(problem.penalty_factor * delta * delta)
-    recession = (
-        fac.ok & (backward <= sqrt_eps * forward) & (forward > sqrt_eps) & (penalty_change <= 0)
-    )
+    certified, reach = _common.recession(problem, xd, delta)
+    recession = fac.ok & certified
 
     gtol = jnp.maximum(tol, grad_floor)
     converged = fac.ok & (half_dec <= tol) & jnp.all(jnp.abs(grad) <= gtol)
 
     # Some row fitted with probability 1 of its observed class to working precision; only
     # consulted for a model that is singular or out of iterations.
-    def margin_test(_):
-        return jnp.max(jnp.where(rows, sign * eta, -jnp.inf)) > -jnp.log(eps)
-
     consult = finite & (~fac.ok | (~recession & ~converged & (n_iter >= max_iter)))
-    certain = jax.lax.cond(
-        _any(consult, axis_name), margin_test, lambda _: jnp.zeros((), bool), None
-    )
+    certain = _common.certainly_separated(problem, eta, consult, axis_name)
     separated_or = lambda other: jnp.where(certain, int(Status.SEPARATED), int(other))  # noqa: E731
     status = jnp.select(
         [~finite, ~fac.ok, recession, converged, n_iter >= max_iter],
@@ -175,15 +148,12 @@ def init(
     loss, r, s = _loss.evaluate(eta, beta0, problem)
     grad = _loss.gradient_from_rows(r, beta0, problem)
     hess = _loss.hessian_from_rows(s, problem)
-    w = problem.weights
-    eps = jnp.finfo(loss.dtype).eps
-    floor = eps * jnp.sqrt(jnp.sum(problem.X * problem.X, axis=0) * jnp.sum(w * w)) / jnp.sum(w)
+    floor = _common.gradient_floor(problem)
     n_iter = jnp.zeros((), jnp.int32)
     delta, reach, status = _direction(
         problem, eta, loss, grad, hess, n_iter, tol, max_iter, floor, axis_name
     )
-    invalid = jnp.any((w < 0) | ((w != 0) & ((problem.y < 0) | (problem.y > 1))))
-    status = jnp.where(invalid, jnp.int32(Status.INVALID), status)
+    status = jnp.where(_common.invalid_data(problem), jnp.int32(Status.INVALID), status)
     return NewtonState(beta0, loss, grad, delta, reach, floor, n_iter, status)
 
 
@@ -214,8 +184,10 @@ def _line_search(problem, state, config, skip, axis_name):
     """
     eps = jnp.finfo(state.loss.dtype).eps
     one = jnp.ones((), state.loss.dtype)
-    certified = _certified(state.reach, config.armijo)
-    need = _any(~(skip | certified), axis_name)
+    # The curvature bound behind the certificate is the logit's (|d log(mu (1 - mu)) / d eta|
+    # <= 1); other links always search.
+    certified = _certified(state.reach, config.armijo) & (problem.link == "logit")
+    need = _common.any_model(~(skip | certified), axis_name)
 
     def search(_):
         eta = _loss.linear_predictor(state.beta, problem)
@@ -234,7 +206,7 @@ def _line_search(problem, state, config, skip, axis_name):
         carry = (ok | skip | certified, jnp.zeros((), jnp.int32), one, f, r, s, eta_t)
 
         def cond(c):
-            return _any(~c[0] & (c[1] < config.max_halvings), axis_name)
+            return _common.any_model(~c[0] & (c[1] < config.max_halvings), axis_name)
 
         def body(c):
             done, k, t = c[:3]
@@ -301,14 +273,8 @@ def run(
     models do not keep a whole batch iterating.
     """
 
-    def going(s):
-        running = s.status == _RUNNING
-        if axis_name is None:
-            return running
-        return jax.lax.psum(running.astype(jnp.int32), axis_name) > leave
-
     state = jax.lax.while_loop(
-        going,
+        lambda s: _common.keep_going(s.status, axis_name, leave),
         lambda s: step(problem, s, tol, max_iter, config, axis_name),
         init(problem, beta0, tol, max_iter, axis_name),
     )

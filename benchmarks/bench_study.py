@@ -1,0 +1,134 @@
+"""The seed study at scale: `jaxlogreg.run_study` on 100,000 train splits, stage by stage.
+
+The main job (`jaxlogreg study`) on the built-in data set (n = 1000, d = 6 plus an
+intercept, 65% train splits), timed warm (a second run of the same study; compilation is the
+first run minus the second) with and without the held-out metrics, and its stages timed
+apart on one chunk: drawing the weights, the fits, the inference, the held-out AUC and the
+calibration fits. float64.
+
+    python benchmarks/bench_study.py             # 100,000 replicates, writes BENCHMARKS.md
+    python benchmarks/bench_study.py --quick     # 2,000 replicates, prints only
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import sys
+import time
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+import jaxlogreg  # noqa: E402
+from jaxlogreg import _metrics, _study  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(__file__))
+from bench_newton import cpu_name, write  # noqa: E402
+
+MARK_BEGIN = "<!-- bench_study:begin -->"
+MARK_END = "<!-- bench_study:end -->"
+
+
+def timed(f):
+    t0 = time.perf_counter()
+    out = jax.block_until_ready(f())
+    return out, time.perf_counter() - t0
+
+
+def study_times(X, y, true, num, metrics: bool):
+    """First and second (warm) run of a whole study."""
+    scheme = jaxlogreg.Splits(jax.random.key(1), num, 0.65)
+    original = _study._held_out_metrics
+    if not metrics:  # the fits and inference alone
+        _study._held_out_metrics = lambda X, y, res, held, size: original(X, y, res, None, size)
+    try:
+        result, first = timed(lambda: jaxlogreg.run_study(X, y, true, scheme=scheme))
+        result, warm = timed(lambda: jaxlogreg.run_study(X, y, true, scheme=scheme))
+    finally:
+        _study._held_out_metrics = original
+    return result, first, warm
+
+
+def stages(X, y, size: int) -> dict:
+    """Warm time of each stage of one chunk of ``size`` replicates."""
+    scheme = jaxlogreg.Splits(jax.random.key(2), size, 0.65)
+    window = _study._Window(scheme, jnp.asarray(0, jnp.int32), num=size)
+    out = {}
+
+    def stage(name, f):
+        jax.block_until_ready(f())
+        r, t = timed(f)
+        out[name] = t
+        return r
+
+    W, H = stage("draw weights (splits)", lambda: _study._draw(window, y, True))
+    res = stage("fit", lambda: jaxlogreg.fit(X, y, weights=W))
+    stage("inference", lambda: jaxlogreg.inference(res, X, y, weights=W))
+    p = stage("predict", lambda: _study._predict(X, res.params, True))
+    yb = jnp.broadcast_to(y, p.shape)
+    stage("log loss + Brier", lambda: (_metrics.log_loss(yb, p, H), _metrics.brier_score(yb, p, H)))
+    stage("ROC AUC", lambda: _metrics.roc_auc(yb, p, H))
+    stage("calibration (2 fits)", lambda: _metrics.calibration(yb, p, H))
+    stage("reliability curve", lambda: _metrics.reliability_curve(yb, p, H))
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--num", type=int, default=100_000)
+    ap.add_argument("--quick", action="store_true", help="2,000 replicates, no file written")
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "BENCHMARKS.md"))
+    args = ap.parse_args(argv)
+    num = 2_000 if args.quick else args.num
+    data = jaxlogreg.make_seed_data()
+    X, y = jnp.asarray(data.X), jnp.asarray(data.y)
+    true = np.concatenate([[data.intercept], data.coef])
+    full, first_full, warm_full = study_times(X, y, true, num, metrics=True)
+    _, first_bare, warm_bare = study_times(X, y, true, num, metrics=False)
+    chunk = min(10_000, num)
+    parts = stages(X, y, chunk)
+    s = full.summary
+    today = datetime.date.today().isoformat()
+    lines = [
+        MARK_BEGIN,
+        "## The seed study at scale (`benchmarks/bench_study.py`)",
+        "",
+        f"Measured {today} on {cpu_name()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, jax {jax.__version__}, numpy {np.__version__}; float64; "
+        f"the built-in data set (n = 1000, d = 6 + intercept), {num:,} train splits of 65%, "
+        f"chunks of {min(10_000, num):,} replicates.",
+        "",
+        "| what | value |",
+        "| --- | --- |",
+        f"| whole study, warm (fits, inference, held-out metrics) | {warm_full:.2f} s ({warm_full / num * 1e6:.0f} us per replicate) |",
+        f"| whole study, first run (with compilation) | {first_full:.2f} s |",
+        f"| fits and inference only, warm | {warm_bare:.2f} s ({warm_bare / num * 1e6:.0f} us per replicate) |",
+        f"| statuses | {', '.join(f'{k} {v}' for k, v in s['status_counts'].items() if v)} |",
+        "",
+        f"Stages of one chunk of {chunk:,} replicates, warm:",
+        "",
+        "| stage | time |",
+        "| --- | --- |",
+    ]
+    lines += [f"| {name} | {t:.3f} s |" for name, t in parts.items()]
+    lines += [
+        "",
+        "Target (issue 5): 100,000 replicates of the seed study in under 5 s warm on the 2-core CPU.",
+        MARK_END,
+    ]
+    section = "\n".join(lines)
+    print(section)
+    if not args.quick:
+        write(section, args.out, MARK_BEGIN, MARK_END)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

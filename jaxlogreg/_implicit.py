@@ -1,0 +1,347 @@
+"""Derivatives of fitted models by implicit differentiation, and the influence function.
+
+Each model minimises ``F(beta; theta) = f(beta; theta) + l1 * sum_j pf_j |beta_j|`` (the
+objective of :mod:`jaxlogreg._loss`, ``f`` its smooth part), where ``theta`` is everything
+the objective depends on: ``X``, ``y``, ``weights``, ``offset``, ``trials``, ``alpha`` and
+the penalty factors ``pf``. A minimiser ``beta*`` satisfies, on its active set
+``A = {j : beta*_j != 0 or l1 pf_j = 0}`` (every coefficient when there is no L1 term)::
+
+    G_A(beta*, theta) = 0,     G(beta, theta) = grad f(beta; theta) + l1 pf sign(beta),
+
+and ``beta*_j = 0`` off ``A``. Where ``H_AA`` (the Hessian of ``f`` restricted to ``A``) is
+positive definite and the zeros are strict (``|grad_j f| < l1 pf_j`` off ``A``), the
+implicit function theorem makes ``beta*`` a smooth function of ``theta`` with::
+
+    d beta*_A = -H_AA^-1 (partial_theta G_A) d theta,     d beta*_j = 0 off A,
+
+one linear solve with the Hessian, never a derivative of the solver's iterations (Blondel
+et al., "Efficient and modular implicit differentiation", NeurIPS 2022; for the L1 active
+set, Bertrand et al., "Implicit differentiation of Lasso-type models for hyperparameter
+optimization", ICML 2020). ``H`` is the observed Hessian ``d grad f / d beta``; for a link
+other than the logit it differs from the expected information the solvers use.
+The L1 term enters the condition as ``l1 pf_j sign(beta_j)``, so
+it carries the dependence on ``alpha`` (``l1 = alpha * l1_ratio``). The reported loss
+``F(beta*; theta)`` is differentiable too, by the envelope theorem: ``d F* = (partial_theta
+F)(beta*, theta) d theta`` (the subgradient on ``A`` is 0 and ``d beta* = 0`` off ``A``).
+
+:func:`attach` wires this into :func:`jaxlogreg.fit` as a ``jax.custom_jvp`` whose primal
+returns the solver's answer unchanged (free when nothing is differentiated) and whose
+tangent rule factors ``H_AA`` from primal values only and applies triangular solves to the
+tangent, so it is linear in the tangents and JAX transposes it for reverse mode
+(``jax.grad``, ``jax.jacrev``) as well as running it forward (``jax.jvp``, ``jax.jacfwd``).
+The rule calls the attached function itself for its primal output, so that under a second
+differentiation ``H`` moves with ``beta*`` and higher derivatives are right too. Its cost
+per model is one Hessian, one ``p x p`` Cholesky factorisation and one JVP of the gradient
+(``O(n p^2)``); for a shared ``X`` the Hessians of the batch are one matrix product with
+:func:`jaxlogreg._loss.column_products` and ``X`` is never copied per model. ``y`` is
+differentiated as a continuous response (a proportion, or a count with ``trials``).
+
+Models whose status is not ``CONVERGED`` (or whose ``H_AA`` is numerically singular) have no
+derivative: their tangents are NaN whenever the perturbation reaches them, and in reverse
+mode a nonzero cotangent on their coefficients or loss becomes NaN in the gradients of the
+inputs they depend on (for a shared ``X`` or ``alpha``, the whole gradient). A model whose
+outputs get an exactly zero cotangent (masked out with ``jnp.where(res.converged, ...)``)
+contributes zero instead: the solve is a :func:`jax.lax.custom_linear_solve` whose solve
+maps a zero right-hand side to zero for such a model and anything else to NaN.
+
+:func:`influence` gives the full Jacobian ``d beta* / d w`` (one column per observation) of
+the same condition.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax.custom_derivatives import SymbolicZero
+
+from . import _linalg, _loss, _validate
+from ._batch import split_batch
+from ._result import FitResult
+from ._status import Status
+
+Array = jax.Array
+
+__all__ = ["attach", "influence"]
+
+# Trailing (per-model) axes of each entry of theta; leading axes beyond these are batch axes.
+_CORE = {"X": 2, "y": 1, "weights": 1, "offset": 1, "trials": 1, "alpha": 0, "pf": 1}
+
+
+class _Statics(NamedTuple):
+    """The static settings of a fit (hashable)."""
+
+    batch_shape: tuple[int, ...]
+    fit_intercept: bool
+    l1_ratio: float
+    class_weight: object  # None, "balanced" or (c0, c1)
+    link: str = "logit"
+
+
+def _problem(theta: dict, st: _Statics, products=None) -> _loss.Problem:
+    """One model's :class:`~jaxlogreg._loss.Problem`, built exactly as ``fit`` builds it."""
+    X = _loss.add_intercept(theta["X"]) if st.fit_intercept else theta["X"]
+    y, w = _loss.response_weights(
+        theta["y"], theta["weights"], theta.get("trials"), st.class_weight
+    )
+    alpha = theta["alpha"]
+    pf = theta["pf"]
+    if st.fit_intercept:
+        pf = jnp.concatenate([jnp.zeros((1,), pf.dtype), pf])
+    l1 = alpha * st.l1_ratio if st.l1_ratio > 0 else None
+    return _loss.Problem(X, y, w, theta["offset"], alpha * (1.0 - st.l1_ratio), pf, products, l1,
+                         link=st.link)
+
+
+def _condition(beta: Array, theta: dict, st: _Statics) -> tuple[Array, Array]:
+    """``(G(beta, theta) (p,), F(beta; theta) ())``: the optimality condition's left-hand
+    side on the active set (module docstring) and the objective."""
+    problem = _problem(theta, st)
+    g = _loss.gradient(beta, problem)
+    if problem.l1 is not None:
+        g = g + problem.l1 * problem.penalty_factor * jnp.sign(beta)
+    return g, _loss.value(beta, problem)
+
+
+def _active_factor(beta: Array, status: Array, theta: dict, st: _Statics, products):
+    """The active set ``(p,)`` bool, ``H_AA`` padded to ``(p, p)`` with the identity off
+    ``A``, its :class:`~jaxlogreg._linalg.Factor`, and whether derivatives exist (converged
+    and ``H_AA`` safely positive definite)."""
+    problem = _problem(theta, st, products)
+    p = beta.shape[-1]
+    if problem.l1 is None:
+        active = jnp.ones((p,), bool)
+    else:
+        active = (beta != 0) | (problem.l1 * problem.penalty_factor == 0)
+    # The observed Hessian, the Jacobian of the gradient (for the logit link it equals the
+    # expected one that the solvers use).
+    eta = _loss.linear_predictor(beta, problem)
+    _, _, curvature = _loss.row_terms(eta, problem.y, problem.link, "observed")
+    w = problem.weights
+    H = _loss.hessian_from_rows(w * curvature / jnp.sum(w), problem)
+    both = active[:, None] & active[None, :]
+    HA = jnp.where(both, H, 0.0) + jnp.diag(jnp.where(active, 0.0, 1.0).astype(H.dtype))
+    fac = _linalg.factor(HA)
+    good = (status == int(Status.CONVERGED)) & fac.ok
+    return active, HA, fac, good
+
+
+def _model_tangents(beta, status, theta, dtheta, st: _Statics, products):
+    """One model: ``(d beta* (p,), d F* ())`` for the tangent ``dtheta`` (entries of
+    ``theta`` absent from ``dtheta`` are held fixed)."""
+    p = beta.shape[-1]
+    active, HA, fac, good = _active_factor(beta, status, theta, st, products)
+    vary = {k: theta[k] for k in dtheta}
+    _, (dG, dF) = jax.jvp(
+        lambda v: _condition(beta, {**theta, **v}, st), (vary,), (dtheta,)
+    )
+    rhs = jnp.concatenate([-jnp.where(active, dG, 0.0), dF[None]])
+
+    # The tangent system diag(H_AA, 1) x = rhs; its solve and transpose use the factor of
+    # the primal H_AA. For a model without a derivative the solve returns 0 for rhs = 0 and
+    # NaN otherwise (module docstring).
+    def matvec(x):
+        return jnp.concatenate([HA @ x[:p], x[p:]])
+
+    def solve(_, b):
+        x = jnp.concatenate([_linalg.solve(fac, b[:p]), b[p:]])
+        return jnp.where(good, x, jnp.where(jnp.all(b == 0), 0.0, jnp.nan))
+
+    x = jax.lax.custom_linear_solve(matvec, rhs, solve, symmetric=True)
+    return x[:p], x[p]
+
+
+def _shared_products(theta: dict, st: _Statics):
+    """Column products of a design shared by a batch of models (the Hessians are then one
+    matrix product), or None when ``X`` has batch axes or there is one model."""
+    if theta["X"].ndim != 2 or not st.batch_shape:
+        return None
+    X = _loss.add_intercept(theta["X"]) if st.fit_intercept else theta["X"]
+    return _loss.column_products(X)
+
+
+def _map_models(one, st: _Statics, per_model: dict, *trees: dict):
+    """``one(per_model, *trees)`` for every model: vmapped over the flattened batch, with
+    ``per_model`` (``beta (..., p)``, ``status (...)``) and the batch axes of each ``tree``
+    (dicts keyed like ``theta``) mapped, and entries without batch axes (a shared ``X``)
+    closed over, never broadcast. Outputs are reshaped to ``batch_shape + ...``."""
+    batch = st.batch_shape
+    if not batch:
+        return one(per_model, *trees)
+    mapped_pm, _ = split_batch(per_model, {"beta": 1, "status": 0}, batch)
+    splits = [split_batch(tree, _CORE, batch) for tree in trees]
+
+    def body(pm, mapped):
+        return one(pm, *({**shared, **m} for (_, shared), m in zip(splits, mapped)))
+
+    out = jax.vmap(body)(mapped_pm, [mapped for mapped, _ in splits])
+    return jax.tree_util.tree_map(lambda a: a.reshape(batch + a.shape[1:]), out)
+
+
+@functools.partial(jax.jit, static_argnums=(0,))
+def _tangents(st: _Statics, params, status, theta: dict, dtheta: dict):
+    """``(d params (..., p), d loss (...))`` of every model for the tangents ``dtheta`` (a
+    subset of ``theta``'s entries). Jitted so that eager differentiation compiles it once."""
+    products = _shared_products(theta, st)
+
+    def one(pm, th, dth):
+        return _model_tangents(pm["beta"], pm["status"], th, dth, st, products)
+
+    present = {k: v for k, v in theta.items() if v is not None}
+    return _map_models(one, st, {"beta": params, "status": status}, present, dtheta)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
+def _solution(st: _Statics, coef, intercept, loss, status, theta):
+    """The solver's ``(coef, intercept, loss)``, unchanged; its JVP is the implicit one."""
+    return coef, intercept, loss
+
+
+def _solution_jvp(st: _Statics, primals, tangents):
+    coef, intercept, loss, status, theta = primals
+    # Calling _solution again (rather than returning the primals) gives the outputs their
+    # implicit tangents under an outer differentiation, so higher derivatives are right too.
+    out = _solution(st, coef, intercept, loss, status, theta)
+    params = jnp.concatenate([out[1][..., None], out[0]], axis=-1) if st.fit_intercept else out[0]
+    dtheta = {
+        k: t for k, t in tangents[4].items()
+        if theta[k] is not None and not isinstance(t, SymbolicZero)
+    }
+    if dtheta:
+        dparams, dloss = _tangents(st, params, status, theta, dtheta)
+    else:
+        dparams, dloss = jnp.zeros_like(params), jnp.zeros_like(loss)
+    if st.fit_intercept:
+        dcoef, dintercept = dparams[..., 1:], dparams[..., 0]
+    else:
+        dcoef, dintercept = dparams, jnp.zeros_like(intercept)
+    return out, (dcoef, dintercept, dloss)
+
+
+_solution.defjvp(_solution_jvp, symbolic_zeros=True)
+
+
+def attach(res: FitResult, X, y, weights, offset, trials, alpha, pf_cols, *, batch_shape,
+           fit_intercept, l1_ratio, class_weight, link="logit") -> FitResult:
+    """``res`` with the implicit derivatives of ``coef``, ``intercept`` and ``loss`` attached.
+
+    Called by :func:`jaxlogreg.fit` with the solver's result (computed on
+    ``stop_gradient`` copies of the data) and the validated arrays that may carry tangents:
+    ``X (..., n, d)`` or shared ``(n, d)``; ``y``, ``weights``, ``offset``, ``trials`` (or
+    None) ``(..., n)``; ``alpha (...)``; ``pf_cols (d,)`` the penalty factors of ``X``'s
+    columns; the leading axes broadcast to ``batch_shape``; ``link`` the fit's link (the
+    condition uses its gradient and observed Hessian). The returned values equal
+    ``res``'s; ``jax.jvp`` / ``jax.grad`` through them give ``d beta*`` and ``d F*`` of the
+    module docstring. ``status``, ``n_iter`` and ``grad_norm`` carry no derivatives.
+    """
+    st = _Statics(tuple(batch_shape), bool(fit_intercept), float(l1_ratio), class_weight,
+                  str(link))
+    theta = dict(X=X, y=y, weights=weights, offset=offset, trials=trials, alpha=alpha,
+                 pf=pf_cols)
+    coef, intercept, loss = _solution(st, res.coef, res.intercept, res.loss, res.status, theta)
+    return dataclasses.replace(res, coef=coef, intercept=intercept, loss=loss)
+
+
+# --------------------------------------------------------------------------------------------
+# The influence function
+# --------------------------------------------------------------------------------------------
+
+
+def _model_influence(beta, status, theta, st: _Statics, products) -> Array:
+    """One model's ``(n, p)`` matrix ``d beta* / d w_i`` (row ``i``)."""
+    p = beta.shape[-1]
+    active, _, fac, good = _active_factor(beta, status, theta, st, products)
+    _, pullback = jax.vjp(
+        lambda w: _condition(beta, {**theta, "weights": w}, st)[0], theta["weights"]
+    )
+    (J,) = jax.vmap(pullback)(jnp.eye(p, dtype=beta.dtype))  # (p, n): d G_j / d w_i
+    D = -(_linalg.inverse(fac) @ jnp.where(active[:, None], J, 0.0))
+    return jnp.where(good, D.T, jnp.nan)
+
+
+@functools.partial(jax.jit, static_argnums=(0,))
+def _influence(st: _Statics, params, status, theta: dict) -> Array:
+    products = _shared_products(theta, st)
+
+    def one(pm, th):
+        return _model_influence(pm["beta"], pm["status"], th, st, products)
+
+    present = {k: v for k, v in theta.items() if v is not None}
+    return _map_models(one, st, {"beta": params, "status": status}, present)
+
+
+def influence(res: FitResult, X, y, *, weights=None, offset=None, alpha=0.0, l1_ratio=0.0,
+              penalty_factor=None, trials=None, class_weight=None) -> Array:
+    """Influence of each observation's weight on every parameter: ``d params / d w_i``.
+
+    For each model of ``res`` (fitted by :func:`jaxlogreg.fit` to the same data and penalty,
+    passed here with ``fit``'s meanings and shapes), the derivative of the fitted parameters
+    ``beta*`` (intercept first, as ``res.params``) with respect to the weight ``w_i`` of
+    each observation, by implicit differentiation of the optimality condition (module
+    docstring)::
+
+        d beta*_A / d w_i = -H_AA^-1 partial G_A / partial w_i,   0 off the active set A.
+
+    Without a penalty, class weights or trials this is ``I^-1 x_i (y_i - mu_i)``, with ``I =
+    X^T diag(w mu (1 - mu)) X`` the information matrix (the ``1 / sum w`` scaling of the
+    objective cancels at the optimum, where ``sum_k w_k x_k (y_k - mu_k) = 0``).
+
+    Deleting observation ``i`` changes its weight by ``-w_i``, so the one-step (jackknife)
+    approximation of the refit without it is::
+
+        beta*_(-i) - beta* ~= -w_i d beta* / d w_i,
+
+    with an error ``O(1 / n^2)`` against a change ``O(1 / n)``. statsmodels'
+    ``Logit(...).fit().get_influence()`` (``MLEInfluence``, unit weights, no penalty) adds
+    Pregibon's leverage correction (Pregibon, "Logistic regression diagnostics", Ann. Stat.
+    9, 1981): its ``d_params = beta* - beta*_(-i)`` is ``d beta*/d w_i / (1 - h_ii)`` with
+    ``h_ii`` its ``hat_matrix_diag``, and its ``dfbetas`` is ``d_params / bse``.
+
+    Args:
+      res: the :class:`~jaxlogreg.FitResult` of ``fit(X, y, weights=..., ...)`` (its
+        ``link``, when it has one, is used).
+      X, y, weights, offset, trials: the data of the fit, as for :func:`jaxlogreg.fit`.
+      alpha, l1_ratio, penalty_factor, class_weight: the penalty and class weights of the
+        fit. With an L1 term, coefficients at exactly 0 stay at 0 to first order.
+
+    Returns:
+      ``(..., n, p)`` array: entry ``[..., i, j]`` is ``d params_j / d w_i`` of the model
+      at ``[...]`` (``p = d + fit_intercept``). NaN for every model whose status is not
+      ``CONVERGED`` (or whose Hessian on the active set is singular).
+
+    Raises:
+      ValueError: bad data or penalty (as :func:`jaxlogreg.fit`), or a ``res`` whose batch
+        shape or number of parameters does not match the data.
+    """
+    if not all(hasattr(res, a) for a in ("params", "status", "fit_intercept", "batch_shape")):
+        raise ValueError(f"res: expected a jaxlogreg.FitResult, got {type(res).__name__}")
+    fit_intercept = bool(res.fit_intercept)
+    dtype = _validate.float_dtype(X)
+    alpha_arr = _validate._as_array("alpha", alpha, dtype, 0)
+    data = _validate.fit_inputs(
+        X, y, weights, offset, fit_intercept=fit_intercept, trials=trials,
+        extra_batch=alpha_arr.shape,
+    )
+    d = data.X.shape[-1]
+    alpha_arr, l1_ratio, pf = _validate.penalty_inputs(alpha_arr, l1_ratio, penalty_factor, d,
+                                                       dtype)
+    cw = _validate.class_weight_spec(class_weight)
+    params = jnp.asarray(res.params, dtype)
+    if tuple(res.batch_shape) != tuple(data.batch_shape):
+        raise ValueError(
+            f"res: batch shape {tuple(res.batch_shape)} does not match the data's batch shape "
+            f"{tuple(data.batch_shape)} (pass the data and penalty the models were fitted to)"
+        )
+    if params.shape[-1] != d + int(fit_intercept):
+        raise ValueError(
+            f"res: has {params.shape[-1]} parameters but X has d = {d} columns"
+            f"{' plus the intercept' if fit_intercept else ''}"
+        )
+    st = _Statics(tuple(data.batch_shape), fit_intercept, l1_ratio, cw,
+                  str(getattr(res, "link", "logit")))
+    theta = dict(X=data.X, y=data.y, weights=data.weights, offset=data.offset,
+                 trials=data.trials, alpha=alpha_arr, pf=pf)
+    return _influence(st, params, jnp.asarray(res.status), theta)

@@ -1,0 +1,668 @@
+"""Resampling schemes: the weights of model ``b`` of a bootstrap, split or k-fold batch,
+generated on the device from a key and the model's index.
+
+A batch of ``B`` models over one design ``X (n, d)`` is a weight matrix ``W (B, n)``; for
+``B = 100,000`` and ``n = 1000`` that matrix is 800 MB of float64. A *scheme* stands in for
+it: an immutable pytree whose only array is a PRNG key, and which computes row ``b`` of ``W``
+when asked, inside the chunk of models being fitted.
+
+Contract (every scheme is a :class:`Scheme`)
+--------------------------------------------
+* ``num``: the number of models ``B`` (a static Python int).
+* ``weights(index, y) -> (n,)``: the training weights of model ``index`` (an int32 scalar
+  in ``[0, num)``, which may be traced and vmapped over). ``y (n,)`` is that model's labels
+  in {0, 1}; only stratified schemes look at its values (class 1 is ``y == 1``, class 0 the
+  other rows), the others use only its length and dtype. The result has ``y``'s dtype
+  (JAX's default float when ``y`` is not floating). Weights are frequency weights (2 is the
+  row twice), the convention of :mod:`jaxlogreg._loss`.
+* ``held_out(index, y) -> (n,)``: 0/1 weights of the rows model ``index`` did not train on;
+  ``has_held_out`` (a class attribute) says whether a scheme has them.
+* ``check(n, y=None)``: validation at the Python boundary for data of ``n`` rows; raises a
+  ``ValueError`` naming the argument. ``weights`` and ``held_out`` never raise.
+* ``materialize(y) -> (num, n)``: every model's weights at once (for small problems).
+
+Invariance, and why
+-------------------
+Model ``b``'s weights are a pure function of ``(key, b, y)`` (and, for the Bayesian
+bootstrap, of the dtype): its randomness is ``jax.random.fold_in(key, b)`` (k-fold: the
+key of its repeat, ``fold_in(key, b // k)``), and no random state is carried from one model
+to the next. So the weights of model ``b`` are the same, bit for bit, whether it is
+generated alone, in a vmapped chunk of any size, in any order, under ``jit``, or on any
+number of devices: a change of ``chunk_size`` or of hardware changes no fitted model, and a
+single model of a large batch can be regenerated from its index to be inspected. Every
+computation below is exact integer work or elementwise floating point, except one sum (the
+Bayesian bootstrap's normaliser), which is done in a fixed pairwise order because XLA sums a
+batch of rows in a different order than a single row.
+
+A scheme passes through ``jax.jit`` as an ordinary argument: the key is its only leaf,
+every other field is static metadata (a new key does not recompile; a new ``num`` does).
+Keys may be new-style (``jax.random.key(0)``) or raw ``uint32`` (``jax.random.PRNGKey(0)``);
+the two give the same weights for the same seed.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import functools
+import numbers
+from typing import ClassVar, Union
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._validate import float_dtype
+
+Array = jax.Array
+
+__all__ = [
+    "Scheme", "Bootstrap", "Splits", "KFold", "Subsample", "BayesianBootstrap", "LeaveOneOut",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Argument checks (Python boundary)
+# --------------------------------------------------------------------------------------------
+
+
+@functools.cache
+def _raw_key_shape() -> tuple[int, ...]:
+    """Shape of a raw ``uint32`` key of JAX's default PRNG implementation (``(2,)`` for
+    threefry)."""
+    return jax.eval_shape(lambda: jax.random.key_data(jax.random.key(0))).shape
+
+
+def _check_key(key) -> None:
+    """A single PRNG key: new-style (scalar, key dtype) or raw (``uint32``, one key's shape).
+
+    Only concrete arrays and Python numbers are checked: the dataclass is rebuilt with other
+    leaves (tracers, placeholders, abstract values) whenever JAX unflattens it, and those
+    must pass through.
+    """
+    if isinstance(key, numbers.Number) and not isinstance(key, bool):
+        raise ValueError(
+            f"key: expected a PRNG key such as jax.random.key({key!r}), got the number {key!r}"
+        )
+    if isinstance(key, jax.core.Tracer) or not isinstance(key, (np.ndarray, jax.Array)):
+        return
+    if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        if key.shape != ():
+            raise ValueError(f"key: expected one PRNG key, got a key array of shape {key.shape}")
+    elif key.dtype != np.uint32 or key.shape != _raw_key_shape():
+        raise ValueError(
+            "key: expected a PRNG key from jax.random.key(seed) or jax.random.PRNGKey(seed), "
+            f"got an array of dtype {key.dtype} and shape {key.shape}"
+        )
+
+
+def _positive_int(name: str, value, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name}: expected an int >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name}: expected an int >= {minimum}, got {value}")
+    return int(value)
+
+
+def _fraction(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name}: expected a float in (0, 1), got {value!r}")
+    if not 0.0 < value < 1.0:
+        raise ValueError(f"{name}: expected a float in (0, 1), got {value}")
+    return float(value)
+
+
+def _flag(name: str, value) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name}: expected True or False, got {value!r}")
+    return bool(value)
+
+
+def _rounded(fraction: float, count):
+    """``round(fraction * count)``, half to even (Python's ``round`` and NumPy's), on the
+    float64 product; ``count`` an int or an integer array."""
+    return np.round(fraction * np.asarray(count, dtype=np.float64)).astype(np.int64)
+
+
+def _check_n(n) -> int:
+    return _positive_int("n", n)
+
+
+def _check_y(y, n: int):
+    """``y (..., n)`` as a NumPy array, or None when absent or traced (then the checks of
+    its values are skipped)."""
+    if y is None:
+        return None
+    shape = np.shape(y)
+    if len(shape) == 0 or shape[-1] != n:
+        raise ValueError(f"y: expected shape (..., n) with n = {n}, got shape {shape}")
+    if isinstance(y, jax.core.Tracer):
+        return None
+    return np.asarray(y)
+
+
+def _first(bad: np.ndarray) -> tuple[tuple[int, ...], str]:
+    """The index of the first True entry of ``bad`` (over the batch axes of ``y``) and the
+    words ``" in model (i, ...)"`` naming it (``()`` and ``""`` for one model)."""
+    bad = np.asarray(bad)
+    if bad.ndim == 0:
+        return (), ""
+    i = tuple(int(j) for j in np.argwhere(bad)[0])
+    return i, f" in model {i}"
+
+
+def _class_sizes(y: np.ndarray, n: int):
+    """Rows of class 1 (``y == 1``) and of class 0 (the rest), per model ``(...)``."""
+    n1 = np.asarray(np.sum(y == 1, axis=-1))
+    return n - n1, n1
+
+
+# --------------------------------------------------------------------------------------------
+# Drawing (jit- and vmap-friendly, exact)
+# --------------------------------------------------------------------------------------------
+
+
+def _below(key, bound: Array) -> Array:
+    """``(n,)`` int32: independent draws ``r_i`` from ``{0, ..., bound_i - 1}``, for int32
+    ``bound (n,)`` in ``[1, 2^31)``.
+
+    ``r_i = floor(v_i * bound_i / 2^32)`` for a random 32-bit word ``v_i`` (Lemire's
+    multiply-shift: the high word of the 64-bit product, assembled from 16-bit halves so
+    that no 64-bit integer is needed). So ``P(r_i < a) = ceil(a 2^32 / bound_i) / 2^32``:
+    within ``2^-32`` of ``a / bound_i``, exactly 1 for ``a = bound_i`` and exactly 0 for
+    ``a = 0``. Integer work only, the same with float64 on or off.
+    """
+    v = jax.random.bits(key, bound.shape, jnp.uint32)
+    b = bound.astype(jnp.uint32)
+    half = jnp.uint32(0xFFFF)
+    v0, v1, b0, b1 = v & half, v >> 16, b & half, b >> 16
+    low = v1 * b0 + ((v0 * b0) >> 16)  # every partial product and sum fits in 32 bits
+    mid = v0 * b1 + (low & half)
+    return (v1 * b1 + (low >> 16) + (mid >> 16)).astype(jnp.int32)
+
+
+def _deal(key, n: int, bounds: Array, group, strata=None) -> Array:
+    """``(n,)`` bool: the rows in group ``group`` of a uniformly random assignment of the
+    ``n`` rows to groups ``0..J`` of fixed sizes (fixed per stratum, with ``strata``).
+
+    ``bounds (C, J)`` int32 gives, for stratum ``c``, the cumulative sizes of groups
+    ``0..J-1``: group ``j`` gets ``bounds[c, j] - bounds[c, j - 1]`` of the stratum's rows
+    and group ``J`` the rest (the bounds are nondecreasing and at most the stratum's size).
+    Without ``strata`` there is one stratum (``C = 1``); with ``strata (n,)`` bool, stratum
+    1 is its True rows and stratum 0 the others (``C = 2``). ``group`` is an int in
+    ``[0, J]``, traced or not.
+
+    Sequential sampling (Fan, Muller and Rezucha 1962; for ``J = 1`` Knuth's Algorithm S):
+    the rows are visited in order, and row ``i`` of stratum ``c`` joins group ``j`` with
+    probability (room left in ``j``) / (rows of ``c`` left, ``i`` included). Every
+    assignment with these sizes is then equally likely: a uniform ``m``-subset for
+    ``J = 1``, a uniform partition into folds of the given sizes for k-fold. Row ``i``
+    draws ``r`` uniform in ``[0, rows left)`` (:func:`_below`) and joins the first group
+    whose remaining cumulative size exceeds ``r`` (for ``J = 1``: it is taken when
+    ``r < rows still needed``). Each probability is exact to within ``2^-32`` and the
+    sizes are exact: when every row left is needed the test is ``r < rows left``, always
+    true, and when none is needed it is ``r < 0``, never true (likewise a full group is
+    never chosen). All of it is integer work, independent of the dtype and of float64.
+
+    Cost: ``n`` sequential steps (one ``lax.scan`` over the rows) of ``O(J)`` integer
+    operations, vectorised across the models of a vmapped chunk; ``O(n)`` memory.
+    """
+    row = jnp.arange(n, dtype=jnp.int32)
+    if strata is None:
+
+        def step(room, r):
+            passed = room > r  # groups at or after the row's group
+            return room - passed, jnp.sum(~passed, dtype=jnp.int32) == group
+
+        _, dealt = jax.lax.scan(step, bounds[0], _below(key, n - row))
+        return dealt
+
+    ones = strata.astype(jnp.int32)
+    ones_before = jnp.cumsum(ones, dtype=jnp.int32) - ones
+    n1 = jnp.sum(ones, dtype=jnp.int32)
+    left = jnp.where(strata, n1 - ones_before, (n - n1) - (row - ones_before))
+
+    def step(room, x):
+        (room0, room1), (r, one) = room, x
+        passed = jnp.where(one, room1, room0) > r
+        room = room0 - (passed & ~one), room1 - (passed & one)
+        return room, jnp.sum(~passed, dtype=jnp.int32) == group
+
+    _, dealt = jax.lax.scan(step, (bounds[0], bounds[1]), (_below(key, left), strata))
+    return dealt
+
+
+def _class_counts(y: Array) -> tuple[Array, Array, Array]:
+    """``(strata, n0, n1)``: ``y == 1`` and the int32 sizes of class 0 and class 1."""
+    strata = y == 1
+    n1 = jnp.sum(strata, dtype=jnp.int32)
+    return strata, y.shape[-1] - n1, n1
+
+
+def _without_replacement(key, n: int, size: int) -> Array:
+    """``(n,)`` bool: a uniformly random subset of exactly ``size`` rows (:func:`_deal`)."""
+    return _deal(key, n, jnp.full((1, 1), size, jnp.int32), 0)
+
+
+def _stratified_without_replacement(key, y: Array, fraction: float) -> Array:
+    """``(n,)`` bool: ``round(fraction * n_c)`` rows drawn uniformly without replacement
+    within each class ``c`` of ``y`` (:func:`_deal`).
+
+    The rounded sizes come from a table over every possible class size ``0..n`` made by
+    :func:`_rounded` (``n + 1`` int32 constants), so the rule is exactly Python's
+    ``round`` on the float64 product in every dtype, also with float64 off.
+    """
+    n = y.shape[-1]
+    strata, n0, n1 = _class_counts(y)
+    sizes = jnp.asarray(_rounded(fraction, np.arange(n + 1)), jnp.int32)
+    return _deal(key, n, jnp.stack([sizes[n0], sizes[n1]])[:, None], 0, strata)
+
+
+def _fold_bounds(k: int, count, offset=0):
+    """Cumulative sizes of folds ``0..k-2`` when positions ``offset .. offset + count - 1``
+    are dealt round-robin (position ``p`` to fold ``p % k``): fold ``f`` gets
+    ``count // k + ((f - offset) % k < count % k)`` rows. NumPy for int arguments, JAX
+    int32 for traced ones."""
+    xp = np if isinstance(count, int) and isinstance(offset, int) else jnp
+    f = xp.arange(k)
+    sizes = count // k + ((f - offset) % k < count % k)
+    return xp.cumsum(sizes[:-1], dtype=xp.int32)
+
+
+def _fixed_order_sum(x: Array) -> Array:
+    """``sum(x)`` of ``x (n,)``, added in pairs in a fixed order.
+
+    Unlike ``jnp.sum`` (whose order XLA chooses, and chooses differently for a batch of rows
+    under ``vmap`` than for one row), every addition here is elementwise, so the result is
+    the same bit for bit however the models are batched. Pairwise summation also keeps the
+    rounding error at ``O(log n)`` ulps.
+    """
+    while x.shape[0] > 1:
+        if x.shape[0] % 2:
+            x = jnp.concatenate([x, jnp.zeros((1,), x.dtype)])
+        x = x[0::2] + x[1::2]
+    return x[0]
+
+
+# --------------------------------------------------------------------------------------------
+# Schemes
+# --------------------------------------------------------------------------------------------
+
+
+def _static(default=dataclasses.MISSING):
+    return dataclasses.field(default=default, metadata=dict(static=True))
+
+
+class Scheme(abc.ABC):
+    """A batch of ``num`` weightings of the rows of one data set; see the module docstring.
+
+    Subclasses are frozen dataclasses registered as pytrees: the PRNG ``key`` is the only
+    leaf, every other field static. They provide ``num`` (int), ``has_held_out`` (class
+    attribute), :meth:`weights`, :meth:`held_out` and :meth:`check`.
+    """
+
+    has_held_out: ClassVar[bool]
+
+    @abc.abstractmethod
+    def weights(self, index, y) -> Array:
+        """``(n,)`` training weights of model ``index``, in ``y``'s dtype."""
+
+    @abc.abstractmethod
+    def held_out(self, index, y) -> Array:
+        """``(n,)`` 0/1 weights of the rows model ``index`` did not train on."""
+
+    @abc.abstractmethod
+    def check(self, n: int, y=None) -> None:
+        """Raise ``ValueError`` if the scheme cannot be applied to data of ``n`` rows and
+        labels ``y (..., n)``. The checks of the labels' values (stratified schemes: each
+        class large enough) are skipped when ``y`` is None or traced."""
+
+    def materialize(self, y) -> Array:
+        """``(num, n)``: every model's training weights, ``weights(b, y)`` for ``b`` in
+        ``range(num)``. ``y`` is ``(n,)`` (shared) or ``(num, n)`` (one row per model)."""
+        y = jnp.asarray(y)
+        index = jnp.arange(self.num, dtype=jnp.int32)
+        return jax.vmap(self.weights, in_axes=(0, None if y.ndim == 1 else 0))(index, y)
+
+    def _model_key(self, index) -> Array:
+        return jax.random.fold_in(self.key, index)
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True, eq=False)
+class Bootstrap(Scheme):
+    """The nonparametric bootstrap (Efron 1979): ``num`` resamples of the ``n`` rows.
+
+    Model ``b`` draws ``n`` rows uniformly with replacement; its weights are the counts,
+    ``(c_1, ..., c_n) ~ Multinomial(n; 1/n, ..., 1/n)``: ``E c_i = 1``,
+    ``Var c_i = 1 - 1/n``, ``Cov(c_i, c_j) = -1/n``, ``sum_i c_i = n``. ``held_out`` is 1 on
+    the out-of-bag rows (``c_i = 0``; a share ``(1 - 1/n)^n -> 1/e`` of the rows on average).
+
+    Cost per model: ``n`` random integers and one scatter-add, ``O(n)`` time and memory.
+
+    Args:
+      key: a PRNG key.
+      num: the number of resamples ``B``.
+    """
+
+    key: Array
+    num: int = _static()
+    has_held_out: ClassVar[bool] = True
+
+    def __post_init__(self):
+        _check_key(self.key)
+        object.__setattr__(self, "num", _positive_int("num", self.num))
+
+    def _counts(self, index, n: int) -> Array:
+        rows = jax.random.randint(self._model_key(index), (n,), 0, n, dtype=jnp.int32)
+        return jnp.bincount(rows, length=n)
+
+    def weights(self, index, y) -> Array:
+        return self._counts(index, y.shape[-1]).astype(float_dtype(y))
+
+    def held_out(self, index, y) -> Array:
+        return (self._counts(index, y.shape[-1]) == 0).astype(float_dtype(y))
+
+    def check(self, n: int, y=None) -> None:
+        _check_y(y, _check_n(n))
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True, eq=False)
+class Splits(Scheme):
+    """Repeated random train/test splits (Monte Carlo cross-validation).
+
+    Model ``b`` trains on ``m = round(train_fraction * n)`` rows drawn uniformly without
+    replacement (weight 1; 0 elsewhere), so each row is in training with probability
+    ``m / n`` and each pair with ``m (m - 1) / (n (n - 1))``. With ``stratify=True`` the
+    draw is made within each class ``c`` of ``y`` (class 1: ``y == 1``; class 0: the rest):
+    ``m_c = round(train_fraction * n_c)`` of its ``n_c`` rows. Rounding is Python's
+    ``round`` of the float64 product: half to even, so ``round(0.5 * 15) = 8`` and
+    ``round(0.5 * 25) = 12``. ``held_out`` is the complement.
+
+    The draw is sequential selection sampling (Fan, Muller and Rezucha 1962; Knuth's
+    Algorithm S; per class when stratified): row ``i`` is taken with probability (rows
+    still needed) / (rows left), from a 32-bit random word in integer arithmetic, so the
+    sizes are exact and each probability is exact to within ``2^-32``; the weights do not
+    depend on the dtype or on float64 being on (see ``_deal``).
+
+    Cost per model: ``n`` random 32-bit words and ``n`` sequential steps of ``O(1)``
+    integer work (a ``lax.scan`` over the rows, vectorised across the models of a chunk):
+    ``O(n)`` time and memory.
+
+    Args:
+      key: a PRNG key.
+      num: the number of splits ``B``.
+      train_fraction: in (0, 1).
+      stratify: draw within each class of ``y``.
+    """
+
+    key: Array
+    num: int = _static()
+    train_fraction: float = _static(0.65)
+    stratify: bool = _static(False)
+    has_held_out: ClassVar[bool] = True
+
+    def __post_init__(self):
+        _check_key(self.key)
+        object.__setattr__(self, "num", _positive_int("num", self.num))
+        object.__setattr__(self, "train_fraction", _fraction("train_fraction", self.train_fraction))
+        object.__setattr__(self, "stratify", _flag("stratify", self.stratify))
+
+    def _train(self, index, y) -> Array:
+        key = self._model_key(index)
+        if self.stratify:
+            return _stratified_without_replacement(key, y, self.train_fraction)
+        n = y.shape[-1]
+        return _without_replacement(key, n, int(_rounded(self.train_fraction, n)))
+
+    def weights(self, index, y) -> Array:
+        return self._train(index, y).astype(float_dtype(y))
+
+    def held_out(self, index, y) -> Array:
+        return (~self._train(index, y)).astype(float_dtype(y))
+
+    def check(self, n: int, y=None) -> None:
+        n = _check_n(n)
+        y = _check_y(y, n)
+        f = self.train_fraction
+        if not self.stratify:
+            m = int(_rounded(f, n))
+            if not 1 <= m <= n - 1:
+                part = "no training row" if m == 0 else "no held-out row"
+                raise ValueError(
+                    f"train_fraction: round({f} * n) = {m} training rows of n = {n} leaves {part}"
+                )
+            return
+        if y is None:
+            return
+        for c, n_c in enumerate(_class_sizes(y, n)):
+            if np.any(n_c == 0):
+                raise ValueError(f"y: class {c} has no rows{_first(n_c == 0)[1]}: cannot stratify")
+            m_c = _rounded(f, n_c)
+            for bad, part in ((m_c == 0, "no training row"), (m_c == n_c, "no held-out row")):
+                if np.any(bad):
+                    i, where = _first(bad)
+                    raise ValueError(
+                        f"train_fraction: round({f} * {int(n_c[i])}) of the {int(n_c[i])} rows "
+                        f"of class {c} of y{where} leaves {part} of that class"
+                    )
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True, eq=False)
+class KFold(Scheme):
+    """Repeated k-fold cross-validation: ``num = k * repeats`` models.
+
+    Model ``b`` is fold ``f = b % k`` of repeat ``r = b // k``. Each repeat is an independent,
+    uniformly random partition of the rows into ``k`` folds whose sizes differ by at most 1
+    (the first ``n % k`` folds have one row more). With ``stratify=True`` each class of
+    ``y`` (class 1: ``y == 1``; class 0: the rest) is also spread over the folds with counts
+    differing by at most 1: fold ``f`` gets exactly the class counts scikit-learn's
+    ``StratifiedKFold(k)`` gives its fold ``f`` (rows sorted by class, dealt round-robin).
+    Training weights are 1 outside the fold, 0 in it; ``held_out`` is the fold.
+
+    The partition is drawn sequentially (Fan, Muller and Rezucha 1962): row ``i`` joins
+    fold ``f`` with probability (room left in ``f``) / (rows left), per class when
+    stratified, from a 32-bit random word in integer arithmetic, so the fold sizes (and
+    class counts) are exact and each probability is exact to within ``2^-32``; the weights
+    do not depend on the dtype or on float64 being on (see ``_deal``).
+
+    Cost per model: ``n`` random 32-bit words and ``n`` sequential steps of ``O(k)``
+    integer work (a ``lax.scan`` over the rows, vectorised across the models of a chunk):
+    ``O(n k)`` time, ``O(n)`` memory. Each of the ``k`` models of a repeat recomputes the
+    repeat's partition from the repeat's key rather than sharing it, the price of making
+    each model's weights independent of how models are chunked.
+
+    Args:
+      key: a PRNG key.
+      k: folds per repeat, >= 2.
+      repeats: independent partitions, >= 1.
+      stratify: balance the classes of ``y`` across folds.
+    """
+
+    key: Array
+    k: int = _static(5)
+    repeats: int = _static(1)
+    stratify: bool = _static(False)
+    has_held_out: ClassVar[bool] = True
+
+    def __post_init__(self):
+        _check_key(self.key)
+        object.__setattr__(self, "k", _positive_int("k", self.k, minimum=2))
+        object.__setattr__(self, "repeats", _positive_int("repeats", self.repeats))
+        object.__setattr__(self, "stratify", _flag("stratify", self.stratify))
+
+    @property
+    def num(self) -> int:
+        return self.k * self.repeats
+
+    def _in_fold(self, index, y) -> Array:
+        index = jnp.asarray(index)
+        key = jax.random.fold_in(self.key, index // self.k)
+        n, fold = y.shape[-1], index % self.k
+        if not self.stratify:
+            return _deal(key, n, jnp.asarray(_fold_bounds(self.k, n)[None]), fold)
+        strata, n0, n1 = _class_counts(y)
+        bounds = jnp.stack([_fold_bounds(self.k, n0), _fold_bounds(self.k, n1, n0)])
+        return _deal(key, n, bounds, fold, strata)
+
+    def weights(self, index, y) -> Array:
+        return (~self._in_fold(index, y)).astype(float_dtype(y))
+
+    def held_out(self, index, y) -> Array:
+        return self._in_fold(index, y).astype(float_dtype(y))
+
+    def check(self, n: int, y=None) -> None:
+        n = _check_n(n)
+        if self.k > n:
+            raise ValueError(f"k: {self.k} folds of n = {n} rows would leave a fold empty")
+        y = _check_y(y, n)
+        if self.stratify and y is not None:
+            for c, n_c in enumerate(_class_sizes(y, n)):
+                bad = n_c < self.k
+                if np.any(bad):
+                    i, where = _first(bad)
+                    raise ValueError(
+                        f"y: class {c} has {int(n_c[i])} rows{where}, fewer than "
+                        f"k = {self.k}: a stratified fold would miss the class"
+                    )
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True, eq=False)
+class Subsample(Scheme):
+    """m-out-of-n subsampling without replacement (Politis, Romano and Wolf 1999).
+
+    Model ``b`` trains on ``m`` rows drawn uniformly without replacement (weight 1; 0
+    elsewhere): ``m = size`` for an int ``size``, ``m = round(size * n)`` (as
+    :class:`Splits` rounds) for a float in (0, 1). ``held_out`` is the complement. The draw
+    is :class:`Splits`' (the same key and ``m`` give the same rows).
+
+    Cost per model: :class:`Splits`' (``n`` random words, ``n`` sequential ``O(1)``
+    steps): ``O(n)``.
+
+    Args:
+      key: a PRNG key.
+      num: the number of subsamples ``B``.
+      size: rows per subsample (int >= 1) or a fraction of ``n`` (float in (0, 1)).
+    """
+
+    key: Array
+    num: int = _static()
+    size: Union[int, float] = _static()
+    has_held_out: ClassVar[bool] = True
+
+    def __post_init__(self):
+        _check_key(self.key)
+        object.__setattr__(self, "num", _positive_int("num", self.num))
+        if isinstance(self.size, numbers.Integral) and not isinstance(self.size, bool):
+            size = _positive_int("size", self.size)
+        elif isinstance(self.size, numbers.Real) and not isinstance(self.size, bool):
+            size = _fraction("size", self.size)
+        else:
+            raise ValueError(f"size: expected an int >= 1 or a float in (0, 1), got {self.size!r}")
+        object.__setattr__(self, "size", size)
+
+    def _m(self, n: int) -> int:
+        return self.size if isinstance(self.size, int) else int(_rounded(self.size, n))
+
+    def _train(self, index, y) -> Array:
+        n = y.shape[-1]
+        return _without_replacement(self._model_key(index), n, self._m(n))
+
+    def weights(self, index, y) -> Array:
+        return self._train(index, y).astype(float_dtype(y))
+
+    def held_out(self, index, y) -> Array:
+        return (~self._train(index, y)).astype(float_dtype(y))
+
+    def check(self, n: int, y=None) -> None:
+        n = _check_n(n)
+        _check_y(y, n)
+        m = self._m(n)
+        if not 1 <= m <= n - 1:
+            raise ValueError(
+                f"size: a subsample of {m} of n = {n} rows leaves "
+                f"{'no training row' if m < 1 else 'no held-out row'} (need 1 <= m <= n - 1)"
+            )
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True, eq=False)
+class BayesianBootstrap(Scheme):
+    """The Bayesian bootstrap (Rubin 1981): Dirichlet(1, ..., 1) weights scaled to sum to n.
+
+    Model ``b``'s weights are ``w = n * g / sum(g)`` with ``g_i`` iid Exp(1), which is
+    ``n`` times a Dirichlet(1, ..., 1) vector (the standard construction; it is also
+    ``n`` times the gaps of ``n - 1`` sorted uniforms, Rubin's). So ``sum_i w_i = n`` (to
+    rounding), ``w_i / n ~ Beta(1, n - 1)``, ``E w_i = 1``, ``Var w_i = (n - 1) / (n + 1)``,
+    ``Cov(w_i, w_j) = -1 / (n + 1)``. Every row keeps a positive weight, so there are no
+    held-out rows (``held_out`` raises). The draws are made in ``y``'s dtype: the same key
+    gives the same weights for the same dtype, different ones for float32 and float64.
+
+    Cost per model: ``n`` exponential draws and one sum, ``O(n)`` (``jax.random.dirichlet``
+    would draw gammas by rejection, about 100 times slower).
+
+    Args:
+      key: a PRNG key.
+      num: the number of weightings ``B``.
+    """
+
+    key: Array
+    num: int = _static()
+    has_held_out: ClassVar[bool] = False
+
+    def __post_init__(self):
+        _check_key(self.key)
+        object.__setattr__(self, "num", _positive_int("num", self.num))
+
+    def weights(self, index, y) -> Array:
+        n = y.shape[-1]
+        g = jax.random.exponential(self._model_key(index), (n,), float_dtype(y))
+        return g * (n / _fixed_order_sum(g))
+
+    def held_out(self, index, y) -> Array:
+        raise ValueError(
+            "BayesianBootstrap has no held-out rows: every row gets a positive weight "
+            "(has_held_out is False); use Bootstrap for out-of-bag rows"
+        )
+
+    def check(self, n: int, y=None) -> None:
+        _check_y(y, _check_n(n))
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True, eq=False)
+class LeaveOneOut(Scheme):
+    """The jackknife: ``n`` models, model ``i`` leaving out row ``i`` (weight 0, the rest 1).
+
+    No randomness (no key). ``held_out`` is row ``i`` alone. Used for the jackknife
+    estimates of bias and of the BCa interval's acceleration, and for leave-one-out
+    cross-validation.
+
+    Cost per model: ``O(n)``.
+
+    Args:
+      num: the number of rows ``n`` (one model per row).
+    """
+
+    num: int = _static()
+    has_held_out: ClassVar[bool] = True
+
+    def __post_init__(self):
+        object.__setattr__(self, "num", _positive_int("num", self.num))
+
+    def held_out(self, index, y) -> Array:
+        return (jnp.arange(y.shape[-1]) == index).astype(float_dtype(y))
+
+    def weights(self, index, y) -> Array:
+        return 1.0 - self.held_out(index, y)
+
+    def check(self, n: int, y=None) -> None:
+        n = _check_n(n)
+        _check_y(y, n)
+        if n != self.num:
+            raise ValueError(f"num: LeaveOneOut({self.num}) needs data of {self.num} rows, got n = {n}")
+        if n < 2:
+            raise ValueError("n: leaving one row out of one leaves no data")

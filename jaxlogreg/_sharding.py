@@ -1,0 +1,405 @@
+"""Fits spread over several devices: the model axis (many models) or the row axis (one
+huge model), with JAX's own sharding (a 1-D :class:`jax.sharding.Mesh` and
+:func:`jax.shard_map`).
+
+Sharding the models (:func:`sharded_solve`)
+-------------------------------------------
+The ``B`` models of a batch (its batch axes flattened) are split into equal contiguous
+blocks, one per device; ``B`` is padded to a multiple of the device count with copies of
+model 0, which are dropped from the result. Arrays with batch axes (``y``, ``weights``,
+``offset``, ``trials``, ``alpha``, ``init``, a per-model ``X``) are sharded along the model
+axis; arrays without (a shared ``X``, the penalty factors, ``tol``, ``max_iter``) are
+replicated. Every device runs the ordinary chunked fit of :mod:`jaxlogreg._fit` on its
+block; nothing is communicated while the solvers run. Two things keep a model's fit
+independent of the device it lands on:
+
+* the pooled starting point of a batch over one shared ``X`` is computed once, for the
+  whole batch, and given to every device as the start (as ``_fit`` computes it);
+* a resampling scheme sees global model indices: the index array is sharded like the
+  models, and each device's scheme (:class:`_Indexed`) maps its local model ``i`` to the
+  global model ``index[i]``, whose weights depend only on the key and that index.
+
+For Newton and proximal Newton a model's result then differs from the one-device fit only
+by rounding (the models a chunk holds decide the blocking of its shared matrix products,
+and whether a line search evaluates the loss at a full step): the two agree to about 1e-14
+relative, and bit for bit when every model has its own ``X``. L-BFGS and SGD, whose
+stragglers restart their memory in a chunk of other models, agree to within ``tol``.
+
+Sharding the rows (:func:`fit_rows_sharded`)
+--------------------------------------------
+For ``n`` in the hundreds of millions with small ``p``: the rows of ``X``, ``y``,
+``weights`` and ``offset`` are split across devices (padded with zero-weight rows, which the
+loss ignores), and every reduction over rows in :mod:`jaxlogreg._loss` and
+:mod:`jaxlogreg.solvers._common` (the loss and ``sum w``, ``X^T r``, the Hessian, the
+gradient's rounding floor, the row maxima of the separation tests) is combined across
+devices with ``psum`` / ``pmax`` over ``Problem.row_axis`` (:func:`jaxlogreg._loss.across_rows`).
+Each Newton step exchanges ``O(p^2)`` numbers; the ``(n, p)`` data never move. Every device
+ends with the same iterate, so loop predicates agree and the loops stay in step.
+
+Several hosts
+-------------
+JAX runs one process per host. Two ways to use several:
+
+1. **One global mesh.** Every process calls ``jax.distributed.initialize()`` first (the
+   coordinator address, process count and process id come from the cluster environment:
+   SLURM, Open MPI, Cloud TPU, or are passed explicitly). ``jax.devices()`` then lists the
+   devices of all hosts, and every process runs the same program,
+   ``sharded_solve(prep, start, alpha, jax.devices())`` (or ``fit_rows_sharded(...,
+   devices=jax.devices())``), on the same inputs: the same NumPy data (``jit`` takes a
+   host array as replicated on every process), the same scheme key. On CPU hosts set
+   ``jax.config.update("jax_cpu_collectives_implementation", "gloo")`` first. Results are
+   global arrays of which each process holds its own devices' part:
+   ``jax.experimental.multihost_utils.process_allgather(x, tiled=True)`` gathers one; a
+   replicated result's ``x.addressable_data(0)`` is already the whole. The model-sharded fit
+   communicates only to gather a padded result; :func:`fit_rows_sharded` exchanges
+   ``O(p^2)`` numbers per Newton step. A failure of any host stops all of them.
+   (Checked on one machine: two processes of two CPU devices each give the one-device
+   fits.)
+2. **Independent processes (simpler, robust).** A study's replicates are keyed by their
+   index: replicate ``b`` is fitted on ``scheme.weights(b, y)``, a function of the key and
+   ``b`` alone, and starts from the full-data fit. So each host can run its own block
+   without any communication::
+
+       r = replicate_range(scheme.num)        # this process's block of replicate indices
+       study = run_study(X, y, true, scheme=scheme_window(scheme, r.start, r.stop),
+                         out=f"study/host{jax.process_index()}", resume=True)
+
+   ``replicate_range`` reads the process index and count from ``jax.process_index()`` /
+   ``jax.process_count()`` (after ``jax.distributed.initialize()``) or takes them as
+   arguments (e.g. from ``SLURM_PROCID`` / ``SLURM_NTASKS`` without initialising JAX's
+   distributed runtime). A host that dies is rerun alone (``resume=True`` keeps its
+   finished chunks). Then, on one machine, :func:`merge_replicates` joins the per-host
+   replicate arrays (indices made global, checked to tile ``0 .. num - 1``) and
+   ``jaxlogreg._study.summarize(reps, true, level)`` summarises them. When every block is a
+   multiple of the study's ``batch``, each chunk holds the same replicates as in a one-host
+   run and the merged arrays equal that run's bit for bit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from typing import Optional, Sequence, Union
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from . import _fit, _loss, _resample, _validate, solvers
+from ._batch import AXIS, map_models, split_batch
+from ._result import FitResult
+
+Array = jax.Array
+
+__all__ = [
+    "as_mesh", "sharded_solve", "fit_rows_sharded", "replicate_range", "scheme_window",
+    "merge_replicates",
+]
+
+# Name of the mesh axis when the caller gives devices rather than a mesh.
+MESH_AXIS = "devices"
+
+Devices = Union[int, Sequence[jax.Device], Mesh, None]
+
+
+def as_mesh(devices: Devices) -> Mesh:
+    """A 1-D mesh from ``devices``: an int ``k`` (the first ``k`` local devices), a sequence
+    of devices, a 1-D :class:`~jax.sharding.Mesh` (returned as is), or None (all local
+    devices). The mesh axis is named ``"devices"`` unless a mesh brings its own name."""
+    if isinstance(devices, Mesh):
+        if len(devices.axis_names) != 1:
+            raise ValueError(f"devices: expected a 1-D mesh, got axes {devices.axis_names}")
+        if devices.axis_names[0] == AXIS:
+            raise ValueError(f"devices: the mesh axis may not be named {AXIS!r} (used for models)")
+        return devices
+    local = jax.local_devices()
+    if devices is None:
+        devices = local
+    elif isinstance(devices, (int, np.integer)) and not isinstance(devices, bool):
+        if not 1 <= devices <= len(local):
+            raise ValueError(f"devices: expected a count in 1 .. {len(local)}, got {devices}")
+        devices = local[: int(devices)]
+    devices = list(devices)
+    if not devices or not all(isinstance(d, jax.Device) for d in devices):
+        raise ValueError(
+            "devices: expected a device count, a sequence of jax devices or a 1-D Mesh"
+        )
+    return Mesh(np.array(devices), (MESH_AXIS,))
+
+
+# --------------------------------------------------------------------------------------------
+# The model axis
+# --------------------------------------------------------------------------------------------
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True, eq=False)
+class _Indexed(_resample.Scheme):
+    """Models ``index[0], index[1], ...`` of ``base``, renumbered ``0 .. num - 1``.
+
+    ``index`` ``(num,)`` int32 holds global model indices of ``base`` (a leaf: it may be
+    traced and sharded), so ``weights(i, y)`` is ``base.weights(index[i], y)``, bit for bit.
+    """
+
+    base: _resample.Scheme
+    index: Array
+    num: int = dataclasses.field(default=0, metadata=dict(static=True))
+
+    @property
+    def has_held_out(self) -> bool:  # type: ignore[override]
+        return self.base.has_held_out
+
+    def weights(self, index, y):
+        return self.base.weights(self.index[index], y)
+
+    def held_out(self, index, y):
+        return self.base.held_out(self.index[index], y)
+
+    def check(self, n: int, y=None) -> None:
+        self.base.check(n, y)
+
+
+def sharded_solve(prep: "_fit._Prepared", start, alpha, devices: Devices) -> FitResult:
+    """:func:`jaxlogreg._fit._solve` with the models split across ``devices``.
+
+    Args:
+      prep: ``fit``'s validated arguments (:func:`jaxlogreg._fit._prepare`), batch shape
+        ``(...)`` with ``B`` models in all.
+      start: None, or starting parameters ``(..., p)`` broadcasting against the batch.
+      alpha: ``(...)`` penalty strength (``prep.alpha``, or a traced replacement).
+      devices: an int (that many local devices), a sequence of devices or a 1-D mesh
+        (:func:`as_mesh`).
+
+    Returns:
+      The :class:`FitResult` of ``_solve``, batch shape ``(...)``, equal to it up to
+      rounding (module docstring), with the same implicit derivatives. Placement: when the
+      first batch axis is a multiple of the device count, every field is sharded along it
+      over the mesh (``NamedSharding(mesh, P(axis))``); otherwise (padding was needed) every
+      field is replicated on the mesh's devices (``P()``). A single model (batch shape
+      ``()``) or an empty batch is fitted by ``_solve`` on the default device.
+    """
+    mesh = as_mesh(devices)
+    batch_shape = prep.statics["batch_shape"]
+    if not batch_shape or math.prod(batch_shape) == 0:
+        return _fit._solve(prep, start, alpha)
+    return _fit._solve(prep, start, alpha, mesh=mesh)
+
+
+_STATICS = ("mesh", "batch_shape", "fit_intercept", "config", "chunk_size", "l1_ratio",
+            "class_weight", "link")
+
+
+@functools.partial(jax.jit, static_argnames=_STATICS)
+def sharded_fit(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_iter, scheme, *,
+                 mesh, batch_shape, fit_intercept, config, chunk_size, l1_ratio, class_weight,
+                 link) -> FitResult:
+    """``_fit._fit`` over ``mesh``: arguments as ``_fit._fit``'s (the pooled start, when
+    wanted, is computed once for the whole batch by ``_fit._solve`` and passed as ``init``)."""
+    (axis,) = mesh.axis_names
+    k = mesh.size
+    B = math.prod(batch_shape)
+    local = -(-B // k)  # models per device
+    statics = dict(fit_intercept=fit_intercept, config=config, chunk_size=chunk_size,
+                   l1_ratio=l1_ratio, class_weight=class_weight, link=link)
+
+    inputs = {"X": X, "y": y, "weights": weights, "offset": offset, "trials": trials,
+              "init": init, "alpha": alpha}
+    core = {"X": 2, "y": 1, "weights": 1, "offset": 1, "trials": 1, "init": 1, "alpha": 0,
+            "index": 0}
+    if scheme is not None:
+        inputs["index"] = jnp.broadcast_to(jnp.arange(scheme.num, dtype=jnp.int32), batch_shape)
+    mapped, shared = split_batch(inputs, core, batch_shape)
+    # Pad to k * local models with copies of model 0 (valid data; dropped below).
+    mapped = {
+        name: jnp.concatenate([a, jnp.broadcast_to(a[:1], (k * local - B,) + a.shape[1:])])
+        for name, a in mapped.items()
+    }
+    shared.update(pf_cols=pf_cols, tol=tol, max_iter=max_iter)
+
+    def block(mapped, shared, scheme):
+        """The ordinary fit of one device's ``local`` models."""
+        a = {**shared, **mapped}
+        if scheme is not None:
+            scheme = _Indexed(scheme, a.pop("index"), num=local)
+        res = _fit._fit(
+            a["X"], a["y"], a["weights"], a["offset"], a.get("trials"), a.get("init"),
+            a["alpha"], a["pf_cols"], a["tol"], a["max_iter"], scheme,
+            batch_shape=(local,), **statics,
+        )
+        return res.coef, res.intercept, res.status, res.n_iter, res.loss, res.grad_norm
+
+    # No collective runs inside: each block is independent, so replication checks are moot.
+    out = jax.shard_map(
+        block, mesh=mesh, in_specs=(P(axis), P(), P()), out_specs=P(axis), check_vma=False,
+    )(mapped, shared, scheme)
+    spec = P(axis) if batch_shape[0] % k == 0 else P()
+    out = [
+        jax.lax.with_sharding_constraint(
+            a[:B].reshape(batch_shape + a.shape[1:]), NamedSharding(mesh, spec)
+        )
+        for a in out
+    ]
+    return FitResult(*out, fit_intercept=fit_intercept, link=link)
+
+
+# --------------------------------------------------------------------------------------------
+# The row axis
+# --------------------------------------------------------------------------------------------
+
+
+def fit_rows_sharded(
+    X,
+    y,
+    *,
+    weights=None,
+    offset=None,
+    fit_intercept: bool = True,
+    tol=None,
+    max_iter=None,
+    devices: Devices = None,
+) -> FitResult:
+    """Newton fit of one model, or a small batch over one design, with the rows of the data
+    split across ``devices``.
+
+    Minimises the objective of :mod:`jaxlogreg._loss` (logit link, no penalty) with the
+    Newton solver from the start of a single fit (zero slopes, the intercept at the logit
+    of the mean response), so each model's result is that of ``jaxlogreg.fit`` on its own
+    data up to rounding: every sum and maximum over rows is taken per device and combined
+    with ``psum`` / ``pmax``. A batch gets no pooled start (for a few models it would cost
+    about the passes over the data it saves), and its Hessians are ``X^T diag(s) X``, which
+    holds ``(B, n / k, p)`` values per device for a moment rather than the
+    ``(n / k, p (p + 1) / 2)`` column products ``fit`` keeps for large batches.
+
+    Args:
+      X: ``(n, d)`` design shared by every model. For the largest ``n``, pass ``n`` a
+        multiple of the device count, already placed with rows sharded over the mesh
+        (``NamedSharding(mesh, P("devices", None))``), so that no row moves; otherwise the
+        rows are padded with zero-weight rows and redistributed.
+      y: ``(..., n)`` labels in {0, 1}.
+      weights, offset: ``(..., n)`` or None (ones, zeros).
+      fit_intercept, tol, max_iter: as :func:`jaxlogreg.fit`.
+      devices: an int, a sequence of devices, a 1-D mesh, or None for all local devices
+        (:func:`as_mesh`).
+
+    Returns:
+      :class:`FitResult` with batch shape ``(...)``, replicated on the mesh's devices.
+      No implicit derivatives are attached.
+    """
+    mesh = as_mesh(devices)
+    data = _validate.fit_inputs(X, y, weights, offset, fit_intercept=fit_intercept)
+    if data.X.ndim != 2:
+        raise ValueError(
+            f"X: expected one (n, d) design shared by the models, got shape {data.X.shape}"
+        )
+    dtype = data.X.dtype
+    tol = _fit.default_tol(dtype) if tol is None else tol
+    max_iter = _fit.DEFAULT_MAX_ITER if max_iter is None else max_iter
+    return _rows_fit(
+        data.X, data.y, data.weights, data.offset, jnp.asarray(tol, dtype),
+        jnp.asarray(max_iter, jnp.int32),
+        mesh=mesh, batch_shape=data.batch_shape, fit_intercept=bool(fit_intercept),
+    )
+
+
+@functools.partial(jax.jit, static_argnames=("mesh", "batch_shape", "fit_intercept"))
+def _rows_fit(X, y, weights, offset, tol, max_iter, *, mesh, batch_shape, fit_intercept):
+    (axis,) = mesh.axis_names
+    k = mesh.size
+    config = solvers.Newton()
+    if fit_intercept:  # before padding: padded rows are zeros in every column
+        X = _loss.add_intercept(X)
+    p = X.shape[-1]
+    pf = _loss.default_penalty_factor(p, fit_intercept, X.dtype)
+    n = X.shape[0]
+    pad = -n % k
+    X = jnp.pad(X, ((0, pad), (0, 0)))
+    inputs = {"y": y, "weights": weights, "offset": offset}
+    mapped, shared = split_batch(inputs, {"y": 1, "weights": 1, "offset": 1}, batch_shape)
+    widths = lambda a: ((0, 0),) * (a.ndim - 1) + ((0, pad),)  # noqa: E731
+    mapped = {name: jnp.pad(a, widths(a)) for name, a in mapped.items()}
+    shared = {name: jnp.pad(a, widths(a)) for name, a in shared.items()}
+
+    def local(X, mapped, shared, tol, max_iter):
+        """One device's rows: ``X (m, p)``, ``mapped`` ``(B, m)``, ``shared`` ``(m,)``."""
+        zero = jnp.zeros((), X.dtype)
+
+        def one(per_model, axis_name):
+            a = {**shared, **per_model}
+            problem = _loss.Problem(X, a["y"], a["weights"], a["offset"], zero, pf,
+                                    row_axis=axis)
+            state = solvers.run(config, problem, _fit._default_start(problem, fit_intercept), tol,
+                                max_iter, axis_name)
+            gnorm = jnp.max(jnp.abs(state.grad))
+            return state.beta, state.status, state.n_iter, state.loss, gnorm
+
+        return map_models(one, mapped, batch_shape, max(1, math.prod(batch_shape)))
+
+    # Replicated outputs: every device computes the same iterate from psum-ed sums. The
+    # replication check is off because it cannot yet type a collective over a vmap axis (the
+    # models of a batch; jax 0.10.2).
+    out = jax.shard_map(
+        local, mesh=mesh, in_specs=(P(axis, None), P(None, axis), P(axis), P(), P()),
+        out_specs=P(), check_vma=False,
+    )(X, mapped, shared, tol, max_iter)
+    beta, status, n_iter, loss, gnorm = out
+    intercept = beta[..., 0] if fit_intercept else jnp.zeros(batch_shape, X.dtype)
+    coef = beta[..., 1:] if fit_intercept else beta
+    return FitResult(coef, intercept, status, n_iter, loss, gnorm, fit_intercept=fit_intercept)
+
+
+# --------------------------------------------------------------------------------------------
+# Several hosts: blocks of replicates
+# --------------------------------------------------------------------------------------------
+
+
+def replicate_range(num: int, process_index: Optional[int] = None,
+                    process_count: Optional[int] = None) -> range:
+    """This process's contiguous block of the replicate indices ``0 .. num - 1``.
+
+    The blocks of processes ``0 .. process_count - 1`` tile the indices in order, sizes
+    differing by at most one. The defaults are ``jax.process_index()`` and
+    ``jax.process_count()``.
+    """
+    i = jax.process_index() if process_index is None else int(process_index)
+    c = jax.process_count() if process_count is None else int(process_count)
+    if c < 1 or not 0 <= i < c:
+        raise ValueError(f"process_index: expected 0 <= index < count, got {i} of {c}")
+    return range(i * num // c, (i + 1) * num // c)
+
+
+def scheme_window(scheme: _resample.Scheme, start: int, stop: int) -> _resample.Scheme:
+    """Models ``start .. stop - 1`` of ``scheme`` as a scheme of ``stop - start`` models:
+    its model ``i`` has the weights of ``scheme``'s model ``start + i``, bit for bit."""
+    if not 0 <= start < stop <= scheme.num:
+        raise ValueError(
+            f"start, stop: expected 0 <= start < stop <= {scheme.num}, got {start}, {stop}"
+        )
+    return _Indexed(scheme, jnp.arange(start, stop, dtype=jnp.int32), num=stop - start)
+
+
+def merge_replicates(pieces) -> dict:
+    """Join per-host study replicates into those of one study.
+
+    Args:
+      pieces: ``(start, replicates)`` pairs, ``replicates`` a :class:`StudyResult`'s
+        per-replicate dict (or anything with its arrays) for the replicates ``start ..`` of
+        a window made by :func:`scheme_window` (so its ``index`` counts from 0).
+
+    Returns:
+      The per-replicate dict over all pieces in global order, ``index`` global.
+
+    Raises:
+      ValueError: if the pieces do not tile ``0 .. num - 1`` without gaps or overlaps.
+    """
+    pieces = sorted(((int(s), dict(r)) for s, r in pieces), key=lambda sr: sr[0])
+    expected = 0
+    for s, r in pieces:
+        if s != expected:
+            raise ValueError(f"pieces: replicates {expected} .. {s - 1} are missing or doubled")
+        r["index"] = np.asarray(r["index"]) + s
+        expected = s + len(r["index"])
+    keys = pieces[0][1].keys()
+    return {key: np.concatenate([r[key] for _, r in pieces]) for key in keys}

@@ -1,0 +1,773 @@
+"""Monte Carlo coefficient-recovery studies: refit on every replicate, summarise, explain.
+
+A study fits one model per replicate and asks how well the known coefficients are
+recovered. Replicates come from one of two sources (or both):
+
+* **Resampling one data set** (``X (n, d)``, ``y (n,)`` and a scheme such as
+  :class:`jaxlogreg.Splits`): replicate ``b`` trains on the scheme's weights of model ``b``
+  and is evaluated on its held-out rows. This is the seed study: one synthetic data set,
+  10,000 train splits.
+* **Fresh data** (``generate``): replicate ``b`` fits its own data set ``generate(b) ->
+  (X (n, d), y (n,))``, a pure JAX function of the index (for example one replicate of
+  :func:`jaxlogreg.simulate`); with a scheme too, it trains on the scheme's part of its
+  own data. This is the sampling distribution the model-based standard errors describe.
+
+Replicates are processed in chunks of ``batch`` consecutive indices, each one call of
+:func:`jaxlogreg.fit`, :func:`jaxlogreg.inference` and the held-out metrics of
+:mod:`jaxlogreg._metrics`, all batched on the device. With ``out``, each finished chunk is
+written atomically to ``out/chunks/`` as it completes; ``resume=True`` reloads the chunks a
+killed run left and computes only the rest, giving the same result as an uninterrupted run.
+
+Per coefficient ``j`` with true value ``t_j``, over the replicates that converged (and whose
+information matrix is invertible), with estimates ``b_j`` and standard errors ``s_j``::
+
+    bias      = mean(b_j) - t_j               sd = sample SD of b_j (ddof 1)
+    se_ratio  = mean(s_j) / sd                rmse = sqrt(mean((b_j - t_j)^2))
+    sign_flip = mean(sign(b_j) != sign(t_j))  (NaN when t_j = 0)
+    predicted_flip = mean(Phi(-|t_j| / s_j))  (the flip rate if b_j ~ N(t_j, s_j^2))
+    coverage  = mean(|b_j - t_j| <= z s_j),   z = Phi^-1(1 - (1 - level) / 2)
+
+and per replicate, on its held-out rows: log loss, Brier score, ROC AUC, calibration
+intercept and slope (:func:`jaxlogreg._metrics.calibration`), and a reliability curve.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import math
+import statistics
+import sys
+from pathlib import Path
+from typing import Callable, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import ndtr
+
+from . import _io, _metrics, _resample
+from ._fit import fit
+from ._inference import inference, variance_inflation_factors
+from ._status import Status
+
+__all__ = ["run_study", "StudyResult", "REPLICATE_FIELDS"]
+
+# Per-replicate arrays a study keeps (and writes to replicates.npz).
+REPLICATE_FIELDS = (
+    "index", "params", "bse", "status", "n_iter", "valid", "log_loss", "brier", "auc",
+    "calibration_intercept", "calibration_slope", "reliability_predicted",
+    "reliability_observed", "reliability_weight",
+)
+_RELIABILITY_BINS = 10
+# Per-observation values a study chunk may hold at once (predictions, held-out weights).
+_CHUNK_ELEMENTS = 10_000_000
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True, eq=False)
+class _Window(_resample.Scheme):
+    """Models ``start .. start + num - 1`` of ``base``, renumbered from 0 (``start`` is
+    traced, so every window of one size shares a compilation)."""
+
+    base: _resample.Scheme
+    start: jax.Array
+    num: int = dataclasses.field(default=0, metadata=dict(static=True))
+
+    @property
+    def has_held_out(self) -> bool:  # type: ignore[override]
+        return self.base.has_held_out
+
+    def weights(self, index, y):
+        return self.base.weights(self.start + index, y)
+
+    def held_out(self, index, y):
+        return self.base.held_out(self.start + index, y)
+
+    def check(self, n: int, y=None) -> None:
+        self.base.check(n, y)
+
+
+@dataclasses.dataclass(frozen=True)
+class StudyResult:
+    """What a study found.
+
+    Attributes:
+      names: ``(k,)`` parameter names, the intercept first when fitted.
+      true_params: ``(k,)`` the values the data were generated from.
+      replicates: per-replicate arrays (:data:`REPLICATE_FIELDS`): ``params (B, k)``,
+        ``bse (B, k)``, ``status (B,)``, ``n_iter (B,)``, ``valid (B,)`` (converged with an
+        invertible information matrix), held-out metrics ``(B,)`` (NaN without a held-out
+        part) and reliability curves ``(B, 10)``.
+      summary: per-coefficient arrays ``(k,)`` (``mean``, ``bias``, ``sd``, ``mean_se``,
+        ``se_ratio``, ``rmse``, ``sign_flip``, ``predicted_flip``, ``coverage``) and
+        scalars (status shares, mean held-out metrics); see the module docstring.
+      reference: the fit of the whole data set (resampling studies; else None): ``params``,
+        ``bse``, ``status``, ``n_train`` (rows per replicate, on average).
+      config: the settings, as written to ``summary.json``.
+    """
+
+    names: tuple
+    true_params: np.ndarray
+    replicates: dict
+    summary: dict
+    reference: Optional[dict]
+    config: dict
+
+    def table(self) -> str:
+        """The per-coefficient summary as a fixed-width text table."""
+        s = self.summary
+        cols = [
+            ("true", self.true_params, "{:>10.4g}"), ("mean", s["mean"], "{:>10.4g}"),
+            ("bias", s["bias"], "{:>10.3g}"), ("SD", s["sd"], "{:>9.3g}"),
+            ("mean SE", s["mean_se"], "{:>9.3g}"), ("SE/SD", s["se_ratio"], "{:>6.2f}"),
+            ("RMSE", s["rmse"], "{:>9.3g}"), ("flip", s["sign_flip"], "{:>6.1%}"),
+            ("pred.", s["predicted_flip"], "{:>6.1%}"), ("cover", s["coverage"], "{:>6.1%}"),
+        ]
+        width = max(9, max(len(n) for n in self.names))
+        head = f"{'':{width}s} " + " ".join(
+            f"{name:>{len(fmt.format(0.0))}s}" for name, _, fmt in cols
+        )
+        lines = [head]
+        for j, name in enumerate(self.names):
+            cells = " ".join(_fmt(fmt, values[j]) for _, values, fmt in cols)
+            lines.append(f"{name:{width}s} {cells}")
+        return "\n".join(lines)
+
+    def reading(self) -> str:
+        """A short plain-language reading of the table (see :func:`_reading`)."""
+        return _reading(self)
+
+
+def _fmt(fmt: str, value) -> str:
+    value = float(value)
+    if math.isnan(value):
+        return f"{'-':>{len(fmt.format(0.0))}s}"
+    return fmt.format(value)
+
+
+# --------------------------------------------------------------------------------------------
+# Running
+# --------------------------------------------------------------------------------------------
+
+
+def run_study(
+    X=None,
+    y=None,
+    true_params=None,
+    *,
+    scheme: Optional[_resample.Scheme] = None,
+    generate: Optional[Callable] = None,
+    num: Optional[int] = None,
+    names=None,
+    fit_intercept: bool = True,
+    solver="newton",
+    alpha=0.0,
+    l1_ratio: float = 0.0,
+    cov_type: str = "nonrobust",
+    level: float = 0.95,
+    tol=None,
+    max_iter=None,
+    batch: Optional[int] = None,
+    chunk_size: Optional[int] = None,
+    out=None,
+    resume: bool = False,
+    progress: bool = False,
+    config: Optional[dict] = None,
+) -> StudyResult:
+    """Fit every replicate of a Monte Carlo study and summarise coefficient recovery.
+
+    Args:
+      X, y: ``(n, d)`` and ``(n,)``: the data set to resample (with ``scheme``); None with
+        ``generate``.
+      true_params: ``(k,)`` true parameters, intercept first when ``fit_intercept``.
+      scheme: a resampling scheme (:class:`jaxlogreg.Splits`, :class:`jaxlogreg.Bootstrap`,
+        ...): ``scheme.num`` replicates; with ``generate``, each replicate's train/held-out
+        partition of its own data.
+      generate: ``generate(index) -> (X (n, d), y (n,))``, a pure, vmappable JAX function
+        of an int32 replicate index: fresh data per replicate.
+      num: number of replicates with ``generate`` (default ``scheme.num``).
+      names: ``(k,)`` parameter names (default ``intercept, x1, x2, ...``).
+      fit_intercept, solver, alpha, l1_ratio, tol, max_iter, chunk_size: as
+        :func:`jaxlogreg.fit`; ``cov_type`` as :func:`jaxlogreg.inference`.
+      level: confidence level of the Wald intervals whose coverage is reported.
+      batch: replicates per chunk (default: from ``n``, about 1e7 values per chunk).
+      out: a directory: chunks are written to ``out/chunks/`` as they finish (atomically);
+        None keeps everything in memory.
+      resume: reuse the chunks already in ``out`` (which must hold the same study).
+      progress: show a progress bar over chunks (tqdm when installed, else a line).
+      config: extra JSON-serialisable settings to record with the study (the CLI records
+        its generative model here).
+
+    Returns:
+      :class:`StudyResult`.
+    """
+    if (X is None) != (y is None):
+        raise ValueError("X, y: give both (a data set to resample) or neither (with generate)")
+    if X is None and generate is None:
+        raise ValueError("generate: needed when no data set X, y is given")
+    if X is not None and generate is not None:
+        raise ValueError("generate: give either a data set X, y or generate, not both")
+    if X is not None and scheme is None:
+        raise ValueError("scheme: needed to resample a data set (e.g. jaxlogreg.Splits(key, num))")
+    if scheme is not None and not isinstance(scheme, _resample.Scheme):
+        raise ValueError(f"scheme: expected a resampling scheme, got {type(scheme).__name__}")
+    if generate is not None:
+        num = scheme.num if num is None and scheme is not None else num
+        if num is None or isinstance(num, bool) or int(num) < 1:
+            raise ValueError(f"num: the number of replicates must be a positive integer, got {num!r}")
+        num = int(num)
+        if scheme is not None and scheme.num < num:
+            raise ValueError(f"scheme: has {scheme.num} models, fewer than num = {num} replicates")
+    else:
+        num = scheme.num
+    if not 0.0 < float(level) < 1.0:
+        raise ValueError(f"level: must be in (0, 1), got {level}")
+    if true_params is None:
+        raise ValueError("true_params: the parameters the data were generated from are needed")
+    true_params = np.asarray(true_params, dtype=np.float64)
+    if X is not None:
+        X = jnp.asarray(X)
+        y = jnp.asarray(y)
+        if X.ndim != 2 or y.ndim != 1:
+            raise ValueError(f"X, y: expected shapes (n, d) and (n,), got {X.shape} and {y.shape}")
+        n, d = X.shape
+        dtype = X.dtype if jnp.issubdtype(X.dtype, jnp.floating) else jnp.result_type(float)
+    else:
+        shapes = jax.eval_shape(generate, jax.ShapeDtypeStruct((), jnp.int32))
+        (n, d), dtype = shapes[0].shape, shapes[0].dtype
+        if shapes[1].shape != (n,):
+            raise ValueError(f"generate: must return X (n, d) and y (n,), got shapes {shapes[0].shape} and {shapes[1].shape}")
+    k = d + int(fit_intercept)
+    if true_params.shape != (k,):
+        raise ValueError(
+            f"true_params: expected shape ({k},) ({'intercept first, then ' if fit_intercept else ''}"
+            f"one per column of X), got {true_params.shape}"
+        )
+    names = tuple(names) if names is not None else (
+        (("intercept",) if fit_intercept else ()) + tuple(f"x{j + 1}" for j in range(d))
+    )
+    if len(names) != k:
+        raise ValueError(f"names: expected {k} names, got {len(names)}")
+    if batch is None:
+        batch = max(256, _CHUNK_ELEMENTS // max(n, 1))
+    batch = int(min(batch, num))
+    if batch < 1:
+        raise ValueError(f"batch: must be a positive integer, got {batch}")
+
+    settings = dict(
+        num=num, n=int(n), d=int(d), fit_intercept=bool(fit_intercept), solver=str(solver),
+        alpha=float(np.asarray(alpha)) if np.ndim(alpha) == 0 else np.asarray(alpha).tolist(),
+        l1_ratio=float(l1_ratio), cov_type=cov_type, level=float(level), batch=batch,
+        scheme=_describe_scheme(scheme), source="resample" if X is not None else "generate",
+        dtype=str(np.dtype(dtype)), names=list(names), true_params=true_params.tolist(),
+        data_digest=_digest(X, y) if X is not None else None, **(config or {}),
+    )
+    fit_kw = dict(
+        fit_intercept=fit_intercept, solver=solver, alpha=alpha, l1_ratio=l1_ratio, tol=tol,
+        max_iter=max_iter, chunk_size=chunk_size,
+    )
+    store = _Store(out, settings, resume) if out is not None else None
+
+    reference = None
+    if X is not None:
+        full = fit(X, y, **fit_kw)
+        full_inf = inference(full, X, y, cov_type=cov_type, alpha=1.0 - level)
+        reference = dict(
+            params=np.asarray(full.params, np.float64), bse=np.asarray(full_inf.bse, np.float64),
+            status=int(full.status), n=int(n),
+            n_train=float(jnp.sum(scheme.weights(jnp.int32(0), jnp.asarray(y, dtype)))),
+            vif=np.asarray(variance_inflation_factors(X), np.float64),
+        )
+    chunk_kw = dict(fit_kw)
+    if reference is not None and reference["status"] == int(Status.CONVERGED):
+        # Every replicate starts from the full-data fit, whatever chunk it falls in, so a
+        # replicate's fit does not depend on the chunking.
+        chunk_kw["init"] = reference["params"]
+
+    starts = list(range(0, num, batch))
+    bar = _progress(len(starts), progress)
+    pieces = []
+    for s in starts:
+        stop = min(s + batch, num)
+        piece = store.load(s, stop) if store is not None else None
+        if piece is None:
+            first = max(0, min(s, num - batch))  # the last chunk overlaps, keeping its shape
+            piece = _run_chunk(first, batch, X, y, scheme, generate, chunk_kw, cov_type, level)
+            piece = {key: v[s - first:] for key, v in piece.items()}
+            if store is not None:
+                store.save(s, stop, piece)
+        pieces.append(piece)
+        bar.update()
+    bar.close()
+    reps = {key: np.concatenate([p[key] for p in pieces]) for key in REPLICATE_FIELDS}
+
+    summary = summarize(reps, true_params, level)
+    result = StudyResult(names, true_params, reps, summary, reference, settings)
+    if store is not None:
+        store.finish(result)
+    return result
+
+
+def _run_chunk(first, size, X, y, scheme, generate, fit_kw, cov_type, level) -> dict:
+    """Per-replicate arrays of replicates ``first .. first + size - 1``.
+
+    The chunk's weights are drawn once, ``(size, n)``, and shared by the fit, the inference
+    and the held-out metrics (memory ``O(size * n)``, the bound of a study chunk).
+    """
+    index = jnp.arange(size, dtype=jnp.int32) + first
+    if generate is not None:
+        X, y = _generate(generate, index)
+    weights = held = None
+    if scheme is not None:
+        window = _Window(scheme, jnp.asarray(first, jnp.int32), num=size)
+        weights, held = _draw(window, jnp.asarray(y, X.dtype), scheme.has_held_out)
+    res = fit(X, y, weights=weights, **fit_kw)
+    inf = inference(res, X, y, weights=weights, cov_type=cov_type, alpha=1.0 - level)
+    out = dict(
+        index=np.asarray(index), params=np.asarray(res.params), bse=np.asarray(inf.bse),
+        status=np.asarray(res.status), n_iter=np.asarray(res.n_iter),
+        valid=np.asarray(inf.valid),
+    )
+    out.update(_held_out_metrics(X, y, res, held, size))
+    return out
+
+
+@functools.partial(jax.jit, static_argnums=(0,))
+def _generate(generate, index):
+    return jax.vmap(generate)(index)
+
+
+@functools.partial(jax.jit, static_argnames=("has_held_out",))
+def _draw(window, y, has_held_out):
+    """``(num, n)`` training weights and held-out weights (None without) of a window."""
+    index = jnp.arange(window.num, dtype=jnp.int32)
+    in_y = None if y.ndim == 1 else 0
+    weights = jax.vmap(window.weights, in_axes=(0, in_y))(index, y)
+    held = jax.vmap(window.held_out, in_axes=(0, in_y))(index, y) if has_held_out else None
+    return weights, held
+
+
+def _held_out_metrics(X, y, res, held, size) -> dict:
+    """Held-out log loss, Brier score, AUC, calibration and reliability of each replicate
+    (NaN without a held-out part)."""
+    nan = np.full((size,), np.nan)
+    if held is None:
+        bins = np.full((size, _RELIABILITY_BINS), np.nan)
+        return dict(log_loss=nan, brier=nan, auc=nan, calibration_intercept=nan,
+                    calibration_slope=nan, reliability_predicted=bins,
+                    reliability_observed=bins, reliability_weight=np.zeros_like(bins))
+    p = _predict(X, res.params, res.fit_intercept)
+    y_b = jnp.broadcast_to(jnp.asarray(y, p.dtype), p.shape)
+    cal = _metrics.calibration(y_b, p, held)
+    curve = _metrics.reliability_curve(y_b, p, held, n_bins=_RELIABILITY_BINS)
+    return dict(
+        log_loss=np.asarray(_metrics.log_loss(y_b, p, held)),
+        brier=np.asarray(_metrics.brier_score(y_b, p, held)),
+        auc=np.asarray(_metrics.roc_auc(y_b, p, held)),
+        calibration_intercept=np.asarray(cal.intercept),
+        calibration_slope=np.asarray(cal.slope),
+        reliability_predicted=np.asarray(curve.mean_predicted),
+        reliability_observed=np.asarray(curve.fraction_positive),
+        reliability_weight=np.asarray(curve.weight),
+    )
+
+
+@functools.partial(jax.jit, static_argnames=("fit_intercept",))
+def _predict(X, params, fit_intercept):
+    """``(B, n)`` fitted probabilities of every row for ``params (B, k)``; ``X`` shared
+    ``(n, d)`` or per replicate ``(B, n, d)``."""
+    if fit_intercept:
+        X = jnp.concatenate([jnp.ones(X.shape[:-1] + (1,), X.dtype), X], axis=-1)
+    eta = params @ X.T if X.ndim == 2 else jnp.einsum("bnk,bk->bn", X, params)
+    return jax.nn.sigmoid(eta)
+
+
+# --------------------------------------------------------------------------------------------
+# Summaries
+# --------------------------------------------------------------------------------------------
+
+
+def summarize(reps: dict, true_params: np.ndarray, level: float) -> dict:
+    """Per-coefficient and overall summaries of per-replicate arrays (module docstring)."""
+    params = np.asarray(reps["params"], np.float64)
+    bse = np.asarray(reps["bse"], np.float64)
+    status = np.asarray(reps["status"])
+    ok = (status == int(Status.CONVERGED)) & np.asarray(reps["valid"], bool)
+    B = len(status)
+    z = statistics.NormalDist().inv_cdf(1.0 - (1.0 - level) / 2.0)
+    est, se = params[ok], bse[ok]
+    t = np.asarray(true_params, np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if len(est):
+            mean = est.mean(axis=0)
+            sd = est.std(axis=0, ddof=1) if len(est) > 1 else np.full_like(mean, np.nan)
+            mean_se = se.mean(axis=0)
+            rmse = np.sqrt(np.mean((est - t) ** 2, axis=0))
+            flips = np.where(t != 0, np.mean(np.sign(est) != np.sign(t), axis=0), np.nan)
+            pred = _predicted_flip(t, se)
+            coverage = np.mean(np.abs(est - t) <= z * se, axis=0)
+        else:
+            mean = sd = mean_se = rmse = flips = pred = coverage = np.full(t.shape, np.nan)
+        summary = dict(
+            mean=mean, bias=mean - t, sd=sd, mean_se=mean_se, se_ratio=mean_se / sd, rmse=rmse,
+            sign_flip=flips, predicted_flip=pred, coverage=coverage,
+        )
+        counts = Status.counts(status)
+        summary.update(
+            replicates=B, used=int(ok.sum()),
+            converged_share=counts["CONVERGED"] / B, separated_share=counts["SEPARATED"] / B,
+            singular_share=counts["SINGULAR"] / B,
+            other_share=(B - counts["CONVERGED"] - counts["SEPARATED"] - counts["SINGULAR"]) / B,
+            status_counts=counts,
+            mean_n_iter=float(np.mean(reps["n_iter"])),
+        )
+        for key in ("log_loss", "brier", "auc", "calibration_intercept", "calibration_slope"):
+            v = np.asarray(reps[key], np.float64)[ok]
+            v = v[np.isfinite(v)]
+            summary[key] = float(v.mean()) if len(v) else float("nan")
+            summary[key + "_sd"] = float(v.std(ddof=1)) if len(v) > 1 else float("nan")
+        w = np.asarray(reps["reliability_weight"], np.float64)[ok]
+        total = w.sum(axis=0)
+        safe = np.where(total > 0, total, 1.0)
+        summary["reliability_predicted"] = np.where(
+            total > 0, np.nansum(np.asarray(reps["reliability_predicted"])[ok] * w, axis=0) / safe, np.nan)
+        summary["reliability_observed"] = np.where(
+            total > 0, np.nansum(np.asarray(reps["reliability_observed"])[ok] * w, axis=0) / safe, np.nan)
+        summary["reliability_weight"] = total
+    return summary
+
+
+def _predicted_flip(t: np.ndarray, se: np.ndarray) -> np.ndarray:
+    """``mean_b Phi(-|t_j| / s_bj)`` per coefficient (NaN where ``t_j = 0``)."""
+    vals = np.asarray(ndtr(jnp.asarray(-np.abs(t) / se)), np.float64)
+    return np.where(t != 0, vals.mean(axis=0), np.nan)
+
+
+# --------------------------------------------------------------------------------------------
+# The plain-language reading
+# --------------------------------------------------------------------------------------------
+
+
+def _reading(result: StudyResult) -> str:
+    """A few paragraphs explaining the table: which coefficients the data cannot pin down,
+    why signs flip, how to read the standard errors, and what went wrong in fits."""
+    s, t, names = result.summary, result.true_params, result.names
+    ref = result.reference
+    cfg = result.config
+    intercept = 1 if cfg.get("fit_intercept", True) else 0
+    paras = []
+    n_fit = ref["n_train"] if ref is not None else cfg.get("n")
+    weak = []
+    for j in range(intercept, len(t)):
+        if t[j] == 0 or not np.isfinite(s["mean_se"][j]):
+            continue
+        ratio = s["mean_se"][j] / abs(t[j])
+        if ratio > 0.5:
+            weak.append((j, ratio))
+    if weak:
+        parts = []
+        for j, ratio in weak:
+            parts.append(
+                f"{names[j]} (true {t[j]:.4g}, standard error about {s['mean_se'][j]:.3g}, "
+                f"{ratio:.1f} times the effect; a fresh sample would give the wrong sign with "
+                f"probability about {s['predicted_flip'][j]:.0%})"
+            )
+        paras.append(
+            f"Not identifiable at this sample size ({n_fit:.0f} rows per fit): "
+            + "; ".join(parts)
+            + ". When the standard error is comparable to the effect, the data cannot tell "
+            "the effect's sign from noise: the estimate is roughly normal around the true value "
+            "with that standard error, so its sign is close to a coin flip."
+        )
+    vif = None if ref is None else ref.get("vif")
+    if vif is not None:
+        high = [(names[j + intercept], v) for j, v in enumerate(vif) if np.isfinite(v) and v > 10]
+        if high:
+            paras.append(
+                "Correlated features inflate those standard errors: variance inflation factors "
+                + ", ".join(f"{nm} {v:.0f}" for nm, v in high)
+                + " (a VIF of v multiplies a coefficient's standard error by sqrt(v)); "
+                "features built from the same quantity carry largely the same information."
+            )
+    if ref is not None:
+        f = ref["n_train"] / ref["n"]
+        lines = []
+        for j in range(intercept, len(t)):
+            flip = s["sign_flip"][j]
+            if not np.isfinite(flip) or flip < 0.2:
+                continue
+            b, se = ref["params"][j], ref["bse"][j]
+            side = "the wrong sign" if np.sign(b) != np.sign(t[j]) else "the right sign"
+            lines.append(
+                f"{names[j]}: the full-data estimate is {b:.4g} (SE {se:.3g}), {side}, "
+                f"and {flip:.0%} of the replicates have the wrong sign"
+            )
+        if lines:
+            paras.append(
+                "Why the signs flip across replicates: every replicate resamples the same "
+                f"{ref['n']} rows, so the estimates scatter around the full-data estimate, not "
+                "around the true value. " + "; ".join(lines) + ". The flip rate across "
+                "replicates of one data set says where this sample happened to land; across "
+                "fresh samples the wrong-sign rate would be near the predicted column."
+            )
+        if 0.0 < f < 1.0 and cfg.get("scheme", {}).get("kind") in ("Splits", "Subsample"):
+            paras.append(
+                f"Standard errors against the spread across replicates: each split keeps "
+                f"{f:.0%} of the rows and shares most of them with every other split, so the "
+                "estimates vary less across splits than across independent samples. The mean "
+                "standard error should exceed their SD by about sqrt(1 / (1 - "
+                f"{f:.2f})) = {1 / math.sqrt(1 - f):.2f} (the SE/SD column), and coverage of the "
+                "true value reflects the full-data estimate's own error more than the "
+                "intervals' calibration."
+            )
+    else:
+        bad = [names[j] for j in range(len(t)) if np.isfinite(s["coverage"][j])
+               and abs(s["coverage"][j] - cfg.get("level", 0.95)) > 0.03]
+        paras.append(
+            "With a fresh data set per replicate, the mean standard error should match the SD "
+            "of the estimates (SE/SD near 1) and the intervals should cover the true value at "
+            f"the nominal {cfg.get('level', 0.95):.0%}"
+            + (f"; they do not for {', '.join(bad)}, a sign of small-sample bias or "
+               "non-normality of the estimates." if bad else "; they do here.")
+        )
+    sep = s["separated_share"]
+    if sep > 0:
+        paras.append(
+            f"{sep:.1%} of the replicates are separated (a combination of features predicts "
+            "the outcome perfectly on their rows): no finite estimate exists for them, and they "
+            "are left out of the table. Firth's correction or a penalty gives them finite "
+            "estimates."
+        )
+    if np.isfinite(s.get("auc", np.nan)):
+        paras.append(
+            f"On the held-out rows: ROC AUC {s['auc']:.3f}, log loss {s['log_loss']:.3f}, "
+            f"Brier score {s['brier']:.3f}, calibration slope {s['calibration_slope']:.2f} "
+            "(1 is ideal; below 1 means the predictions are too extreme, the mark of "
+            "overfitting) and calibration intercept "
+            f"{s['calibration_intercept']:+.2f} (0 is ideal)."
+        )
+    return "\n\n".join(paras)
+
+
+# --------------------------------------------------------------------------------------------
+# Storage, progress, description
+# --------------------------------------------------------------------------------------------
+
+
+def _describe_scheme(scheme) -> Optional[dict]:
+    """The scheme's class and settings (its key as data), for the record and for resuming."""
+    if scheme is None:
+        return None
+    desc = {"kind": type(scheme).__name__}
+    for field in dataclasses.fields(scheme):
+        value = getattr(scheme, field.name)
+        if field.name == "key":
+            key = value
+            if jnp.issubdtype(jnp.asarray(key).dtype, jax.dtypes.prng_key):
+                key = jax.random.key_data(key)
+            desc["key"] = np.asarray(key).tolist()
+        elif isinstance(value, (int, float, bool, str)):
+            desc[field.name] = value
+    return desc
+
+
+def _digest(X, y) -> str:
+    """A short hash of the data, so that a resumed study checks it resumes the same data."""
+    h = hashlib.sha256()
+    for a in (X, y):
+        a = np.ascontiguousarray(np.asarray(a))
+        h.update(str((a.shape, a.dtype)).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()[:16]
+
+
+class _Store:
+    """Chunks of a study in ``out/chunks/``, written atomically, reused on resume."""
+
+    def __init__(self, out, settings: dict, resume: bool):
+        self.out = Path(out)
+        self.settings = json.loads(json.dumps(settings))
+        record = self.out / "study.json"
+        if record.exists():
+            if not resume:
+                raise ValueError(
+                    f"out: {self.out} already holds a study; pass resume=True (--resume) to "
+                    "continue it, or choose another directory"
+                )
+            previous = json.loads(record.read_text())
+            if previous != self.settings:
+                changed = sorted(k for k in set(previous) | set(self.settings)
+                                 if previous.get(k) != self.settings.get(k))
+                raise ValueError(
+                    f"out: {self.out} holds a different study (settings differ: "
+                    f"{', '.join(changed)}); cannot resume it"
+                )
+        else:
+            _io.write_json(record, self.settings)
+
+    def _path(self, start: int, stop: int) -> Path:
+        return self.out / "chunks" / f"replicates_{start:010d}_{stop:010d}.npz"
+
+    def load(self, start: int, stop: int) -> Optional[dict]:
+        path = self._path(start, stop)
+        if not path.exists():
+            return None
+        return _io.read_npz(path)
+
+    def save(self, start: int, stop: int, piece: dict) -> None:
+        _io.write_npz(self._path(start, stop), **piece)
+
+    def finish(self, result: StudyResult) -> None:
+        write_outputs(result, self.out)
+
+
+class _NoBar:
+    def update(self, k: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class _LineBar:
+    """A one-line progress report on stderr, for when tqdm is not installed."""
+
+    def __init__(self, total: int):
+        self.total, self.done = total, 0
+
+    def update(self, k: int = 1) -> None:
+        self.done += k
+        print(f"\rchunks {self.done}/{self.total}", end="", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        print(file=sys.stderr)
+
+
+def _progress(total: int, enabled: bool):
+    if not enabled:
+        return _NoBar()
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return _LineBar(total)
+    return tqdm(total=total, unit="chunk", desc="study")
+
+
+# --------------------------------------------------------------------------------------------
+# Outputs: summary.json, replicates.npz, report.md, plots
+# --------------------------------------------------------------------------------------------
+
+
+def _jsonable(v):
+    if isinstance(v, dict):
+        return {k: _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (np.ndarray, np.generic)):
+        return np.asarray(v).tolist()
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    return v
+
+
+def write_outputs(result: StudyResult, out) -> list[Path]:
+    """Write ``summary.json``, ``replicates.npz``, ``report.md`` and (with matplotlib)
+    ``coefficients.png`` and ``calibration.png`` to ``out``; returns the paths written."""
+    out = Path(out)
+    table, reading = result.table(), result.reading()
+    summary = dict(
+        config=result.config, names=list(result.names), true_params=result.true_params,
+        summary=result.summary, reference=result.reference, table=table, reading=reading,
+    )
+    written = []
+    _io.write_json(out / "summary.json", _jsonable(summary))
+    written.append(out / "summary.json")
+    _io.write_npz(out / "replicates.npz", **result.replicates)
+    written.append(out / "replicates.npz")
+    plots = _plots(result, out)
+    written += plots
+    lines = [
+        "# Coefficient-recovery study", "",
+        f"{result.summary['replicates']} replicates ({result.summary['used']} used: converged "
+        f"with an invertible information matrix); source: {result.config.get('source')}; "
+        f"scheme: {json.dumps(result.config.get('scheme'))}.", "",
+        "```", table, "```", "",
+        "Columns: true value, mean estimate, bias, SD of the estimates, mean model-based SE, "
+        "their ratio, RMSE, share of wrong signs (flip), the share predicted from the SE "
+        "(pred.), and coverage of the Wald interval.", "",
+        reading, "",
+    ]
+    for p in plots:
+        lines += [f"![{p.stem}]({p.name})", ""]
+    _io.write_text(out / "report.md", "\n".join(lines))
+    written.append(out / "report.md")
+    return written
+
+
+def _plots(result: StudyResult, out: Path) -> list[Path]:
+    """Histograms of every coefficient and the pooled calibration curve (needs matplotlib;
+    nothing is drawn without it)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    import io
+
+    s, reps = result.summary, result.replicates
+    ok = (np.asarray(reps["status"]) == int(Status.CONVERGED)) & np.asarray(reps["valid"], bool)
+    params = np.asarray(reps["params"], np.float64)[ok]
+    k = len(result.names)
+    cols = min(4, k)
+    rows = -(-k // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False)
+    for j, ax in enumerate(axes.ravel()):
+        if j >= k:
+            ax.axis("off")
+            continue
+        v = params[:, j]
+        m, se, t = s["mean"][j], s["mean_se"][j], result.true_params[j]
+        ends = [t] + ([v.min(), v.max()] if len(v) else [])
+        if np.isfinite(se) and se > 0:
+            ends += [m - 3.5 * se, m + 3.5 * se]
+        lo, hi = min(ends), max(ends)
+        if len(v):
+            ax.hist(v, bins=50, range=(lo, hi), density=True, color="0.75")
+        if np.isfinite(se) and se > 0:
+            grid = np.linspace(lo, hi, 200)
+            ax.plot(grid, np.exp(-0.5 * ((grid - m) / se) ** 2) / (se * math.sqrt(2 * math.pi)),
+                    color="C0", lw=1.2, label="N(mean, mean SE)")
+        ax.axvline(t, color="C3", lw=1.5, label="true")
+        if lo < 0.0 < hi:
+            ax.axvline(0.0, color="k", lw=0.6, ls=":")
+        ax.set_title(result.names[j], fontsize=9)
+        ax.tick_params(labelsize=7)
+    axes.ravel()[0].legend(fontsize=7)
+    fig.tight_layout()
+    paths = []
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    _io.write_bytes(out / "coefficients.png", buf.getvalue())
+    paths.append(out / "coefficients.png")
+    pred, obs = s["reliability_predicted"], s["reliability_observed"]
+    if np.any(np.isfinite(pred)):
+        fig, ax = plt.subplots(figsize=(4, 4))
+        ax.plot([0, 1], [0, 1], color="0.6", lw=1, ls="--", label="perfect")
+        ax.plot(pred, obs, "o-", color="C0", label="held-out rows, pooled")
+        ax.set_xlabel("mean predicted probability")
+        ax.set_ylabel("observed frequency")
+        lim = float(np.nanmax(np.concatenate([pred, obs]))) * 1.05
+        ax.set_xlim(0, max(lim, 0.05))
+        ax.set_ylim(0, max(lim, 0.05))
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=110)
+        plt.close(fig)
+        _io.write_bytes(out / "calibration.png", buf.getvalue())
+        paths.append(out / "calibration.png")
+    return paths

@@ -1,0 +1,403 @@
+"""Firth's bias-reduced logistic regression for one model, written to be vmapped over many.
+
+Firth (1993) maximises the log-likelihood penalised by Jeffreys' invariant prior,
+
+    l*(beta) = l(beta) + 1/2 log det I(beta),
+    l(beta)  = sum_i w_i [y_i eta_i - softplus(eta_i)],
+    I(beta)  = X^T diag(w mu (1 - mu)) X,
+
+(frequency weights ``w``, logit link only). Its estimates are finite even when the classes
+are (quasi-)completely separated and have ``O(n^-2)`` rather than ``O(n^-1)`` bias (Heinze
+and Schemper, Statistics in Medicine 21, 2002). In this package's convention the objective
+minimised is the normalised negative,
+
+    f*(beta) = -(l(beta) + 1/2 log det I(beta)) / sum_i w_i,
+
+and its gradient is minus the modified score over ``sum w`` (Firth's eq. 2):
+
+    U*_j = sum_i [w_i (y_i - mu_i) + h_i (1/2 - mu_i)] x_ij,
+    h_i  = w_i mu_i (1 - mu_i) x_i^T I^-1 x_i         (the hat values, sum_i h_i = p).
+
+(Frequency weights multiply ``y - mu`` but not the hat term: ``h_i`` already counts row
+``i`` ``w_i`` times, so the score equals that of the data with every row repeated.)
+
+Iteration: Newton's method on ``f*`` with step halving. The curvature matrix is chosen by
+``Firth.hessian``:
+
+* ``"expected"``: the Fisher information ``I / sum w`` (logistf's iteration, Heinze and
+  Ploner 2004): ``delta = I^-1 U*``. Cheap (``n p^2 / 2`` per model and iteration) but only
+  linearly convergent; under separation, where the penalty dominates the curvature, it can
+  take a hundred steps to reach a tight tolerance.
+* ``"observed"`` (default): the exact Hessian of ``f*``,
+
+      H = X^T diag(s - h (1 - 6 v) / (2 sum w)) X  +  G / (2 sum w),
+      G_jk = tr(I^-1 dI/dbeta_j I^-1 dI/dbeta_k),   dI/dbeta_j = X^T diag(w v (1 - 2 mu) x_j) X,
+
+  (``v = mu (1 - mu)``, ``s = w v / sum w``), quadratically convergent; where ``H`` is not
+  numerically positive definite the step falls back to the Fisher direction. Forming the
+  ``p`` derivative matrices costs ``n p^3 / 2`` per model and iteration.
+
+Step halving: from ``t = 1``, halve until ``f*(beta + t delta) <= f*(beta) + c t grad^T
+delta + 4 eps |f*|`` (``c = armijo``), at most ``max_halvings`` times, else
+``LINESEARCH_FAILED``. A trial point whose information is numerically singular has
+``f* = +inf`` and is halved. A step whose predicted decrease ``-grad^T delta / 2`` is
+already at most ``tol`` is taken in full without that test: ``f*`` (a difference of
+``l`` and ``log det I``, each far larger than the change) cannot resolve it, and the
+iteration is then in its local regime. With a shared design every ``X^T diag(.) X`` is
+``Z^T (.)`` and the hat values ``Z c`` (``Z`` the column products, ``c`` the upper
+triangle of ``(I / sum w)^-1`` with doubled off-diagonal entries), so no per-model copy of
+``X`` is formed (the observed Hessian's ``dI/dbeta_j`` are ``(x_j * a)^T Z``, one
+``(p, n)`` scaled copy of ``X`` per model).
+
+Statuses, first match wins (:func:`init` first stops a model with ``INVALID`` data):
+
+* ``NONFINITE``: the log-likelihood, the information or the gradient is not finite.
+* ``SINGULAR``: ``I`` is numerically singular (:mod:`jaxlogreg._linalg`) at the starting
+  point: a rank-deficient design. (Accepted steps keep ``I`` nonsingular.) There is no
+  ``SEPARATED``: the Firth estimate exists under separation.
+* ``CONVERGED``: half the squared decrement ``grad^T C^-1 grad / 2 <= tol`` (``C`` the
+  curvature matrix of the step, ``grad = -U* / sum w``: the step is small in its metric)
+  and ``max_j |U*_j| / sum w <= max(tol, floor_j)`` (``floor_j`` the gradient's rounding
+  bound, :func:`jaxlogreg.solvers._common.gradient_floor`).
+* ``MAX_ITER``: ``max_iter`` steps taken.
+
+Fixed coefficients (``free``): a ``(p,)`` 0/1 mask; coefficients with ``free_j = 0`` stay at
+their starting value, and the others maximise ``l*`` with the penalty still the FULL
+model's ``1/2 log det I(beta)`` (the constrained fits of the profile penalised likelihood,
+as logistf computes them; :mod:`jaxlogreg._firth_profile`). The step is then
+``delta_F = -(C_FF)^-1 grad_F`` and the tests use ``grad_F`` only.
+
+Penalties: ``problem.l2`` and ``problem.l1`` are ignored (Jeffreys' prior is the only
+penalty; ``fit`` refuses the combination). ``problem.link`` must be ``"logit"``.
+
+Stopped models are frozen and loop predicates reduced over ``axis_name`` exactly as in
+:mod:`jaxlogreg.solvers._newton`; ``run``'s ``leave`` has the same meaning.
+
+References: D. Firth, "Bias reduction of maximum likelihood estimates", Biometrika 80
+(1993) 27-38; G. Heinze and M. Schemper, "A solution to the problem of separation in
+logistic regression", Statistics in Medicine 21 (2002) 2409-2419; G. Heinze and M. Ploner,
+logistf (R package).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar, NamedTuple, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import _linalg, _loss
+from .._status import Status
+from . import _common
+
+Array = jax.Array
+
+__all__ = [
+    "Firth", "FirthState", "init", "step", "run", "objective", "modified_score", "hessian",
+]
+
+_RUNNING = int(Status.RUNNING)
+
+
+@dataclasses.dataclass(frozen=True)
+class Firth:
+    """Settings of the Firth solver (``fit(..., firth=True)``, or ``solvers.firth.run``).
+
+    Attributes:
+      hessian: ``"observed"`` (Newton on the penalised likelihood, Fisher direction where
+        its Hessian is not positive definite) or ``"expected"`` (Fisher scoring, logistf's
+        iteration; cheaper per step for large ``p``, slower to converge). Module docstring.
+      max_halvings: bound on step halvings per iteration.
+      armijo: sufficient-decrease constant of the step-halving test on ``f*``.
+    """
+
+    hessian: str = "observed"
+    max_halvings: int = 30
+    armijo: float = 1e-4
+
+    def __post_init__(self):
+        if self.hessian not in ("observed", "expected"):
+            raise ValueError(
+                f"hessian: expected 'observed' or 'expected', got {self.hessian!r}"
+            )
+
+    name: ClassVar[str] = "firth"
+
+
+class FirthState(NamedTuple):
+    """Iterate of one model (``p``-sized vectors and scalars only, so freezing is free).
+
+    Shapes: ``beta (p,)``; ``loss ()`` the objective ``f*`` at ``beta``; ``grad (p,)``
+    its gradient ``-U* / sum w``, zero at fixed coefficients; ``delta (p,)`` the next
+    direction ``-(C_FF)^-1 grad_F`` (module docstring); ``grad_floor (p,)`` rounding bound
+    on ``grad``; ``n_iter ()`` int32 steps taken; ``status ()`` int32
+    :class:`~jaxlogreg.Status`.
+    """
+
+    beta: Array
+    loss: Array
+    grad: Array
+    delta: Array
+    grad_floor: Array
+    n_iter: Array
+    status: Array
+
+
+class _Point(NamedTuple):
+    """What one evaluation at a linear predictor yields (all of one model)."""
+
+    loss: Array  # () f*, +inf where the information is singular
+    data_finite: Array  # () the log-likelihood and the information are finite
+    mu: Array  # (n,)
+    var: Array  # (n,) mu (1 - mu)
+    s: Array  # (n,) w mu (1 - mu) / sum w
+    info: Array  # (p, p) A = I / sum w
+    fac: _linalg.Factor  # of A
+
+
+def _check_link(problem: _loss.Problem) -> None:
+    if problem.link != "logit":
+        raise ValueError(f"link: Firth's correction is implemented for the logit link only, "
+                         f"got {problem.link!r}")
+
+
+def _data_part(rows: Array, problem: _loss.Problem) -> Array:
+    """``(p, p)`` ``X^T diag(rows) X`` (through the column products when present)."""
+    return _loss.hessian_from_rows(rows, problem._replace(l2=jnp.zeros_like(problem.l2)))
+
+
+def _point(problem: _loss.Problem, eta: Array) -> _Point:
+    """``f*`` and the pieces of its derivatives at the linear predictor ``eta`` ``(n,)``.
+
+    ``log det I = log det A + p log sum w`` with ``A = I / sum w`` factored as in
+    :func:`jaxlogreg._linalg.factor` (``A = D^1/2 L L^T D^1/2``, ``D^-1/2 = scale``).
+    """
+    rows, mu, var = _loss.pointwise(eta, problem.y)
+    w = problem.weights
+    total = jnp.sum(w)
+    s = w * var / total
+    info = _data_part(s, problem)
+    fac = _linalg.factor(info)
+    p = info.shape[-1]
+    safe_scale = jnp.where(fac.scale > 0, fac.scale, 1.0)
+    logdet = 2.0 * jnp.sum(jnp.log(jnp.diagonal(fac.L))) - 2.0 * jnp.sum(jnp.log(safe_scale))
+    nll = jnp.sum(w * rows)
+    loss = (nll - 0.5 * (logdet + p * jnp.log(total))) / total
+    data_finite = jnp.isfinite(nll) & jnp.all(jnp.isfinite(info))
+    loss = jnp.where(fac.ok & data_finite, loss, jnp.inf)
+    return _Point(loss, data_finite, mu, var, s, info, fac)
+
+
+def _quadratic_rows(problem: _loss.Problem, M: Array) -> Array:
+    """``(n,)``: ``x_i^T M x_i`` for a symmetric ``(p, p)`` ``M``; ``Z @ c`` with the column
+    products ``Z`` of a shared design (``c`` the upper triangle of ``M``, off-diagonal
+    entries doubled)."""
+    if problem.products is not None:
+        i, j = np.triu_indices(M.shape[-1])
+        c = M[i, j] * jnp.asarray(np.where(i == j, 1.0, 2.0), M.dtype)
+        return problem.products @ c
+    return jnp.sum((problem.X @ M) * problem.X, axis=-1)
+
+
+def _gradient(problem: _loss.Problem, pt: _Point) -> tuple[Array, Array, Array]:
+    """``(p,)`` gradient of ``f*``, ``X^T [w (mu - y) + h (mu - 1/2)] / sum w``; with the
+    hat values ``h = s * x^T A^-1 x`` (``= w v x^T I^-1 x``) ``(n,)`` and ``A^-1``."""
+    w = problem.weights
+    M = _linalg.inverse(pt.fac)
+    h = pt.s * _quadratic_rows(problem, M)
+    r = (w * (pt.mu - problem.y) + h * (pt.mu - 0.5)) / jnp.sum(w)
+    return problem.X.T @ r, h, M
+
+
+def _observed_hessian(problem: _loss.Problem, pt: _Point, h: Array, M: Array) -> Array:
+    """``(p, p)`` Hessian of ``f*`` (module docstring), with ``M = A^-1 = sum w I^-1``.
+
+    ``T_j = X^T diag(a x_j) X`` with ``a = s (1 - 2 mu)`` is ``dA / dbeta_j``, and
+    ``G_jk = tr(M T_j M T_k)``.
+    """
+    total = jnp.sum(problem.weights)
+    p = M.shape[-1]
+    a = pt.s * (1.0 - 2.0 * pt.mu)
+    if problem.products is not None:
+        upper = (problem.X * a[:, None]).T @ problem.products  # (p, p (p + 1) / 2)
+        T = jax.vmap(lambda u: _loss._symmetric_from_upper(u, p))(upper)
+    else:
+        T = jnp.einsum("n,ni,nj,nk->ijk", a, problem.X, problem.X, problem.X)
+    N = jnp.einsum("ab,jbc->jac", M, T)
+    G = jnp.einsum("jac,kca->jk", N, N)
+    first = _data_part(pt.s - h * (1.0 - 6.0 * pt.var) / (2.0 * total), problem)
+    return first + G / (2.0 * total)
+
+
+def objective(beta: Array, problem: _loss.Problem) -> Array:
+    """``f*(beta) = -(l + 1/2 log det I) / sum w`` (module docstring), a scalar; ``+inf``
+    where ``I`` is numerically singular."""
+    _check_link(problem)
+    return _point(problem, _loss.linear_predictor(beta, problem)).loss
+
+
+def modified_score(beta: Array, problem: _loss.Problem) -> Array:
+    """``(p,)`` Firth's modified score ``U*(beta)`` (module docstring), unnormalised."""
+    _check_link(problem)
+    pt = _point(problem, _loss.linear_predictor(beta, problem))
+    return -jnp.sum(problem.weights) * _gradient(problem, pt)[0]
+
+
+def hessian(beta: Array, problem: _loss.Problem) -> Array:
+    """``(p, p)`` Hessian of ``f*`` at ``beta`` (module docstring)."""
+    _check_link(problem)
+    pt = _point(problem, _loss.linear_predictor(beta, problem))
+    _, h, M = _gradient(problem, pt)
+    return _observed_hessian(problem, pt, h, M)
+
+
+def _restrict(H: Array, free, fac: Optional[_linalg.Factor] = None) -> _linalg.Factor:
+    """Factor of ``H`` restricted to the free coefficients (identity on the fixed ones);
+    ``fac``, a factor of ``H`` itself, is reused when every coefficient is free."""
+    if free is None:
+        return _linalg.factor(H) if fac is None else fac
+    return _linalg.factor(H * free[:, None] * free[None, :] + jnp.diag(1.0 - free))
+
+
+def _decide(problem, pt, n_iter, tol, max_iter, grad_floor, config, free):
+    """Gradient, direction and status at an evaluated point."""
+    grad, h, M = _gradient(problem, pt)
+    if free is not None:
+        grad = grad * free
+    fisher = _restrict(pt.info, free, pt.fac)
+    ok = pt.fac.ok & fisher.ok
+    delta = -_linalg.solve(fisher, grad)
+    if config.hessian == "observed":
+        newton = _restrict(_observed_hessian(problem, pt, h, M), free)
+        delta = jnp.where(newton.ok, -_linalg.solve(newton, grad), delta)
+    half_dec = -0.5 * jnp.dot(grad, delta)
+    converged = ok & (half_dec <= tol) & jnp.all(jnp.abs(grad) <= jnp.maximum(tol, grad_floor))
+    status = jnp.select(
+        [~pt.data_finite, ~ok, ~jnp.all(jnp.isfinite(grad)), converged, n_iter >= max_iter],
+        [int(Status.NONFINITE), int(Status.SINGULAR), int(Status.NONFINITE),
+         int(Status.CONVERGED), int(Status.MAX_ITER)],
+        _RUNNING,
+    ).astype(jnp.int32)
+    return grad, delta, status
+
+
+def _mask(free, beta):
+    return None if free is None else jnp.asarray(free, beta.dtype)
+
+
+def init(
+    problem: _loss.Problem,
+    beta0: Array,
+    tol: Array,
+    max_iter: Array,
+    axis_name: Optional[str] = None,
+    config: Firth = Firth(),
+    free: Optional[Array] = None,
+) -> FirthState:
+    """State at the starting point ``beta0`` ``(p,)``, with its stopping decision made.
+
+    ``free``: ``(p,)`` 0/1 mask of the coefficients to fit (None: all); the others stay at
+    ``beta0``. ``axis_name`` is accepted for the common solver signature (the decision
+    needs no batch reduction).
+    """
+    _check_link(problem)
+    free = _mask(free, beta0)
+    pt = _point(problem, _loss.linear_predictor(beta0, problem))
+    floor = _common.gradient_floor(problem)
+    n_iter = jnp.zeros((), jnp.int32)
+    grad, delta, status = _decide(problem, pt, n_iter, tol, max_iter, floor, config, free)
+    status = jnp.where(_common.invalid_data(problem), jnp.int32(Status.INVALID), status)
+    return FirthState(beta0, pt.loss, grad, delta, floor, n_iter, status)
+
+
+def _line_search(problem, state, tol, config, skip, axis_name):
+    """Halve from ``t = 1`` until ``f*(beta + t delta) <= f*(beta) + c t grad^T delta``
+    (plus slack), at most ``max_halvings`` times; a full step with predicted decrease at
+    most ``tol`` needs only a finite ``f*``. Returns ``(accepted, t, point)``."""
+    eps = jnp.finfo(state.loss.dtype).eps
+    one = jnp.ones((), state.loss.dtype)
+    eta = _loss.linear_predictor(state.beta, problem)
+    xd = problem.X @ state.delta
+    f0 = state.loss
+    slack = 4.0 * eps * jnp.abs(f0)
+    slope = jnp.dot(state.grad, state.delta)
+    small = -0.5 * slope <= tol
+
+    def at(t):
+        pt = _point(problem, eta + t * xd)
+        decrease = pt.loss <= f0 + config.armijo * t * slope + slack
+        ok = jnp.isfinite(pt.loss) & (decrease | (small & (t == 1)))
+        return ok, pt
+
+    # The first pass of the loop tries t = 1 (k = 0), so `_point` is traced once.
+    blank = jax.tree_util.tree_map(
+        lambda a: jnp.zeros(a.shape, a.dtype), jax.eval_shape(lambda: _point(problem, eta))
+    )
+    carry = (skip, jnp.int32(-1), 2.0 * one, blank)
+
+    def cond(c):
+        return _common.any_model(~c[0] & (c[1] < config.max_halvings), axis_name)
+
+    def body(c):
+        done, k, t, pt = c
+        t_new = jnp.where(done, t, 0.5 * t)
+        ok, new = at(t_new)
+        keep = jax.tree_util.tree_map(lambda a, b: jnp.where(done, a, b), pt, new)
+        return done | ok, jnp.where(done, k, k + 1), t_new, keep
+
+    done, _, t, pt = jax.lax.while_loop(cond, body, carry)
+    return done & ~skip, t, pt
+
+
+def step(
+    problem: _loss.Problem,
+    state: FirthState,
+    tol: Array,
+    max_iter: Array,
+    config: Firth = Firth(),
+    axis_name: Optional[str] = None,
+    free: Optional[Array] = None,
+) -> FirthState:
+    """One step along ``state.delta`` (with halving) and the decision at the new point.
+
+    A model that has stopped is returned unchanged.
+    """
+    free = _mask(free, state.beta)
+    moving = state.status == _RUNNING
+    accepted, t, pt = _line_search(problem, state, tol, config, ~moving, axis_name)
+    beta = state.beta + t * state.delta
+    n_iter = state.n_iter + 1
+    grad, delta, status = _decide(
+        problem, pt, n_iter, tol, max_iter, state.grad_floor, config, free
+    )
+    new = FirthState(beta, pt.loss, grad, delta, state.grad_floor, n_iter, status)
+    take = moving & accepted
+    out = jax.tree_util.tree_map(lambda a, b: jnp.where(take, a, b), new, state)
+    failed = moving & ~accepted
+    return out._replace(status=jnp.where(failed, jnp.int32(Status.LINESEARCH_FAILED), out.status))
+
+
+def run(
+    problem: _loss.Problem,
+    beta0: Array,
+    tol: Array,
+    max_iter: Array,
+    config: Firth = Firth(),
+    axis_name: Optional[str] = None,
+    leave=0,
+    free: Optional[Array] = None,
+) -> FirthState:
+    """Iterate :func:`step` from ``beta0`` until the model stops; returns the final state
+    (``loss`` is ``f*`` at the final ``beta``).
+
+    ``leave``: under a named ``vmap`` axis, stop once at most ``leave`` models are still
+    running (they come back ``RUNNING``, to be resumed from ``beta``), as Newton's ``run``.
+    ``free``: see :func:`init`.
+    """
+    return jax.lax.while_loop(
+        lambda s: _common.keep_going(s.status, axis_name, leave),
+        lambda s: step(problem, s, tol, max_iter, config, axis_name, free),
+        init(problem, beta0, tol, max_iter, axis_name, config, free),
+    )

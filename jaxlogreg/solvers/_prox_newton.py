@@ -1,0 +1,380 @@
+"""Proximal Newton for L1 and elastic-net penalties, for one model, written to be vmapped.
+
+The objective is :mod:`jaxlogreg._loss`'s ``F(beta) = f(beta) + l1 * sum_j pf_j |beta_j|``,
+``f`` the smooth part (weighted mean loss plus the L2 term). At an iterate ``beta`` with
+gradient ``g`` and Hessian ``H`` of ``f``, the step ``delta`` approximately solves the
+subproblem (Lee, Sun & Saunders, SIAM J. Optim. 24, 2014; newGLMNET, Yuan, Ho & Lin,
+JMLR 13, 2012; glmnet, Friedman, Hastie & Tibshirani, J. Stat. Softw. 33, 2010)::
+
+    min_delta  Q(delta) = g^T delta + 1/2 delta^T H delta
+                          + l1 * sum_j pf_j (|beta_j + delta_j| - |beta_j|)
+
+1. Subproblem, by cyclic coordinate descent on ``H`` (covariance form): with ``u = H delta``
+   kept up to date (``O(p)`` per coordinate), coordinate ``j`` moves ``z_j = beta_j +
+   delta_j`` to ``S(H_jj z_j - g_j - u_j, l1 pf_j) / H_jj``, ``S(x, c) = sign(x) max(|x| -
+   c, 0)``, which puts exact zeros where the subproblem has them. Sweeps start from
+   ``delta = 0`` and stop once the subproblem's least subgradient (in max norm) is at most
+   ``inner_rtol * max(min(G, 1) G, tol)``, ``G = max_j |min_norm_subgradient_j|`` at
+   ``beta`` (a forcing term ``O(G)``, which keeps Newton's quadratic convergence near the
+   optimum; LSS 2014, Thm 3.4), or after ``max_sweeps`` sweeps.
+2. Decision (first match wins; :func:`init` first stops a model with ``INVALID`` data):
+
+   * ``NONFINITE``: the loss, the gradient or the Hessian is not finite.
+   * ``SEPARATED``: ``delta`` is a recession direction of ``F`` (it changes no penalised
+     coefficient and moves no row towards the wrong class; :func:`_common.recession`), so
+     ``F`` has no minimiser. Possible only when some coefficient is unpenalised (the
+     intercept, ``pf_j = 0``, or ``l1 = l2 = 0``).
+   * ``CONVERGED``: every ``|min_norm_subgradient_j| <= max(tol, floor_j)`` (``floor_j`` the
+     rounding bound of ``g_j``, :func:`_common.gradient_floor`) and the subproblem's
+     decrease ``-Q(delta) <= tol`` (half the squared Newton decrement when ``l1 = 0``).
+   * ``MAX_ITER``: ``max_iter`` steps taken (``SEPARATED`` instead when some row is fitted
+     with probability 1 of its class, :func:`_common.certainly_separated`).
+
+3. Line search on ``F`` with the sufficient-decrease condition of Tseng & Yun (Math.
+   Program. 117, 2009) with ``gamma = 0``::
+
+       F(beta + t delta) <= F(beta) + c t D,
+       D = g^T delta + l1 (sum_j pf_j |beta_j + delta_j| - sum_j pf_j |beta_j|)
+
+   (``D <= -delta^T H delta / 2 < 0``, as coordinate descent from 0 never increases
+   ``Q``). The full step is taken without evaluating ``F`` when a curvature bound
+   certifies the condition (:func:`_certified`); near the optimum it does, which matters
+   because there the decrease, of order ``G^2``, is below ``F``'s rounding. Otherwise
+   backtrack from ``t = 1``, halving at most ``max_halvings`` times (with a slack of ``4
+   eps |F|`` for rounding); if the condition never holds the model stops with
+   ``LINESEARCH_FAILED``. Trial points cost no matrix product: ``eta + t X delta``. The
+   full step lands exactly on the subproblem's zeros (``beta_j + (0 - beta_j) = 0`` in
+   floating point).
+
+:func:`init` does 1-2 at the starting point and :func:`step` does 3 then 1-2 at the new
+point. A model whose status is no longer ``RUNNING`` is frozen: :func:`step` returns its
+state unchanged, and the coordinate-descent and line-search loops leave it alone, so its
+result and ``n_iter`` do not depend on the rest of its batch. With ``l1 = 0`` (or
+``problem.l1`` None) this is Newton's method with an iterative inner solve; unlike
+:mod:`~jaxlogreg.solvers.newton` it reports no ``SINGULAR`` status: coordinate descent
+needs no factorisation, and with a singular Hessian it converges to one of the minimisers.
+
+Why proximal Newton with coordinate descent. This library fits many models of small to
+moderate ``p`` over a shared ``X``: the ``B`` Hessians of an iteration are one matrix
+product (``Problem.products``) and, once formed, a CD sweep costs ``O(p^2)`` with no pass
+over the data, so each outer iteration costs about one Newton iteration. Near the optimum
+the outer iteration converges quadratically, as Newton's does, so a batch needs a handful
+of passes over the data (4-5 on a lasso with ``n = 2000, p = 51``) where first-order
+methods need hundreds to thousands to reach ``tol = 1e-10``; and soft-thresholding gives
+exact zeros. OWL-QN (Andrew & Gao 2007) projects an L-BFGS direction onto an orthant: its
+curvature comes from gradient differences, so it cannot use the one-product Hessians of a
+shared ``X``, converges superlinearly at best and needs many more passes over the data,
+and its zeros appear only where a projection catches a sign change. FISTA (Beck &
+Teboulle 2009) needs only ``X v`` and ``X^T r`` per iteration (``O(n p)``) and converges
+at ``O(1/k^2)``: it wins when ``p`` is large (forming ``H`` costs ``O(n p^2)`` and a sweep
+``O(p^2)``, against ``O(n p)`` per FISTA iteration) or when a loose tolerance suffices.
+
+``axis_name``: under ``jax.vmap(..., axis_name=axis_name)`` the loop predicates (outer
+iterations, sweeps, halvings) are reduced over that axis, so each loop stops as soon as
+every model of the vmapped chunk is done with it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar, NamedTuple, Optional
+
+import jax
+import jax.numpy as jnp
+
+from .. import _loss
+from .._status import Status
+from . import _common
+
+Array = jax.Array
+
+__all__ = ["ProxNewton", "ProxNewtonState", "init", "step", "run"]
+
+_RUNNING = int(Status.RUNNING)
+
+
+@dataclasses.dataclass(frozen=True)
+class ProxNewton:
+    """Settings of the proximal Newton solver (L1 and elastic-net penalties).
+
+    Attributes:
+      max_sweeps: bound on coordinate-descent sweeps per subproblem.
+      inner_rtol: forcing factor of the subproblem's stopping rule (module docstring).
+      max_halvings: bound on step halvings in the line search.
+      armijo: sufficient-decrease constant ``c`` of the line search.
+    """
+
+    max_sweeps: int = 100
+    inner_rtol: float = 0.1
+    max_halvings: int = 30
+    armijo: float = 1e-4
+
+    name: ClassVar[str] = "prox_newton"
+    handles_l1: ClassVar[bool] = True
+
+
+class ProxNewtonState(NamedTuple):
+    """Iterate of one model: ``p``-sized vectors and scalars only, so freezing a stopped
+    model costs nothing; linear predictors are recomputed from ``beta`` and ``delta``.
+
+    Shapes: ``beta (p,)``; ``loss ()`` the objective ``F(beta)``; ``grad (p,)``
+    gradient of the smooth part; ``delta (p,)`` proximal Newton step; ``slope ()`` its
+    ``D`` (module docstring); ``certified ()`` bool, the full step provably satisfies the
+    line-search condition (:func:`_certified`);
+    ``grad_floor (p,)`` rounding bound on ``grad``; ``n_iter ()`` int32 steps taken;
+    ``status ()`` int32 :class:`~jaxlogreg.Status` code, ``RUNNING`` until the model stops.
+    """
+
+    beta: Array
+    loss: Array
+    grad: Array
+    delta: Array
+    slope: Array
+    certified: Array
+    grad_floor: Array
+    n_iter: Array
+    status: Array
+
+
+def _l1_weights(problem: _loss.Problem, dtype) -> Array:
+    """``(p,)`` thresholds ``c_j = l1 * pf_j`` (zeros without an L1 term)."""
+    if problem.l1 is None:
+        return jnp.zeros(problem.penalty_factor.shape, dtype)
+    return (problem.l1 * problem.penalty_factor).astype(dtype)
+
+
+def _sweep(hess: Array, grad: Array, beta: Array, c: Array, delta: Array, hd: Array):
+    """One cyclic coordinate-descent pass over the subproblem; returns ``(delta, H delta)``.
+
+    Coordinate ``j`` minimises the subproblem exactly in ``z_j = beta_j + delta_j``; a
+    coordinate with ``H_jj <= 0`` (an all-zero column) stays where it is.
+    """
+    diag = jnp.diagonal(hess)
+
+    def coordinate(j, carry):
+        delta, hd = carry
+        a = diag[j]
+        z = beta[j] + delta[j]
+        x = a * z - (grad[j] + hd[j])
+        z_new = jnp.sign(x) * jnp.maximum(jnp.abs(x) - c[j], 0.0) / jnp.where(a > 0, a, 1.0)
+        d_new = jnp.where(a > 0, z_new - beta[j], delta[j])
+        hd = hd + (d_new - delta[j]) * hess[j]  # row j: column j of a symmetric H
+        return delta.at[j].set(d_new), hd
+
+    return jax.lax.fori_loop(0, beta.shape[0], coordinate, (delta, hd))
+
+
+def _subproblem(problem, beta, grad, hess, target, active, config, axis_name):
+    """Approximate minimiser ``delta`` ``(p,)`` of the subproblem and ``H delta``.
+
+    Sweeps until the subproblem's least subgradient at ``beta + delta`` (max norm) is at
+    most ``target``, or ``config.max_sweeps`` sweeps. Models with ``active`` False return
+    ``delta = 0`` untouched.
+    """
+    c = _l1_weights(problem, beta.dtype)
+
+    def small(delta, hd):
+        sub = _loss.min_norm_subgradient(beta + delta, grad + hd, problem)
+        return jnp.max(jnp.abs(sub)) <= target
+
+    def cond(carry):
+        _, _, done, k = carry
+        return _common.any_model(~done & (k < config.max_sweeps), axis_name)
+
+    def body(carry):
+        delta, hd, done, k = carry
+        new_delta, new_hd = _sweep(hess, grad, beta, c, delta, hd)
+        delta = jnp.where(done, delta, new_delta)
+        hd = jnp.where(done, hd, new_hd)
+        return delta, hd, done | small(delta, hd), k + 1
+
+    zero = jnp.zeros_like(beta)
+    start = (zero, zero, ~active | small(zero, zero), jnp.zeros((), jnp.int32))
+    delta, hd, _, _ = jax.lax.while_loop(cond, body, start)
+    return delta, hd
+
+
+def _certified(slope: Array, quad: Array, reach: Array, armijo: float) -> Array:
+    """Whether the full step provably satisfies ``F(beta + delta) <= F(beta) + c D``.
+
+    Along ``t -> beta + t delta`` the curvature of every row's loss grows at most by a
+    factor ``exp(t m)``, ``m = reach = max_i |(X delta)_i|`` over positively weighted rows,
+    because ``|d log(mu (1 - mu)) / d eta| <= 1`` (the L2 term's curvature is constant).
+    Integrating twice, ``f(beta + delta) - f(beta) <= g^T delta + k(m) q`` with ``q =
+    delta^T H delta`` and ``k(m) = (e^m - 1 - m) / m^2`` (increasing, ``k(0) = 1/2``); the
+    L1 term's change is exact, so ``F(beta + delta) - F(beta) <= D + k(m) q`` and the
+    condition holds when ``(1 - c) D + k(m) q <= 0``. ``m`` is raised to ``1e-3``, where
+    ``k`` is still accurate in float32, which only loosens the bound. (The logit link's
+    bound: other links never certify.)
+    """
+    m = jnp.maximum(reach, 1e-3)
+    k = (jnp.expm1(m) - m) / (m * m)
+    return (1.0 - armijo) * slope + k * quad <= 0
+
+
+def _direction(
+    problem, beta, eta, loss, grad, hess, n_iter, tol, max_iter, grad_floor, active, config,
+    axis_name,
+):
+    """Proximal Newton step at an iterate with linear predictor ``eta``, its slope ``D``,
+    whether the full step is certified, and the status it implies (``RUNNING`` to go on).
+    Models not ``active`` get no step."""
+    finite = jnp.isfinite(loss) & jnp.all(jnp.isfinite(grad)) & jnp.all(jnp.isfinite(hess))
+    subgrad = jnp.abs(_loss.min_norm_subgradient(beta, grad, problem))
+    G = jnp.max(subgrad)
+    target = config.inner_rtol * jnp.maximum(jnp.minimum(G, 1.0) * G, tol)
+    delta, hd = _subproblem(problem, beta, grad, hess, target, active & finite, config, axis_name)
+
+    l1_change = _loss.l1_penalty(beta + delta, problem) - _loss.l1_penalty(beta, problem)
+    slope = jnp.dot(grad, delta) + l1_change
+    quad = jnp.dot(delta, hd)
+    decrease = -(slope + 0.5 * quad)
+
+    unbounded, reach = _common.recession(problem, problem.X @ delta, delta)
+    recession = unbounded & (_loss.l1_penalty(delta, problem) <= 0)
+    # The curvature bound is the logit's; any other link always takes the line search.
+    certified = _certified(slope, quad, reach, config.armijo) & (problem.link == "logit")
+    converged = jnp.all(subgrad <= jnp.maximum(tol, grad_floor)) & (decrease <= tol)
+    out_of_steps = n_iter >= max_iter
+    consult = finite & ~recession & ~converged & out_of_steps
+    certain = _common.certainly_separated(problem, eta, consult, axis_name)
+    status = jnp.select(
+        [~finite, recession, converged, out_of_steps],
+        [
+            int(Status.NONFINITE),
+            int(Status.SEPARATED),
+            int(Status.CONVERGED),
+            jnp.where(certain, int(Status.SEPARATED), int(Status.MAX_ITER)),
+        ],
+        _RUNNING,
+    ).astype(jnp.int32)
+    return delta, slope, certified, status
+
+
+def init(
+    problem: _loss.Problem,
+    beta0: Array,
+    tol: Array,
+    max_iter: Array,
+    config: ProxNewton = ProxNewton(),
+    axis_name: Optional[str] = None,
+) -> ProxNewtonState:
+    """State at the starting point ``beta0`` ``(p,)``, with its stopping decision made."""
+    eta = _loss.linear_predictor(beta0, problem)
+    loss, r, s = _loss.evaluate(eta, beta0, problem)
+    grad = _loss.gradient_from_rows(r, beta0, problem)
+    hess = _loss.hessian_from_rows(s, problem)
+    floor = _common.gradient_floor(problem)
+    n_iter = jnp.zeros((), jnp.int32)
+    invalid = _common.invalid_data(problem)
+    delta, slope, certified, status = _direction(
+        problem, beta0, eta, loss, grad, hess, n_iter, tol, max_iter, floor, ~invalid,
+        config, axis_name,
+    )
+    status = jnp.where(invalid, jnp.int32(Status.INVALID), status)
+    return ProxNewtonState(beta0, loss, grad, delta, slope, certified, floor, n_iter, status)
+
+
+def _line_search(problem, state, config, skip, axis_name):
+    """Step along ``state.delta``; returns ``(accepted, t, loss, r, s, eta)`` at the step
+    taken, with ``r`` and ``s`` the row weights of :func:`jaxlogreg._loss.evaluate`.
+
+    When the full step of every model in the batch (the vmapped chunk under ``axis_name``)
+    is certified or skipped, it is taken without a test. Otherwise ``F`` is evaluated at
+    ``beta`` and along the line, halving from ``t = 1`` at most ``max_halvings`` times until
+    the Tseng-Yun condition holds; models in ``skip`` do not backtrack.
+    """
+    eps = jnp.finfo(state.loss.dtype).eps
+    one = jnp.ones((), state.loss.dtype)
+    need = _common.any_model(~(skip | state.certified), axis_name)
+
+    def search(_):
+        eta = _loss.linear_predictor(state.beta, problem)
+        xd = problem.X @ state.delta
+        f0 = _loss.evaluate(eta, state.beta, problem)[0]
+        bound = f0 + 4.0 * eps * jnp.abs(f0)
+
+        def at(t):
+            eta_t = eta + t * xd
+            f, r, s = _loss.evaluate(eta_t, state.beta + t * state.delta, problem)
+            ok = jnp.isfinite(f) & (f <= bound + config.armijo * t * state.slope)
+            return ok, f, r, s, eta_t
+
+        ok, f, r, s, eta_t = at(one)
+        carry = (ok | skip | state.certified, jnp.zeros((), jnp.int32), one, f, r, s, eta_t)
+
+        def cond(c):
+            return _common.any_model(~c[0] & (c[1] < config.max_halvings), axis_name)
+
+        def body(c):
+            done, k, t = c[:3]
+            t_new = jnp.where(done, t, 0.5 * t)
+            ok, *new = at(t_new)
+            keep = [jnp.where(done, a, b) for a, b in zip(c[3:], new)]
+            return (done | ok, jnp.where(done, k, k + 1), t_new, *keep)
+
+        accepted, _, t, f, r, s, eta_t = jax.lax.while_loop(cond, body, carry)
+        return accepted, t, f, r, s, eta_t
+
+    def full_step(_):
+        beta = state.beta + state.delta
+        eta = _loss.linear_predictor(beta, problem)
+        f, r, s = _loss.evaluate(eta, beta, problem)
+        return jnp.ones((), bool), one, f, r, s, eta
+
+    return jax.lax.cond(need, search, full_step, None)
+
+
+def step(
+    problem: _loss.Problem,
+    state: ProxNewtonState,
+    tol: Array,
+    max_iter: Array,
+    config: ProxNewton = ProxNewton(),
+    axis_name: Optional[str] = None,
+) -> ProxNewtonState:
+    """One line search along ``state.delta`` and the decision at the new point.
+
+    A model that has stopped is returned unchanged.
+    """
+    moving = state.status == _RUNNING
+    accepted, t, loss, r, s, eta = _line_search(problem, state, config, ~moving, axis_name)
+    beta = state.beta + t * state.delta
+    grad = _loss.gradient_from_rows(r, beta, problem)
+    hess = _loss.hessian_from_rows(s, problem)
+    n_iter = state.n_iter + 1
+    take = moving & accepted
+    delta, slope, certified, status = _direction(
+        problem, beta, eta, loss, grad, hess, n_iter, tol, max_iter, state.grad_floor, take,
+        config, axis_name,
+    )
+    new = ProxNewtonState(
+        beta, loss, grad, delta, slope, certified, state.grad_floor, n_iter, status
+    )
+    out = jax.tree_util.tree_map(lambda a, b: jnp.where(take, a, b), new, state)
+    failed = moving & ~accepted
+    return out._replace(status=jnp.where(failed, jnp.int32(Status.LINESEARCH_FAILED), out.status))
+
+
+def run(
+    problem: _loss.Problem,
+    beta0: Array,
+    tol: Array,
+    max_iter: Array,
+    config: ProxNewton = ProxNewton(),
+    axis_name: Optional[str] = None,
+    leave=0,
+) -> ProxNewtonState:
+    """Iterate :func:`step` from ``beta0`` until the model stops; returns the final state,
+    with ``loss`` the full objective at the final ``beta``.
+
+    ``leave`` (may be traced): under a named ``vmap`` axis, stop as soon as at most
+    ``leave`` models of the batch are still running; those come back with status
+    ``RUNNING`` for the caller to resume from ``beta``.
+    """
+    state = jax.lax.while_loop(
+        lambda s: _common.keep_going(s.status, axis_name, leave),
+        lambda s: step(problem, s, tol, max_iter, config, axis_name),
+        init(problem, beta0, tol, max_iter, config, axis_name),
+    )
+    return state._replace(loss=_loss.value(state.beta, problem))

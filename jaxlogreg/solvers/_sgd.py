@@ -1,0 +1,751 @@
+"""Minibatch stochastic gradient methods through optax, for one model, written to be vmapped
+over many; and a streaming driver for data that does not fit in device memory.
+
+One :func:`step` is one epoch: a pass over the rows in minibatches of ``b`` rows, each
+followed by an optax update, then the full-data decision.
+
+Minibatch gradient (unbiased). The ``n`` rows are laid out in ``N = ceil(n / b) * b``
+slots; slots ``n .. N - 1`` are empty (weight 0), so the last partial batch is neither
+dropped nor given a shape of its own: its missing rows are spread at random over the
+epoch's batches. A batch is ``b`` slots ``B_k`` of the epoch's row order and::
+
+    g_k = (N / b) * sum_{i in B_k} w_i (mu_i - y_i) x_i / sum_i w_i  +  l2 * pf * beta
+
+(:func:`minibatch_gradient`; conventions of :mod:`jaxlogreg._loss`). Each ``B_k`` is a
+uniformly random ``b``-subset of the slots, so ``E g_k`` is the full smooth gradient, and
+the average of ``g_k`` over the ``N / b`` batches of one epoch is exactly that gradient
+(every slot is visited once). The L1 term ``l1 * sum_j pf_j |beta_j|`` is handled by a
+proximal step after each update, ``beta_j <- sign(beta_j) max(|beta_j| - lr_t l1 pf_j,
+0)`` (proximal SGD; Parikh and Boyd, *Proximal Algorithms*, 2014, sec. 4.2), which needs the
+learning rate ``lr_t`` of update ``t``: only plain SGD (``optimizer=None``) has one, so an L1
+term with any other optax transform is refused (:attr:`SGD.handles_l1`; :func:`init` and
+:func:`step` raise a ``ValueError`` while tracing such a problem).
+
+Row order (deterministic for a given key). Epoch ``e`` splits ``fold_in(key, e)`` into
+``(k_chunks, k_rows)``; the slots are cut into chunks (one chunk of ``N`` slots in memory,
+``chunk_rows``-sized chunks in :func:`fit_streaming`); the chunks are visited in the order
+``permutation(k_chunks, K)`` and the slots of chunk ``c`` in the order
+``permutation(fold_in(k_rows, c), size_c)`` (:func:`epoch_order`). In memory this is a
+uniform permutation of all slots; streaming with one chunk gives the same order as in
+memory.
+
+Every model of a vmapped batch uses the same row order. Over a design ``X`` ``(n, p)``
+shared by the batch, the minibatch design ``X[B_k]`` ``(b, p)`` is then gathered once per
+update and shared: the ``B`` models' linear predictors and gradients are the matrix products
+``(B, p) @ (p, b)`` and ``(B, b) @ (b, p)``, and ``X`` is never copied per model (only the
+per-model ``y``, ``w``, offset are gathered per model). The order must be unbatched for
+that: under ``jax.vmap(..., axis_name=axis_name)`` the epoch number is reduced over the axis
+(the largest ``n_iter`` among running models, the same for all of them when they start
+together as :func:`run` starts them). Under a ``vmap`` without ``axis_name`` each model
+draws its own permutation and gathers its own ``X[B_k]``: correct, but slower.
+
+Learning rate. ``SGD()`` is ``optax.sgd`` with the constant rate ``1 / L``,
+``L = 0.25 * sum_i w_i ||x_i||^2 / sum_i w_i + l2 * max_j pf_j``, an upper bound on the
+largest eigenvalue of the Hessian (``mu (1 - mu) <= 1/4`` and ``lambda_max <= trace``): the
+step of gradient descent that always decreases the loss, computed per model. A constant
+rate leaves SGD in a noise ball around the optimum whose size scales with the rate; a
+decaying schedule (``SGD(learning_rate=optax.exponential_decay(...))``) or Adam with a
+decaying rate reaches tighter tolerances. ``adam(...)`` gives ``SGD(optax.adam(...))``.
+
+Decision after each epoch (and at the start), from the full data (first match wins;
+:func:`init` first stops a model with ``INVALID`` data, as Newton's does):
+
+* ``NONFINITE``: ``beta`` or the gradient (at the start, also the loss) is not finite. A
+  model that becomes nonfinite during an epoch keeps the state (``beta``, ``grad``,
+  ``n_iter``) of the last epoch that ended finite.
+* ``CONVERGED``: ``max_j |s_j| <= max(tol, floor_j)``, ``s`` the minimum-norm subgradient
+  (:func:`jaxlogreg._loss.min_norm_subgradient`; the gradient without an L1 term) and
+  ``floor_j`` its rounding bound (:func:`jaxlogreg.solvers._common.gradient_floor`).
+* ``MAX_ITER``: ``min(max_iter, config.epochs)`` epochs done; ``SEPARATED`` instead when
+  ``beta`` itself is a recession direction (every positively weighted row on its observed
+  side, no penalty on ``beta``: :func:`jaxlogreg.solvers._common.recession`, shared with
+  the other solvers), which certifies that no finite minimiser exists. The test costs
+  several passes over the rows, so it runs only at the bound. Newton's second test (a row
+  fitted with probability 1 to working precision) is not used: a too-large learning rate
+  puts rows there without any separation.
+
+``n_iter`` counts epochs. ``SGD.epochs`` is the solver's own bound and ``max_iter`` (from
+:func:`jaxlogreg.fit`) caps it: the smaller wins. A stopped model is frozen bit for bit:
+:func:`step` returns its state unchanged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from typing import Any, Callable, ClassVar, NamedTuple, Optional, Union
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from .. import _loss, _validate
+from .._status import Status
+from . import _common
+
+Array = jax.Array
+
+__all__ = [
+    "SGD",
+    "SGDState",
+    "adam",
+    "init",
+    "step",
+    "run",
+    "minibatch_gradient",
+    "epoch_order",
+    "fit_streaming",
+]
+
+_RUNNING = int(Status.RUNNING)
+
+
+def _key_value(key):
+    """An int seed, or ``(impl, data)`` with ``data`` a tuple of ints, for ``key``."""
+    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+        return int(key)
+    if isinstance(key, tuple) and len(key) == 2 and isinstance(key[0], str):
+        return (key[0], tuple(int(v) for v in key[1]))
+    if isinstance(key, jax.core.Tracer):
+        raise ValueError("key: must be concrete (an int seed or a PRNG key), not traced")
+    try:
+        arr = jnp.asarray(key) if not hasattr(key, "dtype") else key
+        if jnp.issubdtype(arr.dtype, jax.dtypes.prng_key):
+            impl = str(jax.random.key_impl(arr))
+            data = jax.random.key_data(arr)
+        elif arr.dtype == jnp.uint32 and arr.ndim == 1:
+            impl, data = str(jax.random.key_impl(jax.random.key(0))), arr
+        else:
+            raise TypeError
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"key: expected an int seed or a PRNG key, got {type(key).__name__}"
+        ) from None
+    if data.ndim != 1:
+        raise ValueError(f"key: expected a single PRNG key, got shape {data.shape}")
+    return (impl, tuple(int(v) for v in np.asarray(data)))
+
+
+@dataclasses.dataclass(frozen=True)
+class SGD:
+    """Settings of the minibatch stochastic gradient solver; pass as
+    ``fit(..., solver=SGD(...))``. Hashable (a static ``jit`` argument).
+
+    Attributes:
+      optimizer: an optax ``GradientTransformation`` fed the minibatch gradient of the
+        smooth part; None for plain SGD, ``optax.sgd(learning_rate)``. Transforms compare
+        by identity: reuse one object (or :func:`adam`, which caches them) across calls, or
+        every call compiles anew.
+      learning_rate: plain SGD's rate (only with ``optimizer=None``): a positive float, an
+        optax schedule (a function of the update count ``t``, e.g.
+        ``optax.exponential_decay``), or None for the constant ``1 / L`` of the module
+        docstring, computed per model.
+      batch_size: rows per minibatch ``b`` (``min(b, n)`` is used).
+      epochs: bound on epochs; ``max_iter`` from ``fit`` caps it (the smaller wins).
+      key: the PRNG key of the row order: an int seed (``jax.random.key(seed)``) or a PRNG
+        key, which is stored as ``(impl, key data)`` ints so that the settings stay
+        hashable (:meth:`prng_key` rebuilds it).
+    """
+
+    optimizer: Optional[optax.GradientTransformation] = None
+    learning_rate: Union[float, Callable[[Array], Array], None] = None
+    batch_size: int = 256
+    epochs: int = 20
+    key: Any = 0
+
+    name: ClassVar[str] = "sgd"
+
+    def __post_init__(self):
+        for field, low in (("batch_size", 1), ("epochs", 0)):
+            v = getattr(self, field)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
+                raise ValueError(f"{field}: must be an integer >= {low}, got {v!r}")
+            object.__setattr__(self, field, int(v))
+        opt = self.optimizer
+        if opt is not None and not (callable(getattr(opt, "init", None)) and callable(
+            getattr(opt, "update", None)
+        )):
+            raise ValueError(
+                f"optimizer: expected an optax GradientTransformation or None, got "
+                f"{type(opt).__name__}"
+            )
+        lr = self.learning_rate
+        if lr is not None:
+            if opt is not None:
+                raise ValueError(
+                    "learning_rate: applies to plain SGD only (optimizer=None); set the rate "
+                    "inside the optax optimizer instead"
+                )
+            number = isinstance(lr, (int, float, np.floating)) and not isinstance(lr, bool)
+            if not callable(lr) and not (number and lr > 0):
+                raise ValueError(
+                    f"learning_rate: expected a positive float, a schedule or None, got {lr!r}"
+                )
+        object.__setattr__(self, "key", _key_value(self.key))
+
+    @property
+    def handles_l1(self) -> bool:
+        """Whether an L1 term can be minimised: only plain SGD, by its proximal step.
+
+        (Read on the class, the attribute is the property object, which is truthy: the
+        default settings, plain SGD, do handle L1.)
+        """
+        return self.optimizer is None
+
+    def prng_key(self) -> Array:
+        """The typed PRNG key that ``key`` stands for."""
+        if isinstance(self.key, int):
+            return jax.random.key(self.key)
+        impl, data = self.key
+        return jax.random.wrap_key_data(jnp.asarray(data, jnp.uint32), impl=impl)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_adam(learning_rate, kw_items):
+    return optax.adam(learning_rate, **dict(kw_items))
+
+
+def adam(learning_rate=1e-2, *, batch_size: int = 256, epochs: int = 20, key=0, **kw) -> SGD:
+    """``SGD(optimizer=optax.adam(learning_rate, **kw), ...)``: Adam on minibatches
+    (Kingma and Ba, 2015). ``learning_rate`` may be an optax schedule. Equal hashable
+    arguments give the same transform object, so repeated calls do not recompile. No L1."""
+    try:
+        tx = _cached_adam(learning_rate, tuple(sorted(kw.items())))
+    except TypeError:  # an unhashable argument: no caching
+        tx = optax.adam(learning_rate, **kw)
+    return SGD(optimizer=tx, batch_size=batch_size, epochs=epochs, key=key)
+
+
+class SGDState(NamedTuple):
+    """Iterate of one model after a whole number of epochs.
+
+    Shapes: ``beta (p,)``; ``loss ()`` objective (full data, with penalties), evaluated
+    by :func:`init` and at the end of :func:`run`, not by :func:`step` (which keeps the
+    earlier value, as Newton's does); ``grad (p,)`` full-data gradient of the smooth part
+    at ``beta``; ``grad_floor (p,)`` rounding bound on ``grad``; ``rate ()`` plain SGD's
+    constant rate (``learning_rate``, or the automatic ``1 / L``; unused when a schedule
+    or an optax optimizer sets the rate); ``opt_state`` the optax state; ``n_iter ()``
+    int32 epochs done; ``status ()`` int32 :class:`~jaxlogreg.Status` code, ``RUNNING``
+    until the model stops.
+    """
+
+    beta: Array
+    loss: Array
+    grad: Array
+    grad_floor: Array
+    rate: Array
+    opt_state: Any
+    n_iter: Array
+    status: Array
+
+
+# --- row order -------------------------------------------------------------------------
+
+
+def _layout(config: SGD, n: int, chunk_rows: Optional[int] = None) -> tuple[int, int, list]:
+    """``(b, N, sizes)``: batch size, slot count ``N = ceil(n / b) * b`` and chunk sizes
+    (multiples of ``b`` summing to ``N``; one chunk unless ``chunk_rows`` is given, which
+    is rounded down to a multiple of ``b``, at least ``b``)."""
+    b = min(config.batch_size, n)
+    n_slots = -(-n // b) * b
+    chunk = n_slots if chunk_rows is None else min(n_slots, max(b, chunk_rows // b * b))
+    k = -(-n_slots // chunk)
+    return b, n_slots, [chunk] * (k - 1) + [n_slots - (k - 1) * chunk]
+
+
+def _epoch_keys(config: SGD, epoch) -> tuple[Array, Array]:
+    k_chunks, k_rows = jax.random.split(jax.random.fold_in(config.prng_key(), epoch))
+    return k_chunks, k_rows
+
+
+def _chunk_slots(k_rows: Array, chunk, size: int) -> Array:
+    """``(size,)`` order of the slots of chunk ``chunk`` (offsets within the chunk)."""
+    return jax.random.permutation(jax.random.fold_in(k_rows, chunk), size)
+
+
+def epoch_order(config: SGD, n: int, epoch: int, chunk_rows: Optional[int] = None) -> np.ndarray:
+    """``(N,)`` slots in the order epoch ``epoch`` visits them (module docstring): in
+    memory (``chunk_rows=None``) or as :func:`fit_streaming` walks them. Slots ``>= n`` are
+    empty; consecutive runs of ``min(config.batch_size, n)`` slots are the minibatches."""
+    _, _, sizes = _layout(config, n, chunk_rows)
+    k_chunks, k_rows = _epoch_keys(config, epoch)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    chunks = np.asarray(jax.random.permutation(k_chunks, len(sizes)))
+    return np.concatenate(
+        [starts[c] + np.asarray(_chunk_slots(k_rows, int(c), sizes[c])) for c in chunks]
+    )
+
+
+# --- one model -------------------------------------------------------------------------
+
+
+def _check(problem: _loss.Problem, config: SGD) -> None:
+    if not isinstance(config, SGD):
+        raise ValueError(f"config: expected SGD settings, got {type(config).__name__}")
+    if problem.l1 is not None and not config.handles_l1:
+        raise ValueError(
+            "config: an L1 term needs plain SGD (optimizer=None), whose proximal step uses "
+            "its learning rate; an optax optimizer has no rate the step could use"
+        )
+
+
+def _batch_gradient(beta: Array, problem: _loss.Problem, slots: Array, scale) -> Array:
+    """``(p,)`` ``scale * X_b^T (w_b (mu_b - y_b)) + l2 pf beta`` over the slots ``slots``
+    ``(b,)``; slots ``>= n`` count with weight 0."""
+    n = problem.X.shape[0]
+    take = functools.partial(jnp.take, indices=slots, axis=0, mode="clip")
+    w = jnp.where(slots < n, take(problem.weights), 0.0)
+    batch = problem._replace(
+        X=take(problem.X), y=take(problem.y), weights=w, offset=take(problem.offset),
+        products=None,
+    )
+    _, mu, _ = _loss.pointwise(_loss.linear_predictor(beta, batch), batch.y)
+    return _loss.gradient_from_rows(scale * w * (mu - batch.y), beta, batch)
+
+
+def minibatch_gradient(
+    beta: Array, problem: _loss.Problem, slots: Array, n_slots: Optional[int] = None
+) -> Array:
+    """``(p,)`` unbiased minibatch estimate of the smooth gradient at ``beta`` ``(p,)``:
+    ``(N / b) * sum_{i in slots} w_i (mu_i - y_i) x_i / sum_i w_i + l2 pf beta`` with
+    ``slots`` ``(b,)`` int indices in ``[0, N)``, ``N = n_slots`` (default ``n``); slots
+    ``>= n`` are empty (weight 0)."""
+    n_slots = problem.X.shape[0] if n_slots is None else n_slots
+    scale = n_slots / (slots.shape[0] * jnp.sum(problem.weights))
+    return _batch_gradient(beta, problem, slots, scale)
+
+
+def _transform(config: SGD, rate: Array) -> optax.GradientTransformation:
+    if config.optimizer is not None:
+        return config.optimizer
+    lr = config.learning_rate if callable(config.learning_rate) else rate
+    return optax.sgd(lr)
+
+
+def _rate_at(config: SGD, rate: Array, count: Array) -> Array:
+    """Plain SGD's learning rate at update ``count`` (from 0)."""
+    return config.learning_rate(count) if callable(config.learning_rate) else rate
+
+
+def _prox(beta: Array, lr: Array, problem: _loss.Problem) -> Array:
+    """Soft-thresholding ``sign(beta) max(|beta| - lr l1 pf, 0)``, the proximal map of
+    ``lr`` times the L1 term (identity without one)."""
+    if problem.l1 is None:
+        return beta
+    c = lr * problem.l1 * problem.penalty_factor
+    return (jnp.sign(beta) * jnp.maximum(jnp.abs(beta) - c, 0.0)).astype(beta.dtype)
+
+
+def _updates(problem, beta, opt_state, order, scale, first, rate, config, batch_size):
+    """Minibatch updates over the slots ``order`` (a multiple of ``batch_size`` long), the
+    first being update number ``first``; returns ``(beta, opt_state)``."""
+    tx = _transform(config, rate)
+
+    def body(k, carry):
+        beta, opt_state = carry
+        slots = jax.lax.dynamic_slice_in_dim(order, k * batch_size, batch_size)
+        grad = _batch_gradient(beta, problem, slots, scale)
+        updates, opt_state = tx.update(grad, opt_state, beta)
+        beta = optax.apply_updates(beta, updates)
+        return _prox(beta, _rate_at(config, rate, first + k), problem), opt_state
+
+    return jax.lax.fori_loop(0, order.shape[0] // batch_size, body, (beta, opt_state))
+
+
+def _auto_rate(problem: _loss.Problem) -> Array:
+    """``1 / L``, ``L = 0.25 sum_i w_i ||x_i||^2 / sum_i w_i + l2 max_j pf_j``."""
+    w = problem.weights
+    sq = jnp.sum(problem.X * problem.X, axis=1)
+    curv = 0.25 * jnp.dot(w, sq) / jnp.sum(w)
+    return 1.0 / (curv + problem.l2 * jnp.max(problem.penalty_factor))
+
+
+def _status(finite, converged, separated, n_iter, bound) -> Array:
+    """``()`` int32 status from the tests of the module docstring (first match wins)."""
+    return jnp.select(
+        [~finite, converged, n_iter >= bound],
+        [
+            int(Status.NONFINITE),
+            int(Status.CONVERGED),
+            jnp.where(separated, int(Status.SEPARATED), int(Status.MAX_ITER)),
+        ],
+        _RUNNING,
+    ).astype(jnp.int32)
+
+
+def _decide(problem, beta, n_iter, floor, tol, bound, axis_name):
+    """Full-data ``(loss, grad, status)`` at ``beta``; the status ignores ``loss``, so
+    that a caller who drops it saves its evaluation (a ``log1p`` per row and model, a
+    third of an epoch-end evaluation).
+
+    The separation tests run only when some model of the batch is out of epochs (they
+    cost several passes over the ``(n,)`` rows).
+    """
+    eta = _loss.linear_predictor(beta, problem)
+    loss, r, _ = _loss.evaluate(eta, beta, problem)
+    grad = _loss.gradient_from_rows(r, beta, problem)
+    sub = _loss.min_norm_subgradient(beta, grad, problem)
+    finite = jnp.all(jnp.isfinite(beta)) & jnp.all(jnp.isfinite(grad))
+    converged = jnp.all(jnp.abs(sub) <= jnp.maximum(tol, floor))
+    consult = finite & ~converged & (n_iter >= bound)
+
+    def separated(_):
+        # beta as a direction: X beta = eta - offset. An L1 term grows linearly along it,
+        # so the certificate needs beta off the L1-penalised coefficients.
+        recession, _ = _common.recession(problem, eta - problem.offset, beta)
+        return recession & (_loss.l1_penalty(beta, problem) <= 0)
+
+    sep = jax.lax.cond(
+        _common.any_model(consult, axis_name), separated, lambda _: jnp.zeros((), bool), None
+    )
+    return loss, grad, _status(finite, converged, sep, n_iter, bound)
+
+
+def _bound(config: SGD, max_iter) -> Array:
+    return jnp.minimum(jnp.asarray(max_iter, jnp.int32), config.epochs)
+
+
+def _commit(state: SGDState, new: SGDState) -> SGDState:
+    """``new`` for a running model whose epoch ended finite; else ``state`` (with status
+    ``NONFINITE`` for a running model whose epoch did not)."""
+    moving = state.status == _RUNNING
+    bad = new.status == int(Status.NONFINITE)
+    out = jax.tree_util.tree_map(lambda a, b: jnp.where(moving & ~bad, a, b), new, state)
+    return out._replace(status=jnp.where(moving & bad, jnp.int32(Status.NONFINITE), out.status))
+
+
+def init(
+    problem: _loss.Problem,
+    beta0: Array,
+    tol: Array,
+    max_iter: Array,
+    config: SGD = SGD(),
+    axis_name: Optional[str] = None,
+) -> SGDState:
+    """State at the starting point ``beta0`` ``(p,)``, with its stopping decision made.
+
+    Raises (while tracing, from the static settings): ``ValueError`` when ``problem`` has
+    an L1 term and ``config`` an optax optimizer.
+    """
+    _check(problem, config)
+    beta0 = jnp.asarray(beta0, problem.X.dtype)
+    if config.learning_rate is None or callable(config.learning_rate):
+        rate = _auto_rate(problem)
+    else:
+        rate = jnp.asarray(config.learning_rate, problem.X.dtype)
+    floor = _common.gradient_floor(problem)
+    n_iter = jnp.zeros((), jnp.int32)
+    loss, grad, status = _decide(
+        problem, beta0, n_iter, floor, tol, _bound(config, max_iter), axis_name
+    )
+    status = jnp.where(jnp.isfinite(loss), status, jnp.int32(Status.NONFINITE))
+    status = jnp.where(_common.invalid_data(problem), jnp.int32(Status.INVALID), status)
+    opt_state = _transform(config, rate).init(beta0)
+    return SGDState(beta0, loss, grad, floor, rate, opt_state, n_iter, status)
+
+
+def _shared_epoch(state: SGDState, axis_name: Optional[str]) -> Array:
+    """Epoch number that sets the row order: the model's own, or under a named axis the
+    largest among running models (unbatched, so the order is shared)."""
+    if axis_name is None:
+        return state.n_iter
+    return jax.lax.pmax(jnp.where(state.status == _RUNNING, state.n_iter, 0), axis_name)
+
+
+def step(
+    problem: _loss.Problem,
+    state: SGDState,
+    tol: Array,
+    max_iter: Array,
+    config: SGD = SGD(),
+    axis_name: Optional[str] = None,
+) -> SGDState:
+    """One epoch of minibatch updates and the decision at its end (from the full-data
+    gradient; ``loss`` keeps its earlier value, as :func:`run` evaluates it at the end).
+
+    A model that has stopped is returned unchanged.
+    """
+    _check(problem, config)
+    n = problem.X.shape[0]
+    b, n_slots, _ = _layout(config, n)
+    epoch = _shared_epoch(state, axis_name)
+    order = _chunk_slots(_epoch_keys(config, epoch)[1], 0, n_slots)
+    scale = n_slots / (b * jnp.sum(problem.weights))
+    first = state.n_iter * (n_slots // b)
+    beta, opt_state = _updates(
+        problem, state.beta, state.opt_state, order, scale, first, state.rate, config, b
+    )
+    n_iter = state.n_iter + 1
+    _, grad, status = _decide(
+        problem, beta, n_iter, state.grad_floor, tol, _bound(config, max_iter), axis_name
+    )
+    new = SGDState(beta, state.loss, grad, state.grad_floor, state.rate, opt_state, n_iter,
+                   status)
+    return _commit(state, new)
+
+
+def run(
+    problem: _loss.Problem,
+    beta0: Array,
+    tol: Array,
+    max_iter: Array,
+    config: SGD = SGD(),
+    axis_name: Optional[str] = None,
+    leave=0,
+) -> SGDState:
+    """Iterate :func:`step` (epochs) from ``beta0`` until the model stops; returns the final
+    state (its ``loss`` is the objective at the final ``beta``).
+
+    ``leave`` is accepted for the common solver signature and ignored: every model runs to
+    its end. A resumed SGD model would restart its row order, its optax state and its
+    learning-rate schedule, so its trajectory would not be that of an uninterrupted run.
+    """
+    del leave
+    state = jax.lax.while_loop(
+        lambda s: _common.keep_going(s.status, axis_name, 0),
+        lambda s: step(problem, s, tol, max_iter, config, axis_name),
+        init(problem, beta0, tol, max_iter, config, axis_name),
+    )
+    return state._replace(loss=_loss.value(state.beta, problem))
+
+
+# --- streaming -------------------------------------------------------------------------
+
+
+@functools.partial(jax.jit, static_argnames=("config", "batch_size"))
+def _stream_updates(beta, opt_state, rate, Xc, Yc, Wc, Oc, l2, pf, k_rows, c, scale, first,
+                     *, config, batch_size):
+    """Updates of all ``B`` models over one chunk ``Xc`` ``(m, p)``, ``Yc``/``Wc``/``Oc``
+    ``(B, m)``, in the chunk's slot order (shared by the models)."""
+    order = _chunk_slots(k_rows, c, Xc.shape[0])
+
+    def one(beta, opt_state, rate, y, w, o, scale):
+        problem = _loss.Problem(Xc, y, w, o, l2, pf)
+        return _updates(problem, beta, opt_state, order, scale, first, rate, config, batch_size)
+
+    return jax.vmap(one)(beta, opt_state, rate, Yc, Wc, Oc, scale)
+
+
+@jax.jit
+def _stream_sums(beta, Xc, Yc, Wc, Oc):
+    """Per model over one chunk: ``sum_i w_i l_i`` ``(B,)`` and ``X_c^T (w (mu - y))``
+    ``(B, p)``."""
+
+    def one(beta, y, w, o):
+        loss, mu, _ = _loss.pointwise(Xc @ beta + o, y)
+        return jnp.sum(w * loss), Xc.T @ (w * (mu - y))
+
+    return jax.vmap(one)(beta, Yc, Wc, Oc)
+
+
+@jax.jit
+def _stream_assess(beta, wl, xr, wsum, l2, pf, floor, n_iter, tol, bound):
+    """``(loss, grad, status)`` of each model from the chunk sums ``wl``, ``xr``."""
+
+    def one(beta, wl, xr, wsum, floor, n_iter):
+        # The objective and smooth gradient of jaxlogreg._loss, assembled from chunk sums.
+        loss = wl / wsum + 0.5 * l2 * jnp.sum(pf * beta * beta)
+        grad = xr / wsum + l2 * pf * beta
+        finite = jnp.isfinite(loss) & jnp.all(jnp.isfinite(beta)) & jnp.all(jnp.isfinite(grad))
+        converged = jnp.all(jnp.abs(grad) <= jnp.maximum(tol, floor))
+        return loss, grad, _status(finite, converged, jnp.zeros((), bool), n_iter, bound)
+
+    return jax.vmap(one)(beta, wl, xr, wsum, floor, n_iter)
+
+
+@jax.jit
+def _stream_commit(state, new):
+    return jax.vmap(_commit)(state, new)
+
+
+def _host_array(name, a, n, dtype_fill):
+    """``a`` as a float64 NumPy array ``(n,)`` or ``(B, n)``, or a fill when None."""
+    if a is None:
+        return np.full((n,), dtype_fill)
+    a = np.asarray(a, dtype=np.float64)
+    if a.ndim not in (1, 2) or a.shape[-1] != n:
+        raise ValueError(f"{name}: expected shape (n,) or (B, n) with n = {n}, got {a.shape}")
+    return a
+
+
+def _first_bad(name, ok, what):
+    if not ok.all():
+        raise ValueError(f"{name}: {what} at index {tuple(int(i) for i in np.argwhere(~ok)[0])}")
+
+
+def fit_streaming(
+    X,
+    y,
+    weights=None,
+    offset=None,
+    *,
+    config: SGD = SGD(),
+    tol,
+    max_iter=None,
+    fit_intercept: bool = True,
+    l2=0.0,
+    beta0=None,
+    chunk_rows: Optional[int] = None,
+):
+    """Fit ``B`` models over one design held in host memory, streaming row chunks to the
+    device.
+
+    Each epoch visits the chunks of ``chunk_rows`` rows (rounded down to a multiple of the
+    batch size ``b``) in the order ``permutation(k_chunks, K)`` and the slots of each chunk
+    in the order ``permutation(fold_in(k_rows, c), size_c)``: that is the shuffling (module
+    docstring, :func:`epoch_order`; with one chunk it is the in-memory order of
+    :func:`run`). Only one chunk is on the device at a time: the minibatch updates of all
+    models run on it (jitted, the chunk's design shared by the models), and at the end of
+    the epoch the full loss and gradient are summed chunk by chunk in a second pass. Device
+    memory is ``O(chunk_rows * (d + B))`` plus the models' states. Every chunk is moved to
+    the device twice per epoch; at most two chunk shapes are compiled (the last chunk may be
+    shorter).
+
+    The decisions are those of :func:`step` except that separation is not tested (a
+    separated model ends with ``MAX_ITER``) and there is no L1 term.
+
+    Args:
+      X: ``(n, d)`` host array, shared by every model.
+      y: ``(n,)`` or ``(B, n)`` labels in {0, 1}.
+      weights: ``(n,)`` or ``(B, n)`` nonnegative frequency weights, or None for ones.
+      offset: ``(n,)`` or ``(B, n)``, or None for zeros.
+      config: :class:`SGD` settings.
+      tol: gradient tolerance (module docstring).
+      max_iter: cap on epochs (None: ``config.epochs``).
+      fit_intercept: prepend a column of ones (unpenalised).
+      l2: L2 strength (``l2 / 2 * sum_j pf_j beta_j**2``, ``pf`` 0 for the intercept).
+      beta0: ``(p,)`` or ``(B, p)`` start, ``p = d + fit_intercept``; None for zero slopes
+        and the intercept at the logit of each model's weighted mean response.
+      chunk_rows: rows per chunk; None for about ``2**24`` elements per ``(B, chunk)``
+        array (at least one batch).
+
+    Returns:
+      ``(beta (..., p), status (...), n_iter (...), loss (...), grad_norm (...))`` as JAX
+      arrays, ``(...)`` = ``(B,)``, or ``()`` when ``y``, ``weights`` and ``offset`` are all
+      one-dimensional; ``grad_norm`` is ``max_j |grad_j|``.
+
+    Raises:
+      ValueError: for bad shapes, non-finite data, labels outside {0, 1}, negative weights,
+        a model with all-zero weights, or bad settings, naming the argument and the first
+        bad index.
+    """
+    if not isinstance(config, SGD):
+        raise ValueError(f"config: expected SGD settings, got {type(config).__name__}")
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[0] == 0:
+        raise ValueError(f"X: expected a (n, d) array with n >= 1, got shape {X.shape}")
+    dtype = jax.dtypes.canonicalize_dtype(_validate.float_dtype(X))
+    n, d = X.shape
+    y = _host_array("y", y, n, 0.0)
+    weights = _host_array("weights", weights, n, 1.0)
+    offset = _host_array("offset", offset, n, 0.0)
+    try:
+        batch = np.broadcast_shapes(*(a.shape[:-1] for a in (y, weights, offset)))
+    except ValueError:
+        raise ValueError(
+            f"y, weights, offset: leading (model) axes do not broadcast: {y.shape}, "
+            f"{weights.shape}, {offset.shape}"
+        ) from None
+    B = math.prod(batch)
+    _first_bad("X", np.isfinite(X), "not finite")
+    _first_bad("y", np.isfinite(y) & ((y == 0) | (y == 1)), "label not in {0, 1}")
+    _first_bad("weights", np.isfinite(weights) & (weights >= 0), "negative or not finite")
+    _first_bad("weights", np.broadcast_to(weights, batch + (n,)).sum(-1) > 0, "all zero")
+    _first_bad("offset", np.isfinite(offset), "not finite")
+    if not float(tol) > 0:
+        raise ValueError(f"tol: must be positive, got {tol}")
+    max_iter = config.epochs if max_iter is None else int(max_iter)
+    if max_iter < 0:
+        raise ValueError(f"max_iter: must be nonnegative, got {max_iter}")
+    if not (np.isfinite(l2) and l2 >= 0):
+        raise ValueError(f"l2: must be finite and nonnegative, got {l2}")
+    if chunk_rows is None:
+        chunk_rows = 2**24 // max(B, d, 1)
+    elif int(chunk_rows) < 1:
+        raise ValueError(f"chunk_rows: must be a positive integer, got {chunk_rows}")
+
+    p = d + int(fit_intercept)
+    Y, W, O = (np.broadcast_to(a, (B, n)) for a in (y, weights, offset))
+    wsum = W.sum(axis=1)
+    b, n_slots, sizes = _layout(config, n, int(chunk_rows))
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int)
+
+    if beta0 is None:
+        ybar = np.clip((W * Y).sum(axis=1) / wsum, 1e-6, 1 - 1e-6)
+        beta0 = np.zeros((B, p))
+        if fit_intercept:
+            beta0[:, 0] = np.log(ybar) - np.log1p(-ybar)
+    beta0 = np.asarray(beta0, dtype=np.float64)
+    if beta0.shape not in ((p,), (B, p)) or not np.isfinite(beta0).all():
+        raise ValueError(f"beta0: expected finite values of shape ({p},) or ({B}, {p}), got "
+                         f"{beta0.shape}")
+    beta0 = np.broadcast_to(beta0, (B, p))
+
+    def chunk(c):
+        """Chunk ``c`` on the device, padded with empty rows to its slot count."""
+        lo, size = starts[c], sizes[c]
+        hi = min(lo + size, n)
+        pad = size - (hi - lo)
+        Xc = np.pad(np.asarray(X[lo:hi], dtype), ((0, pad), (0, 0)))
+        if fit_intercept:
+            Xc = np.concatenate([np.ones((size, 1), dtype), Xc], axis=1)
+        rows = [np.pad(np.asarray(a[:, lo:hi], dtype), ((0, 0), (0, pad))) for a in (Y, W, O)]
+        return [jnp.asarray(a) for a in (Xc, *rows)]
+
+    # Per-model constants from host sums (float64): the rate 1 / L and the rounding floor
+    # of jaxlogreg.solvers._common.gradient_floor.
+    sq = np.einsum("ij,ij->i", X, X, dtype=np.float64) + float(fit_intercept)
+    colsq = np.einsum("ij,ij->j", X, X, dtype=np.float64)
+    pf = np.ones(p)
+    if fit_intercept:
+        colsq = np.concatenate([[float(n)], colsq])
+        pf[0] = 0.0
+    if config.learning_rate is None or callable(config.learning_rate):
+        rate = 1.0 / (0.25 * (W @ sq) / wsum + l2 * pf.max())
+    else:
+        rate = np.full(B, float(config.learning_rate))
+    eps = np.finfo(dtype).eps
+    floor = eps * np.sqrt(colsq[None, :] * (W * W).sum(axis=1)[:, None]) / wsum[:, None]
+
+    as_dev = functools.partial(jnp.asarray, dtype=dtype)
+    wsum_d, l2_d, pf_d, tol_d = as_dev(wsum), as_dev(l2), as_dev(pf), as_dev(tol)
+    floor_d = as_dev(floor)
+    bound = jnp.asarray(min(max_iter, config.epochs), jnp.int32)
+    scale = as_dev(n_slots / (b * wsum))
+
+    def assess(beta, n_iter):
+        wl, xr = jnp.zeros((B,), dtype), jnp.zeros((B, p), dtype)
+        for c in range(len(sizes)):
+            a, g = _stream_sums(beta, *chunk(c))
+            wl, xr = wl + a, xr + g
+        return _stream_assess(beta, wl, xr, wsum_d, l2_d, pf_d, floor_d, n_iter, tol_d, bound)
+
+    beta, rate_d = as_dev(beta0), as_dev(rate)
+    n_iter = jnp.zeros((B,), jnp.int32)
+    opt_state = jax.vmap(lambda r, x: _transform(config, r).init(x))(rate_d, beta)
+    loss, grad, status = assess(beta, n_iter)
+    state = SGDState(beta, loss, grad, floor_d, rate_d, opt_state, n_iter, status)
+
+    per_epoch = n_slots // b
+    for epoch in range(int(bound)):
+        if not np.any(np.asarray(state.status) == _RUNNING):
+            break
+        k_chunks, k_rows = _epoch_keys(config, epoch)
+        first = epoch * per_epoch
+        beta, opt_state = state.beta, state.opt_state
+        for c in np.asarray(jax.random.permutation(k_chunks, len(sizes))):
+            beta, opt_state = _stream_updates(
+                beta, opt_state, rate_d, *chunk(int(c)), l2_d, pf_d, k_rows, int(c), scale,
+                jnp.asarray(first, jnp.int32), config=config, batch_size=b,
+            )
+            first += sizes[c] // b
+        n_iter = state.n_iter + 1
+        loss, grad, status = assess(beta, n_iter)
+        new = SGDState(beta, loss, grad, floor_d, rate_d, opt_state, n_iter, status)
+        state = _stream_commit(state, new)
+
+    out = (state.beta, state.status, state.n_iter, state.loss,
+           jnp.max(jnp.abs(state.grad), axis=-1))
+    return tuple(a.reshape(batch + a.shape[1:]) for a in out)

@@ -1,0 +1,54 @@
+"""The benchmark scripts run end to end in their ``--quick`` mode: they exit 0, print their
+BENCHMARKS.md section with its table, and write nothing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_quick(script: str) -> str:
+    path = os.path.join(ROOT, "benchmarks", script)
+    before = {p: os.path.getmtime(p) for p in _outputs()}
+    proc = subprocess.run(
+        [sys.executable, path, "--quick"], capture_output=True, text=True, timeout=600, cwd=ROOT
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert {p: os.path.getmtime(p) for p in _outputs()} == before, "--quick wrote a file"
+    return proc.stdout
+
+
+def _outputs():
+    names = ("BENCHMARKS.md", os.path.join("benchmarks", "solver_traces.png"))
+    return [os.path.join(ROOT, n) for n in names if os.path.exists(os.path.join(ROOT, n))]
+
+
+def section_rows(out: str, marker: str) -> list[str]:
+    begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
+    assert begin in out and end in out
+    body = out[out.index(begin) : out.index(end)]
+    return [line for line in body.splitlines() if line.startswith("| ")]
+
+
+def test_bench_newton_quick():
+    rows = section_rows(run_quick("bench_newton.py"), "bench_newton")
+    assert any(r.startswith("| batched fits (B) | 200 |") for r in rows)
+    assert any("statuses" in r and "CONVERGED" in r for r in rows)
+
+
+def test_bench_solvers_quick():
+    out = run_quick("bench_solvers.py")
+    rows = section_rows(out, "bench_solvers")
+    for label in ("jaxlogreg lbfgs", "jaxlogreg prox_newton", "optax lbfgs (vmap)",
+                  "scikit-learn lbfgs (loop)", "scikit-learn saga (loop)"):
+        assert any(r.startswith(f"| {label} |") for r in rows), label
+    # Every exact solver reaches the reference optimum on the tiny problems.
+    for r in rows:
+        if r.startswith(("| jaxlogreg newton", "| jaxlogreg lbfgs", "| jaxlogreg prox_newton")):
+            cells = [c.strip() for c in r.strip("|").split("|")]
+            assert cells[-1].startswith("CONVERGED") and "," not in cells[-1], r
+            assert float(cells[6].split("/")[1]) < 1e-9, r
+    assert "Targets (issue 3):" in out and "glum" in out
