@@ -771,3 +771,22 @@ def _plots(result: StudyResult, out: Path) -> list[Path]:
         _io.write_bytes(out / "calibration.png", buf.getvalue())
         paths.append(out / "calibration.png")
     return paths
+
+
+def load(out) -> StudyResult:
+    """The :class:`StudyResult` of a finished study directory (``summary.json`` and
+    ``replicates.npz``, as :func:`write_outputs` writes them)."""
+    out = Path(out)
+    try:
+        record = json.loads((out / "summary.json").read_text())
+    except OSError as e:
+        raise ValueError(f"out: no finished study in {out} ({e.strerror})") from None
+    reps = _io.read_npz(out / "replicates.npz")
+    summary = {k: np.asarray(v, np.float64) if isinstance(v, list) else v
+               for k, v in record["summary"].items()}
+    reference = record["reference"]
+    if reference is not None:
+        reference = {k: np.asarray(v, np.float64) if isinstance(v, list) else v
+                     for k, v in reference.items()}
+    return StudyResult(tuple(record["names"]), np.asarray(record["true_params"], np.float64),
+                       reps, summary, reference, record["config"])

@@ -17,7 +17,7 @@ import statsmodels.api as sm
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
 import jaxlogreg
-from jaxlogreg import Status, _study
+from jaxlogreg import Status, _study, cli
 
 N = 300
 TRUE = np.array([-1.0, 0.8, 0.05, -0.4])
@@ -108,6 +108,8 @@ def test_interrupted_study_resumes_to_the_same_result(tmp_path, monkeypatch):
     np.testing.assert_allclose(summary["summary"]["mean"], full.summary["mean"], rtol=1e-12)
     for name in ("replicates.npz", "report.md", "coefficients.png", "calibration.png"):
         assert (part / name).stat().st_size > 0
+    again = _study.load(part)  # what scripts/study_report.py re-renders from
+    assert again.table() == full.table() and again.reading() == full.reading()
     with pytest.raises(ValueError, match="already holds a study"):
         jaxlogreg.run_study(X, y, TRUE, scheme=scheme(), batch=25, out=part)
     with pytest.raises(ValueError, match="holds a different study"):
@@ -148,3 +150,30 @@ def test_bad_study_arguments():
         jaxlogreg.run_study(true_params=TRUE)
     with pytest.raises(ValueError, match="level: must be in"):
         jaxlogreg.run_study(X, y, TRUE, scheme=scheme(), level=1.5)
+
+
+def test_command_line_study_with_a_config_file(tmp_path, capsys):
+    """`jaxlogreg study --config model.json` (in process, on the shapes of the studies above
+    so that it reuses their compilations) equals run_study on the same simulated data."""
+    config = tmp_path / "model.json"
+    config.write_text(json.dumps({"n": N, "coef": list(TRUE[1:]), "intercept": TRUE[0],
+                                  "names": ["a", "b", "c"]}))
+    out = tmp_path / "study"
+    argv = ["study", "--config", str(config), "--replicates", "60", "--batch", "25",
+            "--train-fraction", "0.7", "--out", str(out), "--quiet"]
+    assert cli.main(argv) == 0
+    text = capsys.readouterr().out
+    assert "a " in text and "flip" in text and "Not identifiable" in text
+    for name in ("summary.json", "replicates.npz", "report.md", "coefficients.png", "calibration.png"):
+        assert (out / name).stat().st_size > 0
+    data_key, scheme_key = jax.random.split(jax.random.key(0))
+    sim = jaxlogreg.simulate(data_key, N, TRUE[1:], TRUE[0])
+    direct = jaxlogreg.run_study(sim.X, sim.y, TRUE, scheme=jaxlogreg.Splits(scheme_key, 60, 0.7), batch=25)
+    reps = np.load(out / "replicates.npz")
+    for key in ("params", "bse", "status", "auc"):
+        np.testing.assert_array_equal(reps[key], direct.replicates[key])
+    summary = json.loads((out / "summary.json").read_text())
+    ref = sm.Logit(np.asarray(sim.y), sm.add_constant(np.asarray(sim.X))).fit(disp=0, tol=1e-12)
+    np.testing.assert_allclose(summary["reference"]["params"], ref.params, rtol=1e-7)
+    assert cli.main(argv[:-1]) == 2  # the same directory again, without --resume: refused
+    assert "already holds a study" in capsys.readouterr().err

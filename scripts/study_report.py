@@ -1,0 +1,25 @@
+"""Re-render a finished study's report and plots from its files.
+
+    python scripts/study_report.py jaxlogreg-study
+
+Reads ``summary.json`` and ``replicates.npz`` from the study directory (as written by
+``jaxlogreg study`` or ``jaxlogreg.run_study(..., out=...)``) and writes ``report.md``,
+``coefficients.png`` and ``calibration.png`` again, e.g. after a change of plotting style.
+"""
+
+import argparse
+
+from jaxlogreg import _study
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("out", help="the study directory")
+    args = ap.parse_args()
+    result = _study.load(args.out)
+    for path in _study.write_outputs(result, args.out):
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
