@@ -12,7 +12,10 @@ import jax.numpy as jnp
 
 from . import _loss
 
-__all__ = ["AXIS", "chunked_map", "default_chunk", "split_batch", "shared_design", "map_models"]
+__all__ = [
+    "AXIS", "CORE_AXES", "chunked_map", "default_chunk", "split_batch", "split_models",
+    "shared_design", "map_models",
+]
 
 # Per-observation values a chunk of models may hold at once: about 1 MiB of float64 per
 # working array, which keeps one Newton iteration of a chunk inside the L2/L3 caches.
@@ -79,6 +82,21 @@ def split_batch(inputs: dict, core: dict, batch_shape: tuple[int, ...]):
 # 256 MiB of float64. Beyond it (wide or very tall designs) the Hessians are formed per model
 # as ``X^T diag(s) X``, which costs the same arithmetic without the array.
 _MAX_PRODUCTS = 2**25
+
+
+# Trailing (per-model) axes of every named input of a batch; more leading axes are batch axes.
+CORE_AXES = {"X": 2, "y": 1, "weights": 1, "offset": 1, "trials": 1, "init": 1, "alpha": 0,
+             "params": 1, "status": 0, "index": 0, "grad_norm": 0}
+
+
+def split_models(inputs: dict, scheme, batch_shape: tuple[int, ...]):
+    """:func:`split_batch` of named inputs (:data:`CORE_AXES`); with a resampling
+    ``scheme``, the index of each model (the scheme's model ``b`` along the last batch axis,
+    whose weights are made inside its chunk) is mapped too, as ``"index"``."""
+    inputs = dict(inputs)
+    if scheme is not None:
+        inputs["index"] = jnp.broadcast_to(jnp.arange(scheme.num, dtype=jnp.int32), batch_shape)
+    return split_batch(inputs, CORE_AXES, batch_shape)
 
 
 def shared_design(X, fit_intercept: bool, batch_shape: tuple[int, ...]):

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _implicit, _links, _loss, _resample, _validate, solvers
-from ._batch import AXIS, default_chunk, shared_design, split_batch
+from ._batch import AXIS, default_chunk, shared_design, split_models
 from ._result import FitResult
 from ._status import Status
 
@@ -383,12 +383,7 @@ def _fit(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_iter, sch
     # and never broadcast to the batch.
     inputs = {"X": X, "y": y, "weights": weights, "offset": offset, "trials": trials,
               "init": init, "alpha": alpha}
-    core = {"X": 2, "y": 1, "weights": 1, "offset": 1, "trials": 1, "init": 1, "alpha": 0,
-            "index": 0}
-    if scheme is not None:
-        # Model b of the scheme along the last batch axis; its weights are made in its chunk.
-        inputs["index"] = jnp.broadcast_to(jnp.arange(scheme.num, dtype=jnp.int32), batch_shape)
-    mapped, shared = split_batch(inputs, core, batch_shape)
+    mapped, shared = split_models(inputs, scheme, batch_shape)
     products = None
 
     def penalty(alpha):

@@ -126,7 +126,7 @@ import numpy as np
 from jax.scipy.special import gammaincc, ndtr, xlogy
 
 from . import _linalg, _links, _loss, _resample, _validate
-from ._batch import default_chunk, map_models, shared_design, split_batch
+from ._batch import default_chunk, map_models, shared_design, split_models
 from ._status import Status
 
 Array = jax.Array
@@ -345,19 +345,12 @@ def _model_problem(a: dict, per_model: dict, fit_intercept: bool, products, sche
     return _Rows(problem, freq, jnp.ones_like(freq) if trials is None else trials)
 
 
-# Trailing (non-batch) axes of every array a batch of models may carry.
-_CORE = {"X": 2, "y": 1, "weights": 1, "offset": 1, "trials": 1, "params": 1, "status": 0,
-         "index": 0, "alpha": 0, "grad_norm": 0}
-
-
 def _split_models(inputs: dict, scheme, batch_shape, fit_intercept):
-    """Per-model (mapped) and shared arrays of a batch (``inputs`` named as in ``_CORE``;
+    """Per-model (mapped) and shared arrays of a batch (``inputs`` named as in
+    :data:`jaxlogreg._batch.CORE_AXES`;
     None entries dropped), and the shared design's column products (None unless ``X`` is
     shared); with a scheme, each model's index is mapped."""
-    inputs = dict(inputs)
-    if scheme is not None:
-        inputs["index"] = jnp.broadcast_to(jnp.arange(scheme.num, dtype=jnp.int32), batch_shape)
-    mapped, shared = split_batch(inputs, _CORE, batch_shape)
+    mapped, shared = split_models(inputs, scheme, batch_shape)
     products = None
     if "X" in shared:
         shared["X"], products = shared_design(shared["X"], fit_intercept, batch_shape)

@@ -30,6 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import _validate
 from ._fit import fit
 from ._validate import float_dtype
 
@@ -114,15 +115,7 @@ class PlattCalibrator(NamedTuple):
 
 
 def _as_array(name: str, a, dtype) -> Array:
-    try:
-        arr = jnp.asarray(a)
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"{name}: cannot be read as a numeric array ({e})") from None
-    if not (jnp.issubdtype(arr.dtype, jnp.number) or arr.dtype == jnp.bool_):
-        raise ValueError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
-    if arr.ndim < 1:
-        raise ValueError(f"{name}: expected shape (..., n), got a scalar")
-    return arr.astype(dtype)
+    return _validate._as_array(name, a, dtype, min_ndim=1)
 
 
 def _inputs(y, pred, weights, pred_name: str) -> tuple[Array, Array, Array]:

@@ -89,7 +89,7 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from . import _fit, _loss, _resample, _validate, solvers
-from ._batch import AXIS, map_models, split_batch
+from ._batch import AXIS, map_models, split_batch, split_models
 from ._result import FitResult
 
 Array = jax.Array
@@ -207,11 +207,7 @@ def sharded_fit(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_it
 
     inputs = {"X": X, "y": y, "weights": weights, "offset": offset, "trials": trials,
               "init": init, "alpha": alpha}
-    core = {"X": 2, "y": 1, "weights": 1, "offset": 1, "trials": 1, "init": 1, "alpha": 0,
-            "index": 0}
-    if scheme is not None:
-        inputs["index"] = jnp.broadcast_to(jnp.arange(scheme.num, dtype=jnp.int32), batch_shape)
-    mapped, shared = split_batch(inputs, core, batch_shape)
+    mapped, shared = split_models(inputs, scheme, batch_shape)
     # Pad to k * local models with copies of model 0 (valid data; dropped below).
     mapped = {
         name: jnp.concatenate([a, jnp.broadcast_to(a[:1], (k * local - B,) + a.shape[1:])])

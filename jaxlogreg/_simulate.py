@@ -31,6 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import _validate
 from ._links import LINKS, inverse, inverse_derivative, link_function
 
 Array = jax.Array
@@ -192,16 +193,7 @@ def _concrete(a) -> bool:
 
 def _array(name: str, value, dtype, ndim: int) -> Array:
     """``value`` as a ``dtype`` array of ``ndim`` dimensions, finite where concrete."""
-    try:
-        arr = jnp.asarray(value)
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"{name}: cannot be read as a numeric array ({e})") from None
-    if not (jnp.issubdtype(arr.dtype, jnp.number) or arr.dtype == jnp.bool_):
-        raise ValueError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
-    if arr.ndim != ndim:
-        shape = {0: "a scalar", 1: "shape (d,)", 2: "shape (n, d)"}[ndim]
-        raise ValueError(f"{name}: expected {shape}, got shape {arr.shape}")
-    arr = arr.astype(dtype)
+    arr = _validate._as_array(name, value, dtype, ndim=ndim)
     if _concrete(arr):
         bad = ~np.isfinite(np.asarray(arr))
         if bad.any():

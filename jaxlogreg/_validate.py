@@ -46,13 +46,18 @@ def _first(mask: np.ndarray) -> tuple[int, ...]:
     return tuple(int(i) for i in np.argwhere(mask)[0])
 
 
-def _as_array(name: str, a, dtype, min_ndim: int):
+def _as_array(name: str, a, dtype, min_ndim: int = 0, ndim=None):
+    """``a`` as a ``dtype`` array; a ``ValueError`` naming ``name`` when it is not numeric,
+    has fewer than ``min_ndim`` dimensions, or (``ndim``) not exactly that many."""
     try:
         arr = jnp.asarray(a)
     except (TypeError, ValueError) as e:
         raise ValueError(f"{name}: cannot be read as a numeric array ({e})") from None
     if not (jnp.issubdtype(arr.dtype, jnp.number) or arr.dtype == jnp.bool_):
         raise ValueError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
+    if ndim is not None and arr.ndim != ndim:
+        shape = {0: "a scalar", 1: "shape (d,)", 2: "shape (n, d)"}.get(ndim, f"{ndim} dimensions")
+        raise ValueError(f"{name}: expected {shape}, got shape {arr.shape}")
     if arr.ndim < min_ndim:
         raise ValueError(
             f"{name}: expected at least {min_ndim} dimension(s), got shape {arr.shape}"

@@ -4,7 +4,6 @@ errors on bad files."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 

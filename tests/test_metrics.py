@@ -395,7 +395,7 @@ def test_bad_input_raises_naming_the_argument():
         roc_auc(y[:-1], S)
     with pytest.raises(ValueError, match="batch axes do not broadcast"):
         brier_score(y, P, W[:3])
-    with pytest.raises(ValueError, match="^p: expected shape"):
+    with pytest.raises(ValueError, match="^p: expected at least 1 dimension"):
         calibration(y, 0.5)
     with pytest.raises(ValueError, match="^score: no observations"):
         platt_scaling(np.zeros((3, 0)), np.zeros(0))

@@ -127,3 +127,40 @@ def certainly_separated(
     return jax.lax.cond(
         any_model(consult, axis_name), margin_test, lambda _: jnp.zeros((), bool), None
     )
+
+
+def commit(new, state, accepted: Array):
+    """The state after a step: ``new`` for a running model whose line search ``accepted`` a
+    step, ``state`` unchanged (frozen) otherwise; a running model whose search failed stops
+    with ``LINESEARCH_FAILED``. ``new`` and ``state`` are one solver's state NamedTuples."""
+    moving = state.status == int(Status.RUNNING)
+    take = moving & accepted
+    out = jax.tree_util.tree_map(lambda a, b: jnp.where(take, a, b), new, state)
+    failed = moving & ~accepted
+    return out._replace(status=jnp.where(failed, jnp.int32(Status.LINESEARCH_FAILED), out.status))
+
+
+def backtrack(at, first, done, max_halvings: int, axis_name: Optional[str]):
+    """Halve the step from ``t = 1`` until ``at`` accepts it, at most ``max_halvings`` times.
+
+    ``at(t) -> (ok, *values)`` evaluates a trial step; ``first`` is its result at ``t = 1``;
+    ``done`` marks models that need no search (stopped, or a step known to be good). Under a
+    named axis the loop runs until every model of the batch is done, models already done
+    keeping their values. Returns ``(accepted, t, *values)``.
+    """
+    ok, *values = first
+    one = jnp.ones((), values[0].dtype)
+    carry = (ok | done, jnp.zeros((), jnp.int32), one, *values)
+
+    def cond(c):
+        return any_model(~c[0] & (c[1] < max_halvings), axis_name)
+
+    def body(c):
+        finished, k, t = c[:3]
+        t_new = jnp.where(finished, t, 0.5 * t)
+        ok, *new = at(t_new)
+        keep = [jnp.where(finished, a, b) for a, b in zip(c[3:], new)]
+        return (finished | ok, jnp.where(finished, k, k + 1), t_new, *keep)
+
+    accepted, _, t, *values = jax.lax.while_loop(cond, body, carry)
+    return (accepted, t, *values)

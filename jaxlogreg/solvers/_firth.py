@@ -373,10 +373,7 @@ def step(
         problem, pt, n_iter, tol, max_iter, state.grad_floor, config, free
     )
     new = FirthState(beta, pt.loss, grad, delta, state.grad_floor, n_iter, status)
-    take = moving & accepted
-    out = jax.tree_util.tree_map(lambda a, b: jnp.where(take, a, b), new, state)
-    failed = moving & ~accepted
-    return out._replace(status=jnp.where(failed, jnp.int32(Status.LINESEARCH_FAILED), out.status))
+    return _common.commit(new, state, accepted)
 
 
 def run(

@@ -405,10 +405,7 @@ def step(
         beta, loss, grad, d, eta, xd, S, Y, rho, count, state.grad_floor, n_iter, status
     )
     accepted = t > 0
-    take = moving & accepted
-    out = jax.tree_util.tree_map(lambda a, b: jnp.where(take, a, b), new, state)
-    failed = moving & ~accepted
-    return out._replace(status=jnp.where(failed, jnp.int32(Status.LINESEARCH_FAILED), out.status))
+    return _common.commit(new, state, accepted)
 
 
 def run(

@@ -300,21 +300,7 @@ def _line_search(problem, state, config, skip, axis_name):
             ok = jnp.isfinite(f) & (f <= bound + config.armijo * t * state.slope)
             return ok, f, r, s, eta_t
 
-        ok, f, r, s, eta_t = at(one)
-        carry = (ok | skip | state.certified, jnp.zeros((), jnp.int32), one, f, r, s, eta_t)
-
-        def cond(c):
-            return _common.any_model(~c[0] & (c[1] < config.max_halvings), axis_name)
-
-        def body(c):
-            done, k, t = c[:3]
-            t_new = jnp.where(done, t, 0.5 * t)
-            ok, *new = at(t_new)
-            keep = [jnp.where(done, a, b) for a, b in zip(c[3:], new)]
-            return (done | ok, jnp.where(done, k, k + 1), t_new, *keep)
-
-        accepted, _, t, f, r, s, eta_t = jax.lax.while_loop(cond, body, carry)
-        return accepted, t, f, r, s, eta_t
+        return _common.backtrack(at, at(one), skip | state.certified, config.max_halvings, axis_name)
 
     def full_step(_):
         beta = state.beta + state.delta
@@ -351,9 +337,7 @@ def step(
     new = ProxNewtonState(
         beta, loss, grad, delta, slope, certified, state.grad_floor, n_iter, status
     )
-    out = jax.tree_util.tree_map(lambda a, b: jnp.where(take, a, b), new, state)
-    failed = moving & ~accepted
-    return out._replace(status=jnp.where(failed, jnp.int32(Status.LINESEARCH_FAILED), out.status))
+    return _common.commit(new, state, accepted)
 
 
 def run(
