@@ -420,7 +420,9 @@ def _null_loglik(y: Array, w: Array, o: Array, link: str = "logit") -> Array:
         lo = jnp.where(g > 0, a, lo)
         hi = jnp.where(g < 0, a, hi)
         proposal = a + g / jnp.where(h > 0, h, 1.0)
-        inside = (h > 0) & (proposal > lo) & (proposal < hi)
+        # Closed bracket: a proposal that rounds to ``a`` itself (``g`` at rounding level, at
+        # the root) is accepted and stops the iteration.
+        inside = (h > 0) & (proposal >= lo) & (proposal <= hi)
         known = jnp.isfinite(lo) & jnp.isfinite(hi)
         away = jnp.where(g > 0, a + step, a - step)
         new = jnp.where(inside, proposal, jnp.where(known, 0.5 * (lo + hi), away))
