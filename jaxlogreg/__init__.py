@@ -1,7 +1,9 @@
 """jaxlogreg: thousands to millions of logistic regression fits at once, in JAX.
 
 The public API is what this module re-exports; everything in a ``_``-prefixed module is an
-implementation detail.
+implementation detail. The package is typed (``py.typed``): arrays carry jaxtyping
+annotations of dtype kind and shape whose dimension names state the batching conventions
+(:mod:`jaxlogreg._typing`).
 """
 
 from ._datasets import make_seed_data

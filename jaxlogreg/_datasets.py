@@ -30,6 +30,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._typing import Float
+
 __all__ = ["SeedData", "make_seed_data", "seed_sample", "SEED_PARAMS", "SEED_FEATURES"]
 
 SEED_INTERCEPT = -3.0
@@ -41,9 +43,9 @@ SEED_PARAMS = (SEED_INTERCEPT,) + SEED_COEF  # intercept first
 class SeedData(NamedTuple):
     """``X (n, 6)`` features, ``y (n,)`` 0/1 labels, and the true coefficients."""
 
-    X: np.ndarray
-    y: np.ndarray
-    coef: np.ndarray
+    X: Float[np.ndarray, "n 6"]
+    y: Float[np.ndarray, " n"]
+    coef: Float[np.ndarray, " 6"]
     intercept: float
     feature_names: tuple[str, ...]
 

@@ -44,6 +44,7 @@ from __future__ import annotations
 import functools
 import math
 import statistics
+from collections.abc import Sequence
 from typing import NamedTuple, Optional
 
 import jax
@@ -52,7 +53,9 @@ import numpy as np
 
 from . import _linalg, _loss, _validate
 from ._batch import chunked_map, default_chunk, shared_design, split_batch
+from ._result import FitResult
 from ._status import Status
+from ._typing import ArrayLike, Float, Integer, Numeric, Real
 from .solvers import _firth
 
 Array = jax.Array
@@ -72,9 +75,9 @@ class FirthProfile(NamedTuple):
       pvalue: ``(..., k)`` ``P(chi2_1 > statistic)``.
     """
 
-    conf_int: Optional[Array]
-    statistic: Array
-    pvalue: Array
+    conf_int: Float[Array, "*batch k 2"] | None
+    statistic: Float[Array, "*batch k"]
+    pvalue: Float[Array, "*batch k"]
 
 
 def _defaults(dtype, tol, root_tol, max_iter):
@@ -113,18 +116,18 @@ def _inputs(X, y, params, weights, offset, fit_intercept, columns):
 
 
 def firth_profile(
-    X,
-    y,
-    params,
+    X: Numeric[ArrayLike, "*#batch n d"],
+    y: Numeric[ArrayLike, "*#batch n"],
+    params: FitResult | Real[ArrayLike, "*#batch p"],
     *,
-    weights=None,
-    offset=None,
+    weights: Numeric[ArrayLike, "*#batch n"] | None = None,
+    offset: Numeric[ArrayLike, "*#batch n"] | None = None,
     alpha: float = 0.05,
-    columns=None,
+    columns: int | Sequence[int] | None = None,
     fit_intercept: bool = True,
-    tol=None,
-    max_iter=None,
-    root_tol=None,
+    tol: Real[ArrayLike, ""] | None = None,
+    max_iter: Integer[ArrayLike, ""] | None = None,
+    root_tol: Real[ArrayLike, ""] | None = None,
     max_root_iter: int = 60,
     max_expand: int = 12,
     chunk_size: Optional[int] = None,
@@ -185,9 +188,9 @@ def firth_profile(
     return FirthProfile(out[..., :2] if intervals else None, stat, pvalue)
 
 
-def firth_profile_intervals(X, y, params, **kwargs) -> Array:
+def firth_profile_intervals(X, y, params, **kwargs) -> Array | None:
     """``(..., k, 2)`` profile penalised-likelihood intervals: ``firth_profile(...).conf_int``
-    (same arguments)."""
+    (same arguments; None with ``intervals=False``)."""
     return firth_profile(X, y, params, **kwargs).conf_int
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from typing import NamedTuple, Optional
 
 import jax
@@ -14,8 +15,12 @@ from . import _implicit, _links, _loss, _resample, _validate, solvers
 from ._batch import AXIS, default_chunk, shared_design, split_models
 from ._result import FitResult
 from ._status import Status
+from ._typing import ArrayLike, ClassWeight, Devices, Integer, Numeric, Real
 
 Array = jax.Array
+
+# A registered solver name or a solver's settings object.
+Solver = str | solvers.Newton | solvers.LBFGS | solvers.ProxNewton | solvers.SGD | solvers.Firth
 
 __all__ = ["fit", "default_tol", "DEFAULT_MAX_ITER"]
 
@@ -27,25 +32,25 @@ def default_tol(dtype) -> float:
 
 
 def fit(
-    X,
-    y,
+    X: Numeric[ArrayLike, "*#batch n d"],
+    y: Numeric[ArrayLike, "*#batch n"],
     *,
-    weights=None,
-    offset=None,
+    weights: Numeric[ArrayLike, "*#batch n"] | _resample.Scheme | None = None,
+    offset: Numeric[ArrayLike, "*#batch n"] | None = None,
     fit_intercept: bool = True,
-    solver="newton",
-    tol=None,
-    max_iter=None,
-    init=None,
-    alpha=0.0,
+    solver: Solver = "newton",
+    tol: Real[ArrayLike, ""] | None = None,
+    max_iter: Integer[ArrayLike, ""] | None = None,
+    init: FitResult | Real[ArrayLike, "*#batch p"] | None = None,
+    alpha: Real[ArrayLike, "*#batch"] = 0.0,
     l1_ratio: float = 0.0,
-    penalty_factor=None,
-    class_weight=None,
-    trials=None,
+    penalty_factor: Real[ArrayLike, " d"] | None = None,
+    class_weight: ClassWeight = None,
+    trials: Numeric[ArrayLike, "*#batch n"] | None = None,
     link: str = "logit",
     firth: bool = False,
     chunk_size: int | None = None,
-    devices=None,
+    devices: Devices = None,
 ) -> FitResult:
     """Fit one logistic regression model or a batch of them.
 
@@ -113,7 +118,8 @@ def fit(
         huge data set split by rows see :func:`jaxlogreg.fit_rows_sharded`).
 
     The leading (batch) axes of ``X``, ``y``, ``weights``, ``offset``, ``trials`` and
-    ``alpha`` broadcast together; the batch shape ``(...)`` is that broadcast shape (``()``
+    ``alpha`` broadcast together (``*#batch`` in the signature's shape annotations, see
+    :mod:`jaxlogreg._typing`); the batch shape ``(...)`` is that broadcast shape (``()``
     for one model). Computation is in ``X``'s floating dtype, or JAX's default float
     (float64 under ``jax_enable_x64``) when ``X`` is not floating.
 
@@ -146,8 +152,8 @@ class _Prepared(NamedTuple):
     alpha: Array  # (...) may carry batch axes
     pf: Array  # (d,)
     config: object
-    tol: Array
-    max_iter: Array
+    tol: Array | np.ndarray  # () in the dtype of the data
+    max_iter: Array | np.ndarray  # () int32
     chunk_size: int
     statics: dict  # batch_shape, fit_intercept, l1_ratio, class_weight, link
     scheme: Optional[_resample.Scheme] = None
@@ -167,13 +173,15 @@ def _prepare(X, y, weights, offset, fit_intercept, solver, tol, max_iter, alpha,
     dtype = _validate.float_dtype(X)
     alpha = _validate._as_array("alpha", alpha, dtype, 0)
     scheme = weights if isinstance(weights, _resample.Scheme) else None
-    try:
-        extra = np.broadcast_shapes(alpha.shape, () if scheme is None else (scheme.num,))
-    except ValueError:
-        raise ValueError(
-            f"alpha: batch axes {alpha.shape} do not broadcast with the {scheme.num} models of "
-            "the resampling scheme (its models are the last batch axis)"
-        ) from None
+    extra = alpha.shape
+    if scheme is not None:
+        try:
+            extra = np.broadcast_shapes(alpha.shape, (scheme.num,))
+        except ValueError:
+            raise ValueError(
+                f"alpha: batch axes {alpha.shape} do not broadcast with the {scheme.num} models "
+                "of the resampling scheme (its models are the last batch axis)"
+            ) from None
     data = _validate.fit_inputs(
         X, y, None if scheme is not None else weights, offset,
         fit_intercept=fit_intercept, trials=trials, extra_batch=extra,
@@ -213,7 +221,8 @@ def _prepare(X, y, weights, offset, fit_intercept, solver, tol, max_iter, alpha,
         link=link,
     )
     return _Prepared(
-        data, alpha, pf, config, jnp.asarray(tol, dtype), jnp.asarray(max_iter, jnp.int32),
+        data, alpha, pf, config, _validate._scalar(tol, dtype),
+        _validate._scalar(max_iter, jnp.int32),
         int(chunk_size), statics, scheme,
     )
 
@@ -225,15 +234,19 @@ def _solve(prep: _Prepared, start, alpha, mesh=None) -> FitResult:
 
     The solver's loops are not differentiated: derivatives of the solution come from the
     optimality condition (:mod:`jaxlogreg._implicit`), so the solver sees the data without
-    tangents.
+    tangents. When nothing is traced (an eager call, the common case) there is nothing to
+    stop and nothing to differentiate: both steps are skipped, which saves their dispatches.
     """
     data = prep.data
     data_args = (data.X, data.y, data.weights, data.offset, data.trials)
-    frozen = jax.lax.stop_gradient((data_args, alpha, prep.pf))
-    start = jax.lax.stop_gradient(start)
+    traced = not all(
+        map(_validate._is_concrete, jax.tree_util.tree_leaves((data_args, alpha, prep.pf, start)))
+    )
+    frozen = jax.lax.stop_gradient((data_args, alpha, prep.pf)) if traced else (data_args, alpha, prep.pf)
+    start = jax.lax.stop_gradient(start) if traced else start
     if start is None:
         start = pooled_start(prep, frozen[1])
-    run = _fit
+    run: Callable[..., FitResult] = _fit
     if mesh is not None:
         from ._sharding import sharded_fit  # it builds on this module
 
@@ -242,8 +255,9 @@ def _solve(prep: _Prepared, start, alpha, mesh=None) -> FitResult:
         *frozen[0], start, frozen[1], frozen[2], prep.tol, prep.max_iter, prep.scheme,
         config=prep.config, chunk_size=prep.chunk_size, **prep.statics,
     )
-    if prep.scheme is not None or isinstance(prep.config, solvers.Firth):
-        # Weights generated inside the fit, or Firth's objective: no implicit derivatives.
+    if not traced or prep.scheme is not None or isinstance(prep.config, solvers.Firth):
+        # Nothing to differentiate, weights generated inside the fit, or Firth's objective:
+        # no implicit derivatives.
         return res
     return _implicit.attach(res, *data_args, alpha, prep.pf, **prep.statics)
 

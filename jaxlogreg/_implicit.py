@@ -62,6 +62,7 @@ from . import _linalg, _loss, _validate
 from ._batch import split_batch
 from ._result import FitResult
 from ._status import Status
+from ._typing import ArrayLike, ClassWeight, Float, Numeric, Real
 
 Array = jax.Array
 
@@ -273,8 +274,19 @@ def _influence(st: _Statics, params, status, theta: dict) -> Array:
     return _map_models(one, st, {"beta": params, "status": status}, present)
 
 
-def influence(res: FitResult, X, y, *, weights=None, offset=None, alpha=0.0, l1_ratio=0.0,
-              penalty_factor=None, trials=None, class_weight=None) -> Array:
+def influence(
+    res: FitResult,
+    X: Numeric[ArrayLike, "*#batch n d"],
+    y: Numeric[ArrayLike, "*#batch n"],
+    *,
+    weights: Numeric[ArrayLike, "*#batch n"] | None = None,
+    offset: Numeric[ArrayLike, "*#batch n"] | None = None,
+    alpha: Real[ArrayLike, "*#batch"] = 0.0,
+    l1_ratio: float = 0.0,
+    penalty_factor: Real[ArrayLike, " d"] | None = None,
+    trials: Numeric[ArrayLike, "*#batch n"] | None = None,
+    class_weight: ClassWeight = None,
+) -> Float[Array, "*batch n p"]:
     """Influence of each observation's weight on every parameter: ``d params / d w_i``.
 
     For each model of ``res`` (fitted by :func:`jaxlogreg.fit` to the same data and penalty,

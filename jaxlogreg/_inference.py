@@ -118,7 +118,8 @@ import dataclasses
 import functools
 import math
 import statistics
-from typing import NamedTuple, Optional, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
@@ -127,7 +128,9 @@ from jax.scipy.special import gammaincc, ndtr, xlogy
 
 from . import _linalg, _links, _loss, _resample, _validate
 from ._batch import default_chunk, map_models, shared_design, split_models
+from ._result import FitResult
 from ._status import Status
+from ._typing import ArrayLike, Bool, ClassWeight, Float, Int32, Integer, Numeric, Real
 
 Array = jax.Array
 
@@ -231,35 +234,35 @@ class InferenceResult:
     ``inf[i]`` or ``inf[mask]`` indexes every array along the batch axes.
     """
 
-    params: Array
-    cov_params: Array
-    bse: Array
-    tvalues: Array
-    pvalues: Array
-    conf_int: Array
-    odds_ratios: Array
-    odds_ratios_conf_int: Array
-    llf: Array
-    llnull: Array
-    llr: Array
-    llr_pvalue: Array
-    prsquared: Array
-    prsquared_cox_snell: Array
-    prsquared_nagelkerke: Array
-    aic: Array
-    bic: Array
-    deviance: Array
-    pearson_chi2: Array
-    df_model: Array
-    df_resid: Array
-    nobs: Array
-    resid_response: Array
-    resid_pearson: Array
-    resid_dev: Array
-    hat_matrix_diag: Array
-    cooks_distance: Array
-    status: Array
-    valid: Array
+    params: Float[Array, "*batch k"]
+    cov_params: Float[Array, "*batch k k"]
+    bse: Float[Array, "*batch k"]
+    tvalues: Float[Array, "*batch k"]
+    pvalues: Float[Array, "*batch k"]
+    conf_int: Float[Array, "*batch k 2"]
+    odds_ratios: Float[Array, "*batch k"]
+    odds_ratios_conf_int: Float[Array, "*batch k 2"]
+    llf: Float[Array, "*batch"]
+    llnull: Float[Array, "*batch"]
+    llr: Float[Array, "*batch"]
+    llr_pvalue: Float[Array, "*batch"]
+    prsquared: Float[Array, "*batch"]
+    prsquared_cox_snell: Float[Array, "*batch"]
+    prsquared_nagelkerke: Float[Array, "*batch"]
+    aic: Float[Array, "*batch"]
+    bic: Float[Array, "*batch"]
+    deviance: Float[Array, "*batch"]
+    pearson_chi2: Float[Array, "*batch"]
+    df_model: Float[Array, "*batch"]
+    df_resid: Float[Array, "*batch"]
+    nobs: Float[Array, "*batch"]
+    resid_response: Float[Array, "*batch n"]
+    resid_pearson: Float[Array, "*batch n"]
+    resid_dev: Float[Array, "*batch n"]
+    hat_matrix_diag: Float[Array, "*batch n"]
+    cooks_distance: Float[Array, "*batch n"]
+    status: Int32[Array, "*batch"]
+    valid: Bool[Array, "*batch"]
     alpha: float = _static(0.05)
     cov_type: str = _static("nonrobust")
     fit_intercept: bool = _static(True)
@@ -287,18 +290,18 @@ _ARRAY_FIELDS = tuple(
 class Chi2TestResult(NamedTuple):
     """A chi-squared test per model: ``statistic (...)``, ``df (...)``, ``pvalue (...)``."""
 
-    statistic: Array
-    df: Array
-    pvalue: Array
+    statistic: Float[Array, "*batch"]
+    df: Float[Array, "*batch"]
+    pvalue: Float[Array, "*batch"]
 
 
 class LRTestResult(NamedTuple):
     """A likelihood-ratio test per model: ``statistic (...)``, ``df_diff (...)``,
     ``pvalue (...)``."""
 
-    statistic: Array
-    df_diff: Array
-    pvalue: Array
+    statistic: Float[Array, "*batch"]
+    df_diff: Float[Array, "*batch"]
+    pvalue: Float[Array, "*batch"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -365,21 +368,6 @@ def _quadratic_rows(problem: _loss.Problem, A: Array) -> Array:
         coeffs = A[i, j] * jnp.asarray(np.where(i == j, 1.0, 2.0), A.dtype)
         return problem.products @ coeffs
     return jnp.sum((problem.X @ A) * problem.X, axis=-1)
-
-
-def _mean_variance(eta: Array, link: str) -> tuple[Array, Array]:
-    """``mu = F(eta)`` and the Bernoulli variance ``v = mu (1 - mu)``, each ``eta``'s shape.
-
-    ``1 - mu`` is not formed by subtraction: it is ``F(-eta)`` for the symmetric links
-    (logit, probit, cauchit) and ``exp(-exp(eta))`` for cloglog (:mod:`jaxlogreg._links`),
-    so ``v`` keeps its relative accuracy where ``mu`` is near 1.
-    """
-    if link == "logit":
-        _, mu, var = _loss.pointwise(eta, jnp.zeros_like(eta))
-        return mu, var
-    mu = _links.inverse(link, eta)
-    rest = jnp.exp(-jnp.exp(eta)) if link == "cloglog" else _links.inverse(link, -eta)
-    return mu, mu * rest
 
 
 def _null_loglik(y: Array, w: Array, o: Array, link: str = "logit") -> Array:
@@ -504,18 +492,18 @@ def _data_for(res, X, y, weights, offset, name: str = "res", *, trials=None, ext
 
 
 def inference(
-    res,
-    X,
-    y,
+    res: FitResult,
+    X: Numeric[ArrayLike, "*#batch n d"],
+    y: Numeric[ArrayLike, "*#batch n"],
     *,
-    weights=None,
-    offset=None,
+    weights: Numeric[ArrayLike, "*#batch n"] | _resample.Scheme | None = None,
+    offset: Numeric[ArrayLike, "*#batch n"] | None = None,
     cov_type: str = "nonrobust",
-    groups=None,
+    groups: Integer[ArrayLike, " n"] | None = None,
     alpha: float = 0.05,
     chunk_size: Optional[int] = None,
-    trials=None,
-    class_weight=None,
+    trials: Numeric[ArrayLike, "*#batch n"] | None = None,
+    class_weight: ClassWeight = None,
     information: str = "expected",
 ) -> InferenceResult:
     """Statsmodels-style inference for every model of a batch.
@@ -674,7 +662,7 @@ def _inference(arrays, groups, cov_code, crit, scheme, *, batch_shape, fit_inter
         k = beta.shape[-1]
         eta = _loss.linear_predictor(beta, problem)
         loss, score, curvature = _loss.row_terms(eta, yy, link, information)
-        mu, var = _mean_variance(eta, link)
+        mu, var = _links.mean_variance(link, eta)
         # Saturated model's loss per row: the binary entropy of y (0 for 0/1 labels).
         sat = -(xlogy(yy, yy) + xlogy(1.0 - yy, 1.0 - yy))
         unit_dev = jnp.maximum(2.0 * (loss - sat), 0.0)
@@ -772,7 +760,11 @@ def _check_inference(inf, name: str):
         raise ValueError(f"{name}: expected an InferenceResult, got {type(inf).__name__}")
 
 
-def wald_test(inf: InferenceResult, R, q=None) -> Chi2TestResult:
+def wald_test(
+    inf: InferenceResult,
+    R: Real[ArrayLike, " k"] | Real[ArrayLike, "*#batch m k"],
+    q: Real[ArrayLike, "*#batch m"] | None = None,
+) -> Chi2TestResult:
     """Wald test of ``R beta = q`` for every model, with the covariance of ``inf``.
 
     ``statistic = (R b - q)^T (R V R^T)^-1 (R b - q)``, ``df = m`` (rows of ``R``),
@@ -887,16 +879,16 @@ def _lr(llf_r, dfr_r, ok_r, llf_f, dfr_f, ok_f):
 
 
 def score_test(
-    res_restricted,
-    X_full,
-    y,
+    res_restricted: FitResult,
+    X_full: Numeric[ArrayLike, "*#batch n d"],
+    y: Numeric[ArrayLike, "*#batch n"],
     *,
     restricted_columns: Sequence[int],
-    weights=None,
-    offset=None,
+    weights: Numeric[ArrayLike, "*#batch n"] | _resample.Scheme | None = None,
+    offset: Numeric[ArrayLike, "*#batch n"] | None = None,
     chunk_size: Optional[int] = None,
-    trials=None,
-    class_weight=None,
+    trials: Numeric[ArrayLike, "*#batch n"] | None = None,
+    class_weight: ClassWeight = None,
     information: str = "expected",
 ) -> Chi2TestResult:
     """Score (Lagrange multiplier) test of a restricted fit against the full model.
@@ -1019,10 +1011,10 @@ class LaplaceResult:
     ``lap[i]`` or ``lap[mask]`` indexes every array along the batch axes.
     """
 
-    mean: Array
-    cov: Array
-    sd: Array
-    valid: Array
+    mean: Float[Array, "*batch p"]
+    cov: Float[Array, "*batch p p"]
+    sd: Float[Array, "*batch p"]
+    valid: Bool[Array, "*batch"]
     fit_intercept: bool = _static(True)
     link: str = _static("logit")
 
@@ -1035,16 +1027,16 @@ class LaplaceResult:
 
 
 def laplace(
-    res,
-    X,
-    y,
+    res: FitResult,
+    X: Numeric[ArrayLike, "*#batch n d"],
+    y: Numeric[ArrayLike, "*#batch n"],
     *,
-    weights=None,
-    offset=None,
-    alpha=0.0,
-    penalty_factor=None,
-    trials=None,
-    class_weight=None,
+    weights: Numeric[ArrayLike, "*#batch n"] | _resample.Scheme | None = None,
+    offset: Numeric[ArrayLike, "*#batch n"] | None = None,
+    alpha: Real[ArrayLike, "*#batch"] = 0.0,
+    penalty_factor: Real[ArrayLike, " d"] | None = None,
+    trials: Numeric[ArrayLike, "*#batch n"] | None = None,
+    class_weight: ClassWeight = None,
     chunk_size: Optional[int] = None,
 ) -> LaplaceResult:
     """Laplace approximation to the posterior of a Bayesian binary regression with a
@@ -1158,7 +1150,12 @@ def _laplace(arrays, pf, scheme, *, batch_shape, fit_intercept, chunk_size, link
     return map_models(one, mapped, batch_shape, chunk_size)
 
 
-def predictive(lap: LaplaceResult, X, *, offset=None) -> Array:
+def predictive(
+    lap: LaplaceResult,
+    X: Numeric[ArrayLike, "*#batch m d"],
+    *,
+    offset: Numeric[ArrayLike, "*#batch m"] | None = None,
+) -> Float[Array, "*#batch m"]:
     """Posterior predictive ``P(y = 1 | x)`` for new rows under a Laplace posterior.
 
     With ``m = x^T mean + o`` and ``s^2 = x^T cov x`` (the mean and variance of ``eta`` under
@@ -1237,7 +1234,9 @@ def _predictive(lap, X, offset):
 # --------------------------------------------------------------------------------------------
 
 
-def variance_inflation_factors(X, *, standardize: bool = True) -> Array:
+def variance_inflation_factors(
+    X: Numeric[ArrayLike, "*batch n d"], *, standardize: bool = True
+) -> Float[Array, "*batch d"]:
     """Variance inflation factor of every column of ``X (..., n, d)``: ``(..., d)``.
 
     statsmodels' ``variance_inflation_factor(X, j, standardize=...)`` for every ``j`` at once::

@@ -13,6 +13,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -49,7 +50,8 @@ def write_json(path, obj) -> None:
 def write_npz(path, **arrays) -> None:
     """Write NumPy arrays to a ``.npz`` file atomically."""
     buf = io.BytesIO()
-    np.savez(buf, **{k: np.asarray(v) for k, v in arrays.items()})
+    named: dict[str, Any] = {k: np.asarray(v) for k, v in arrays.items()}
+    np.savez(buf, **named)  # (Any: numpy's stub would match the values to `allow_pickle`)
     write_bytes(path, buf.getvalue())
 
 

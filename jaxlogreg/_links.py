@@ -85,7 +85,7 @@ from jax.scipy.stats import norm
 
 Array = jax.Array
 
-__all__ = ["LINKS", "Rows", "inverse", "inverse_derivative", "link_function", "rows"]
+__all__ = ["LINKS", "Rows", "inverse", "inverse_derivative", "link_function", "mean_variance", "rows"]
 
 LINKS = ("logit", "probit", "cloglog", "cauchit")
 _ROW_LINKS = ("probit", "cloglog", "cauchit")
@@ -182,6 +182,18 @@ def inverse(link: str, eta) -> Array:
     if link == "cloglog":
         return -jnp.expm1(-jnp.exp(eta))
     return jnp.arctan2(1.0, -eta) / math.pi
+
+
+def mean_variance(link: str, eta) -> tuple[Array, Array]:
+    """``mu = F(eta)`` and the Bernoulli variance ``v = mu (1 - mu)``, each ``eta``'s shape.
+
+    ``1 - mu`` is not formed by subtraction: it is ``F(-eta)`` for the symmetric links
+    (logit, probit, cauchit) and ``exp(-exp(eta))`` for cloglog, so ``v`` keeps its relative
+    accuracy where ``mu`` is near 1.
+    """
+    mu = inverse(link, eta)
+    rest = jnp.exp(-jnp.exp(_as_float(eta))) if link == "cloglog" else inverse(link, -_as_float(eta))
+    return mu, mu * rest
 
 
 def inverse_derivative(link: str, eta) -> Array:

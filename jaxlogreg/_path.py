@@ -28,9 +28,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _loss, _validate, solvers
-from ._fit import _prepare, _solve
+from . import _loss, _resample, _validate, solvers
+from ._fit import Solver, _prepare, _solve
 from ._result import FitResult
+from ._typing import ArrayLike, ClassWeight, Float, Integer, Numeric, Real
 
 Array = jax.Array
 
@@ -48,7 +49,7 @@ class PathResult:
         the coefficients at ``alphas[k]``.
     """
 
-    alphas: Array
+    alphas: Float[Array, " K *batch"]
     fits: FitResult
 
     def __getitem__(self, index) -> "PathResult":
@@ -57,23 +58,23 @@ class PathResult:
 
 
 def path(
-    X,
-    y,
-    alphas=None,
+    X: Numeric[ArrayLike, "*#batch n d"],
+    y: Numeric[ArrayLike, "*#batch n"],
+    alphas: Real[ArrayLike, " K *#batch"] | None = None,
     *,
     l1_ratio: float = 1.0,
     n_alphas: int = 100,
-    alpha_min_ratio=None,
-    weights=None,
-    offset=None,
+    alpha_min_ratio: float | None = None,
+    weights: Numeric[ArrayLike, "*#batch n"] | _resample.Scheme | None = None,
+    offset: Numeric[ArrayLike, "*#batch n"] | None = None,
     fit_intercept: bool = True,
-    solver=None,
-    penalty_factor=None,
-    class_weight=None,
-    trials=None,
-    tol=None,
-    max_iter=None,
-    chunk_size=None,
+    solver: Solver | None = None,
+    penalty_factor: Real[ArrayLike, " d"] | None = None,
+    class_weight: ClassWeight = None,
+    trials: Numeric[ArrayLike, "*#batch n"] | None = None,
+    tol: Real[ArrayLike, ""] | None = None,
+    max_iter: Integer[ArrayLike, ""] | None = None,
+    chunk_size: int | None = None,
 ) -> PathResult:
     """Fit every model of a batch along a sequence of penalty strengths, warm-started.
 
@@ -97,7 +98,7 @@ def path(
     if alphas is None:
         if isinstance(n_alphas, (bool, np.bool_)) or not isinstance(n_alphas, (int, np.integer)) or n_alphas < 1:
             raise ValueError(f"n_alphas: must be a positive integer, got {n_alphas!r}")
-        first = 0.0
+        first: ArrayLike = 0.0
     else:
         alphas = _validate._as_array("alphas", alphas, _validate.float_dtype(X), 1)
         if alphas.shape[0] == 0:

@@ -46,7 +46,7 @@ import abc
 import dataclasses
 import functools
 import numbers
-from typing import ClassVar, Union
+from typing import TYPE_CHECKING, ClassVar, Union
 
 import jax
 import jax.numpy as jnp
@@ -107,7 +107,7 @@ def _positive_int(name: str, value, minimum: int = 1) -> int:
 def _fraction(name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"{name}: expected a float in (0, 1), got {value!r}")
-    if not 0.0 < value < 1.0:
+    if not 0.0 < float(value) < 1.0:
         raise ValueError(f"{name}: expected a float in (0, 1), got {value}")
     return float(value)
 
@@ -222,13 +222,13 @@ def _deal(key, n: int, bounds: Array, group, strata=None) -> Array:
     n1 = jnp.sum(ones, dtype=jnp.int32)
     left = jnp.where(strata, n1 - ones_before, (n - n1) - (row - ones_before))
 
-    def step(room, x):
+    def step_stratified(room, x):
         (room0, room1), (r, one) = room, x
         passed = jnp.where(one, room1, room0) > r
         room = room0 - (passed & ~one), room1 - (passed & one)
         return room, jnp.sum(~passed, dtype=jnp.int32) == group
 
-    _, dealt = jax.lax.scan(step, (bounds[0], bounds[1]), (_below(key, left), strata))
+    _, dealt = jax.lax.scan(step_stratified, (bounds[0], bounds[1]), (_below(key, left), strata))
     return dealt
 
 
@@ -302,6 +302,12 @@ class Scheme(abc.ABC):
     """
 
     has_held_out: ClassVar[bool]
+    if TYPE_CHECKING:  # fields of the subclasses (KFold's num is a property)
+
+        @property
+        def num(self) -> int: ...
+
+        key: Array
 
     @abc.abstractmethod
     def weights(self, index, y) -> Array:

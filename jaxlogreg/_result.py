@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from ._status import Status
+from ._typing import Bool, Float, Int32
 
 Array = jax.Array
 
@@ -36,22 +37,22 @@ class FitResult:
     ``res[mask]`` indexes every field along the batch axes.
     """
 
-    coef: Array
-    intercept: Array
-    status: Array
-    n_iter: Array
-    loss: Array
-    grad_norm: Array
+    coef: Float[Array, "*batch d"]
+    intercept: Float[Array, "*batch"]
+    status: Int32[Array, "*batch"]
+    n_iter: Int32[Array, "*batch"]
+    loss: Float[Array, "*batch"]
+    grad_norm: Float[Array, "*batch"]
     fit_intercept: bool = dataclasses.field(default=True, metadata=dict(static=True))
     link: str = dataclasses.field(default="logit", metadata=dict(static=True))
 
     @property
-    def converged(self) -> Array:
+    def converged(self) -> Bool[Array, "*batch"]:
         """``(...)`` bool: ``status == Status.CONVERGED``."""
         return self.status == int(Status.CONVERGED)
 
     @property
-    def params(self) -> Array:
+    def params(self) -> Float[Array, "*batch p"]:
         """``(..., p)``: intercept first when fitted, then ``coef``."""
         if not self.fit_intercept:
             return self.coef

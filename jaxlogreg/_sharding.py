@@ -80,7 +80,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from typing import Optional, Sequence, Union
+from collections.abc import Iterable
+from typing import Optional
 
 import jax
 import jax.numpy as jnp
@@ -91,6 +92,7 @@ from jax.sharding import PartitionSpec as P
 from . import _fit, _loss, _resample, _validate, solvers
 from ._batch import AXIS, map_models, split_batch, split_models
 from ._result import FitResult
+from ._typing import ArrayLike, Devices, Integer, Numeric, Real
 
 Array = jax.Array
 
@@ -101,8 +103,6 @@ __all__ = [
 
 # Name of the mesh axis when the caller gives devices rather than a mesh.
 MESH_AXIS = "devices"
-
-Devices = Union[int, Sequence[jax.Device], Mesh, None]
 
 
 def as_mesh(devices: Devices) -> Mesh:
@@ -122,7 +122,7 @@ def as_mesh(devices: Devices) -> Mesh:
         if not 1 <= devices <= len(local):
             raise ValueError(f"devices: expected a count in 1 .. {len(local)}, got {devices}")
         devices = local[: int(devices)]
-    devices = list(devices)
+    devices = list(devices) if isinstance(devices, Iterable) else []
     if not devices or not all(isinstance(d, jax.Device) for d in devices):
         raise ValueError(
             "devices: expected a device count, a sequence of jax devices or a 1-D Mesh"
@@ -238,7 +238,9 @@ def sharded_fit(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_it
         )
         for a in out
     ]
-    return FitResult(*out, fit_intercept=fit_intercept, link=link)
+    coef, intercept, status, n_iter, loss, grad_norm = out
+    return FitResult(coef, intercept, status, n_iter, loss, grad_norm,
+                     fit_intercept=fit_intercept, link=link)
 
 
 # --------------------------------------------------------------------------------------------
@@ -247,14 +249,14 @@ def sharded_fit(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_it
 
 
 def fit_rows_sharded(
-    X,
-    y,
+    X: Numeric[ArrayLike, "n d"],
+    y: Numeric[ArrayLike, "*#batch n"],
     *,
-    weights=None,
-    offset=None,
+    weights: Numeric[ArrayLike, "*#batch n"] | None = None,
+    offset: Numeric[ArrayLike, "*#batch n"] | None = None,
     fit_intercept: bool = True,
-    tol=None,
-    max_iter=None,
+    tol: Real[ArrayLike, ""] | None = None,
+    max_iter: Integer[ArrayLike, ""] | None = None,
     devices: Devices = None,
 ) -> FitResult:
     """Newton fit of one model, or a small batch over one design, with the rows of the data

@@ -33,6 +33,7 @@ import numpy as np
 
 from . import _validate
 from ._links import LINKS, inverse, inverse_derivative, link_function
+from ._typing import ArrayLike, DTypeLike, Float, Key, Real, UInt32
 
 Array = jax.Array
 
@@ -54,28 +55,28 @@ class Simulated(NamedTuple):
       mu: ``(n,)`` or ``(B, n)`` ``F(eta)``, the probability that ``y = 1``.
     """
 
-    X: Array
-    y: Array
-    coef: Array
-    intercept: Array
-    eta: Array
-    mu: Array
+    X: Float[Array, "*#num n d"]
+    y: Float[Array, "*num n"]
+    coef: Float[Array, " d"]
+    intercept: Float[Array, "*num"]
+    eta: Float[Array, "*num n"]
+    mu: Float[Array, "*num n"]
 
 
 def simulate(
-    key,
+    key: Key[Array, ""] | UInt32[ArrayLike, " words"],
     n: Optional[int],
-    coef,
-    intercept=None,
+    coef: Real[ArrayLike, " d"],
+    intercept: Real[ArrayLike, ""] | None = None,
     *,
-    positive_rate=None,
+    positive_rate: Real[ArrayLike, ""] | None = None,
     features: str = "gaussian",
-    correlation=0.0,
-    cov=None,
-    X=None,
+    correlation: Real[ArrayLike, ""] = 0.0,
+    cov: Real[ArrayLike, "d d"] | None = None,
+    X: Real[ArrayLike, "n d"] | None = None,
     link: str = "logit",
     num: Optional[int] = None,
-    dtype=None,
+    dtype: DTypeLike | None = None,
 ) -> Simulated:
     """Draw ``y ~ Bernoulli(F(intercept + X @ coef))`` with known coefficients (module doc).
 

@@ -41,7 +41,7 @@ import math
 import statistics
 import sys
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import jax
 import jax.numpy as jnp
@@ -222,6 +222,7 @@ def run_study(
         if scheme is not None and scheme.num < num:
             raise ValueError(f"scheme: has {scheme.num} models, fewer than num = {num} replicates")
     else:
+        assert scheme is not None  # checked above: a data set comes with a scheme
         num = scheme.num
     if not 0.0 < float(level) < 1.0:
         raise ValueError(f"level: must be in (0, 1), got {level}")
@@ -236,6 +237,7 @@ def run_study(
         n, d = X.shape
         dtype = X.dtype if jnp.issubdtype(X.dtype, jnp.floating) else jnp.result_type(float)
     else:
+        assert generate is not None  # checked above: no data set means a generator
         shapes = jax.eval_shape(generate, jax.ShapeDtypeStruct((), jnp.int32))
         (n, d), dtype = shapes[0].shape, shapes[0].dtype
         if shapes[1].shape != (n,):
@@ -273,6 +275,7 @@ def run_study(
 
     reference = None
     if X is not None:
+        assert scheme is not None
         full = fit(X, y, **fit_kw)
         full_inf = inference(full, X, y, cov_type=cov_type, alpha=1.0 - level)
         reference = dict(
@@ -561,7 +564,7 @@ def _describe_scheme(scheme) -> Optional[dict]:
     """The scheme's class and settings (its key as data), for the record and for resuming."""
     if scheme is None:
         return None
-    desc = {"kind": type(scheme).__name__}
+    desc: dict[str, Any] = {"kind": type(scheme).__name__}
     for field in dataclasses.fields(scheme):
         value = getattr(scheme, field.name)
         if field.name == "key":

@@ -88,7 +88,7 @@ def study(args, out=None) -> "object":
     num = args.replicates
     if args.scheme == "kfold":
         num = (num // args.folds) * args.folds
-    recorded = {}
+    recorded: dict[str, object] = {}
     if args.config:
         cfg = _load_config(args.config)
         n = int(cfg.get("n", args.n))

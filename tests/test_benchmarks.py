@@ -14,7 +14,8 @@ def run_quick(script: str) -> str:
     path = os.path.join(ROOT, "benchmarks", script)
     before = {p: os.path.getmtime(p) for p in _outputs()}
     proc = subprocess.run(
-        [sys.executable, path, "--quick"], capture_output=True, text=True, timeout=600, cwd=ROOT
+        [sys.executable, path, "--quick"],
+        capture_output=True, text=True, timeout=600, cwd=ROOT, check=False,
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert {p: os.path.getmtime(p) for p in _outputs()} == before, "--quick wrote a file"
@@ -22,7 +23,8 @@ def run_quick(script: str) -> str:
 
 
 def _outputs():
-    names = ("BENCHMARKS.md", os.path.join("benchmarks", "solver_traces.png"))
+    names = ("BENCHMARKS.md", os.path.join("benchmarks", "solver_traces.png"),
+             os.path.join("benchmarks", "scaling.png"))
     return [os.path.join(ROOT, n) for n in names if os.path.exists(os.path.join(ROOT, n))]
 
 
@@ -52,3 +54,30 @@ def test_bench_solvers_quick():
             assert cells[-1].startswith("CONVERGED") and "," not in cells[-1], r
             assert float(cells[6].split("/")[1]) < 1e-9, r
     assert "Targets (issue 3):" in out and "glum" in out
+
+
+def test_bench_overhead_quick():
+    rows = section_rows(run_quick("bench_overhead.py"), "bench_overhead")
+    for label in ("`fit(X, y)`", "`jax.jit(fit)(X, y)`", "Python overhead of `fit`",
+                  "`inference(res, X, y)`", "Python overhead of `inference`"):
+        assert any(r.startswith(f"| {label}") and r.endswith(" us |") for r in rows), label
+
+
+def test_bench_scaling_quick():
+    out = run_quick("bench_scaling.py")
+    rows = section_rows(out, "bench_scaling")
+    # One row per point of each sweep (quick: two points each), every fit converged.
+    for factor in ("B", "n", "d"):
+        points = [r for r in rows if r.startswith(f"| {factor} | ") and " MiB |" in r]
+        assert len(points) == 2, (factor, rows)
+        for r in points:
+            cells = [c.strip() for c in r.strip("|").split("|")]
+            assert cells[4].endswith(" s") and float(cells[4].split()[0]) > 0, r
+            assert float(cells[8].split()[0]) > 0, r  # peak RSS in MiB
+            assert cells[-1].startswith("CONVERGED"), r
+    # One growth-exponent row per factor, with a finite time exponent.
+    exps = [r for r in rows if r.startswith(("| B | 200 to", "| n | 100 to", "| d | 2 to"))]
+    assert len(exps) == 3, rows
+    for r in exps:
+        float(r.strip("|").split("|")[2])
+    assert "Measured" in out and "float64" in out

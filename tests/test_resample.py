@@ -220,7 +220,10 @@ def tiny_outcomes(seed_key):
     stratified = Splits(seed_key, TINY, train_fraction=0.5, stratify=True).materialize(y6)
     held = KFold(seed_key, k=3, repeats=TINY).materialize(jnp.zeros(4)) == 0
     held_strat = KFold(seed_key, k=2, repeats=TINY, stratify=True).materialize(y6) == 0
-    fold_of_row = lambda h, k: jnp.argmax(h.reshape(TINY, k, -1), axis=1)
+
+    def fold_of_row(h, k):
+        return jnp.argmax(h.reshape(TINY, k, -1), axis=1)
+
     return subsets, stratified, fold_of_row(held, 3), fold_of_row(held_strat, 2)
 
 

@@ -22,6 +22,8 @@ Which to use:
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from .._loss import Problem
 from . import _firth, _lbfgs, _newton, _prox_newton, _sgd
 from . import _firth as firth
@@ -42,7 +44,7 @@ __all__ = [
 ]
 
 # name -> factory of its default settings. The one registry: `fit` looks nowhere else.
-_NAMES = {
+_NAMES: dict[str, Callable[[], Any]] = {
     "newton": Newton,
     "prox_newton": ProxNewton,
     "lbfgs": LBFGS,
@@ -51,7 +53,7 @@ _NAMES = {
     "firth": Firth,
 }
 # settings class -> run function.
-_RUN = {
+_RUN: dict[type, Callable[..., Any]] = {
     Newton: _newton.run,
     ProxNewton: _prox_newton.run,
     LBFGS: _lbfgs.run,

@@ -146,8 +146,8 @@ class LBFGSState(NamedTuple):
     (p,)``; ``direction (p,)`` the next search direction ``d``; ``eta (n,)`` linear
     predictor at ``beta``; ``xd (n,)`` ``X @ d``; ``S``, ``Y`` ``(m, p)`` circular buffers
     of the pairs ``s_k``, ``y_k`` (zeros where unfilled); ``rho (m,)`` ``1 / s_k^T y_k``
-    (0 where unfilled); ``count ()`` int32 pairs stored so far (the next is written at
-    ``count % m``); ``grad_floor (p,)`` rounding bound on ``grad``; ``n_iter ()`` int32
+    (0 where unfilled); ``stored ()`` int32 pairs stored so far (the next is written at
+    ``stored % m``); ``grad_floor (p,)`` rounding bound on ``grad``; ``n_iter ()`` int32
     steps taken; ``status ()`` int32 :class:`~jaxlogreg.Status` code, ``RUNNING`` until
     the model stops.
     """
@@ -161,13 +161,13 @@ class LBFGSState(NamedTuple):
     S: Array
     Y: Array
     rho: Array
-    count: Array
+    stored: Array
     grad_floor: Array
     n_iter: Array
     status: Array
 
 
-def _safe_div(a: Array, b: Array, fallback) -> Array:
+def _safe_div(a: Array | float, b: Array, fallback) -> Array:
     """``a / b`` where ``b != 0``, else ``fallback``; never divides by zero (under vmap
     both sides of a ``where`` are computed)."""
     ok = b != 0
@@ -283,7 +283,7 @@ def init(
         S=jnp.zeros((m, p), dtype),
         Y=jnp.zeros((m, p), dtype),
         rho=jnp.zeros((m,), dtype),
-        count=jnp.zeros((), jnp.int32),
+        stored=jnp.zeros((), jnp.int32),
         grad_floor=floor,
         n_iter=n_iter,
         status=status,
@@ -378,7 +378,7 @@ def step(
     decision at the new point. A model that has stopped is returned unchanged."""
     moving = state.status == _RUNNING
     gmax = jnp.max(jnp.abs(state.grad))
-    t_first = jnp.where(state.count > 0, 1.0, _safe_div(1.0, gmax, 1.0))
+    t_first = jnp.where(state.stored > 0, 1.0, _safe_div(1.0, gmax, 1.0))
     t, loss, r = _line_search(problem, state, t_first, config, ~moving, axis_name)
     beta = state.beta + t * state.direction
     eta = state.eta + t * state.xd
@@ -389,11 +389,11 @@ def step(
     sy = _dot(s, y)
     eps = jnp.finfo(sy.dtype).eps
     keep = jnp.isfinite(sy) & (sy > eps * jnp.linalg.norm(s) * jnp.linalg.norm(y))
-    slot = state.count % int(config.memory)
+    slot = state.stored % int(config.memory)
     S = jnp.where(keep, state.S.at[slot].set(s), state.S)
     Y = jnp.where(keep, state.Y.at[slot].set(y), state.Y)
     rho = jnp.where(keep, state.rho.at[slot].set(_safe_div(1.0, sy, 0.0)), state.rho)
-    count = state.count + keep.astype(jnp.int32)
+    count = state.stored + keep.astype(jnp.int32)
 
     d, xd, S, Y, rho, count = _descent(problem, grad, S, Y, rho, count)
     n_iter = state.n_iter + 1
