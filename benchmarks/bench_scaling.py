@@ -325,7 +325,8 @@ def table(res: dict, grid: dict, args, png: str | None) -> str:
          f"{res['total_s']:.0f} s of wall time."),
     ]
     if png:
-        lines += ["", f"Plot (log-log, time of the whole batch and peak RSS): `{png}`."]
+        lines += ["", "Plot (log-log, time of the whole batch and peak RSS):", "",
+                  f"![scaling against B, n and d]({png})"]
     lines.append(MARK_END)
     return "\n".join(lines)
 
@@ -338,6 +339,7 @@ def plot(res: dict, path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     base = res["baseline"]["rss_mib"]
     fig, axes = plt.subplots(2, 3, figsize=(13, 7.5), squeeze=False)
@@ -365,6 +367,9 @@ def plot(res: dict, path) -> None:
         ax.set_ylabel("MiB")
         ax.set_title(f"memory against {factor}", fontsize=9)
         ax.legend(fontsize=7)
+        for ax in (axes[0][col], axes[1][col]):  # the swept values as plain tick labels
+            ax.xaxis.set_minor_formatter(NullFormatter())
+            ax.set_xticks(x, [f"{v:,}" for v in x], fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -655,7 +655,7 @@ def section(results: dict, repeats: int, png: Optional[str]) -> str:
             lines.append(f"- {s}: {txt}")
     lines += ["", "Targets (issue 3):"] + targets(results)
     if png:
-        lines += ["", f"Convergence traces: `{png}`."]
+        lines += ["", "Convergence traces (objective gap against warm time per fit):", "", f"![solver convergence traces]({png})"]
     lines.append(MARK_END)
     return "\n".join(lines)
 

@@ -17,14 +17,21 @@ __all__ = [
     "shared_design", "map_models",
 ]
 
-# Per-observation values a chunk of models may hold at once: about 1 MiB of float64 per
-# working array, which keeps one Newton iteration of a chunk inside the L2/L3 caches.
+# Per-observation values a chunk of models may hold at once. On a CPU, about 1 MiB of
+# float64 per working array, which keeps one Newton iteration of a chunk inside the L2/L3
+# caches. On an accelerator a chunk must instead fill the device's many cores: 2**24 values
+# (128 MiB of float64 per working array, a few GiB for all of them), not measured yet.
 _CHUNK_ELEMENTS = 2**17
+_ACCELERATOR_CHUNK_ELEMENTS = 2**24
 
 
-def default_chunk(n: int) -> int:
-    """Models per chunk for ``n`` rows: a power of two near ``_CHUNK_ELEMENTS / n``."""
-    return int(min(4096, max(8, 2 ** round(math.log2(max(1, _CHUNK_ELEMENTS // n))))))
+def default_chunk(n: int, platform: str | None = None) -> int:
+    """Models per chunk for ``n`` rows on ``platform`` (``jax.default_backend()`` when None):
+    a power of two near ``_CHUNK_ELEMENTS / n`` on a CPU (8 to 4,096 models), near
+    ``_ACCELERATOR_CHUNK_ELEMENTS / n`` elsewhere (8 to 65,536)."""
+    platform = jax.default_backend() if platform is None else platform
+    budget, most = (_CHUNK_ELEMENTS, 4096) if platform == "cpu" else (_ACCELERATOR_CHUNK_ELEMENTS, 65536)
+    return int(min(most, max(8, 2 ** round(math.log2(max(1, budget // n))))))
 
 
 AXIS = "models"

@@ -171,15 +171,16 @@ def _prepare(X, y, weights, offset, fit_intercept, solver, tol, max_iter, alpha,
     if not isinstance(link, str) or link not in _links.LINKS:
         raise ValueError(f"link: expected one of {', '.join(_links.LINKS)}, got {link!r}")
     dtype = _validate.float_dtype(X)
-    alpha = _validate._as_array("alpha", alpha, dtype, 0)
+    given_alpha = alpha  # as the caller gave it: a number stays checkable under a trace
+    alpha_shape = tuple(np.shape(alpha))  # converted and checked by penalty_inputs
     scheme = weights if isinstance(weights, _resample.Scheme) else None
-    extra = alpha.shape
+    extra = alpha_shape
     if scheme is not None:
         try:
-            extra = np.broadcast_shapes(alpha.shape, (scheme.num,))
+            extra = np.broadcast_shapes(alpha_shape, (scheme.num,))
         except ValueError:
             raise ValueError(
-                f"alpha: batch axes {alpha.shape} do not broadcast with the {scheme.num} models "
+                f"alpha: batch axes {alpha_shape} do not broadcast with the {scheme.num} models "
                 "of the resampling scheme (its models are the last batch axis)"
             ) from None
     data = _validate.fit_inputs(
@@ -189,7 +190,7 @@ def _prepare(X, y, weights, offset, fit_intercept, solver, tol, max_iter, alpha,
     if scheme is not None:
         scheme.check(data.X.shape[-2], data.y if _validate._is_concrete(data.y) else None)
     d = data.X.shape[-1]
-    alpha, l1_ratio, pf = _validate.penalty_inputs(alpha, l1_ratio, penalty_factor, d, dtype)
+    alpha, l1_ratio, pf = _validate.penalty_inputs(given_alpha, l1_ratio, penalty_factor, d, dtype)
     if l1_ratio > 0 and not solvers.handles_l1(config):
         raise ValueError(
             f"solver: {config.name!r} handles smooth penalties only (l1_ratio = 0); for "
@@ -198,7 +199,7 @@ def _prepare(X, y, weights, offset, fit_intercept, solver, tol, max_iter, alpha,
     if isinstance(config, solvers.Firth):
         if link != "logit":
             raise ValueError(f"link: Firth's method is for the logit link, got {link!r}")
-        if not (_validate._is_concrete(alpha) and not np.any(np.asarray(alpha))):
+        if not (_validate._is_concrete(given_alpha) and not np.any(np.asarray(given_alpha))):
             raise ValueError("alpha: Firth's method takes no other penalty (alpha must be 0)")
     cw = _validate.class_weight_spec(class_weight)
     tol = default_tol(dtype) if tol is None else tol
@@ -239,9 +240,7 @@ def _solve(prep: _Prepared, start, alpha, mesh=None) -> FitResult:
     """
     data = prep.data
     data_args = (data.X, data.y, data.weights, data.offset, data.trials)
-    traced = not all(
-        map(_validate._is_concrete, jax.tree_util.tree_leaves((data_args, alpha, prep.pf, start)))
-    )
+    traced = not all(map(_validate._is_concrete, (*data_args, alpha, prep.pf, start)))
     frozen = jax.lax.stop_gradient((data_args, alpha, prep.pf)) if traced else (data_args, alpha, prep.pf)
     start = jax.lax.stop_gradient(start) if traced else start
     if start is None:

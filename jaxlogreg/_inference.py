@@ -565,9 +565,10 @@ def inference(
     link = _link_of(res)
     n, d = data.X.shape[-2:]
     k = d + int(fit_intercept)
-    if res.params.shape[-1] != k:
+    params = res.params  # a FitResult builds it: once
+    if params.shape[-1] != k:
         raise ValueError(
-            f"res: has {res.params.shape[-1]} parameters but X has d = {d} columns "
+            f"res: has {params.shape[-1]} parameters but X has d = {d} columns "
             f"(expected {k} with fit_intercept={fit_intercept})"
         )
     if cov_type == "cluster":
@@ -585,17 +586,18 @@ def inference(
     elif groups is not None:
         raise ValueError(f"groups: only used with cov_type='cluster', got cov_type={cov_type!r}")
     else:
-        groups = jnp.zeros((n,), jnp.int32)  # unused; keeps one compilation for all cov types
+        # Unused; keeps one compilation for all cov types.
+        groups = _validate._filled((n,), 0, jnp.dtype(jnp.int32))
     chunk = _check_chunk(chunk_size, n)
     dtype = data.X.dtype
     arrays = dict(X=data.X, y=data.y, weights=data.weights, offset=data.offset,
-                  trials=data.trials, params=jnp.asarray(res.params, dtype),
-                  status=jnp.asarray(res.status, jnp.int32))
+                  trials=data.trials, params=_validate._as_array("res.params", params, dtype),
+                  status=_validate._as_array("res.status", res.status, jnp.dtype(jnp.int32)))
     out = _inference(
         arrays,
         groups,
-        jnp.asarray(COV_TYPES.index(cov_type), jnp.int32),
-        jnp.asarray(_normal_quantile(1.0 - alpha / 2.0), dtype),
+        _validate._scalar(COV_TYPES.index(cov_type), jnp.int32),
+        _validate._scalar(_normal_quantile(1.0 - alpha / 2.0), dtype),
         scheme,
         batch_shape=batch,
         fit_intercept=fit_intercept,
@@ -605,11 +607,8 @@ def inference(
         class_weight=cw,
     )
     # The chi-squared tail is a separate small compiled function, shared by every data shape
-    # with the same number of models.
-    flat = lambda a: a.reshape(-1)  # noqa: E731
-    out["llr_pvalue"] = _chi2_sf_jit(
-        flat(out["llr"]), flat(out["df_model"]), flat(out["valid"])
-    ).reshape(batch)
+    # with the same batch shape.
+    out["llr_pvalue"] = _chi2_sf_jit(out["llr"], out["df_model"], out["valid"])
     return InferenceResult(**out, alpha=alpha, cov_type=cov_type, fit_intercept=fit_intercept,
                            link=link, information=information)
 

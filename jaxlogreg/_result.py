@@ -15,6 +15,13 @@ Array = jax.Array
 __all__ = ["FitResult"]
 
 
+@jax.jit
+def _join(intercept: jax.Array, coef: jax.Array) -> jax.Array:
+    """``(..., 1 + d)``: the intercept before the slopes, as one compiled call (eagerly, the
+    concatenation's three primitives cost about ten times its dispatch)."""
+    return jnp.concatenate([intercept[..., None], coef], axis=-1)
+
+
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
 class FitResult:
@@ -56,7 +63,7 @@ class FitResult:
         """``(..., p)``: intercept first when fitted, then ``coef``."""
         if not self.fit_intercept:
             return self.coef
-        return jnp.concatenate([self.intercept[..., None], self.coef], axis=-1)
+        return _join(self.intercept, self.coef)
 
     @property
     def batch_shape(self) -> tuple[int, ...]:

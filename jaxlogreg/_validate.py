@@ -219,9 +219,11 @@ def penalty_inputs(alpha, l1_ratio, penalty_factor, d: int, dtype):
     (it may carry batch axes), ``l1_ratio`` a Python float in ``[0, 1]``, and
     ``penalty_factor`` a ``(d,)`` array (ones when None).
     """
+    given = alpha
     alpha = _as_array("alpha", alpha, dtype, 0)
     if _is_concrete(alpha):
-        an = np.asarray(alpha)
+        # Checked on the host as given when it came from there (no round trip to the device).
+        an = np.asarray(alpha if isinstance(given, jax.Array) else given, dtype)
         bad = ~(np.isfinite(an) & (an >= 0))
         if bad.any():
             idx = _first(bad.reshape(an.shape if an.ndim else (1,)))

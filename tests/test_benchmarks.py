@@ -81,3 +81,23 @@ def test_bench_scaling_quick():
     for r in exps:
         float(r.strip("|").split("|")[2])
     assert "Measured" in out and "float64" in out
+
+
+def test_bench_gpu_quick():
+    out = run_quick("bench_gpu.py")
+    rows = section_rows(out, "bench_gpu")
+    # One row per dtype and B (quick: 1,000 and 4,000), each with a rate and converged fits.
+    for dtype in ("float32", "float64"):
+        for B in ("1,000", "4,000"):
+            row = [r for r in rows if r.startswith(f"| {dtype} | {B} | ")]
+            assert len(row) == 1, (dtype, B, rows)
+            cells = [c.strip() for c in row[0].strip("|").split("|")]
+            assert not cells[2].startswith("failed"), row
+            assert float(cells[5].replace(",", "")) > 0, row  # fits per second
+            assert "CONVERGED" in cells[-1], row
+    # float32 against float64 at each B: small differences per model.
+    for B in ("1,000", "4,000"):
+        cmp = [r for r in rows if r.startswith(f"| {B} | ")]
+        assert len(cmp) == 1, (B, rows)
+        assert float(cmp[0].strip("|").split("|")[-1]) < 1e-3, cmp
+    assert "Target (issue 6)" in out and ("CPU check" in out or "Met: " in out)

@@ -411,3 +411,17 @@ def test_straggler_compaction_keeps_every_model_its_own_result():
         assert int(batch.status[b]) == int(solo.status), b
         assert int(batch.n_iter[b]) == int(solo.n_iter), b
         np.testing.assert_allclose(batch.params[b], solo.params, rtol=1e-12, atol=1e-12)
+
+
+def test_default_chunk_follows_the_platform_budget():
+    """Models per chunk: a power of two near the platform's budget of values over n rows
+    (2**17 on a CPU, 2**24 on an accelerator), clipped to its range."""
+    from jaxlogreg._batch import default_chunk
+
+    for n in (10, 333, 1000, 5000, 10**6, 10**8):
+        for platform, budget, most in (("cpu", 2**17, 4096), ("gpu", 2**24, 65536)):
+            chunk = default_chunk(n, platform)
+            assert 8 <= chunk <= most and chunk & (chunk - 1) == 0
+            if 8 < chunk < most:
+                assert abs(np.log2(chunk) - np.log2(budget / n)) <= 0.5 + 1e-9
+    assert default_chunk(1000) == default_chunk(1000, jax.default_backend())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import re
 
+import jax
 import numpy as np
 import pytest
 import statsmodels.api as sm
@@ -306,3 +307,8 @@ def test_fit_firth_maximises_the_penalised_likelihood_under_separation():
         jaxlogreg.fit(X, y, firth=True, alpha=0.1)
     with pytest.raises(ValueError, match="link: Firth's method is for the logit link"):
         jaxlogreg.fit(X, y, firth=True, link="probit")
+    # Inside the caller's jit: the default alpha (a number) is still known to be 0.
+    jitted = jax.jit(lambda X, y: jaxlogreg.fit(X, y, firth=True))(X, y)
+    np.testing.assert_allclose(jitted.params, res.params, rtol=1e-10)
+    with pytest.raises(ValueError, match="alpha: Firth's method takes no other penalty"):
+        jax.jit(lambda X, y, a: jaxlogreg.fit(X, y, firth=True, alpha=a))(X, y, 0.0)

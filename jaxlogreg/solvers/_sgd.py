@@ -46,6 +46,9 @@ step of gradient descent that always decreases the loss, computed per model. A c
 rate leaves SGD in a noise ball around the optimum whose size scales with the rate; a
 decaying schedule (``SGD(learning_rate=optax.exponential_decay(...))``) or Adam with a
 decaying rate reaches tighter tolerances. ``adam(...)`` gives ``SGD(optax.adam(...))``.
+One rate serves every coefficient, so columns on very different scales make the well-scaled
+ones crawl (the bound ``L`` is set by the largest): standardize the columns of ``X`` first
+and map the coefficients back (``coef_j / s_j``, intercept less ``sum_j coef_j m_j / s_j``).
 
 Decision after each epoch (and at the start), from the full data (first match wins;
 :func:`init` first stops a model with ``INVALID`` data, as Newton's does):
