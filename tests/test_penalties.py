@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+import warnings
 
 import jax
 import numpy as np
@@ -312,3 +313,48 @@ def test_fit_firth_maximises_the_penalised_likelihood_under_separation():
     np.testing.assert_allclose(jitted.params, res.params, rtol=1e-10)
     with pytest.raises(ValueError, match="alpha: Firth's method takes no other penalty"):
         jax.jit(lambda X, y, a: jaxlogreg.fit(X, y, firth=True, alpha=a))(X, y, 0.0)
+
+
+# --------------------------------------------------------------------------------------------
+# Elastic net against glum, whose objective is this library's (the glmnet convention)
+# --------------------------------------------------------------------------------------------
+
+
+def test_elastic_net_matches_glum():
+    """Elastic net (``l1_ratio`` in (0, 1)), with frequency weights and per-coefficient
+    penalty factors, one batched call over a grid of strengths: the same coefficients, zero
+    pattern and objective value as glum's ``GeneralizedLinearRegressor(family="binomial")``
+    (its ``P1``, ``P2`` are the penalty factors), the objective evaluated here in NumPy."""
+    from glum import GeneralizedLinearRegressor
+
+    rng = np.random.default_rng(3)
+    n, d = 300, 6
+    X = rng.normal(size=(n, d)) @ np.linalg.cholesky(0.5 * np.eye(d) + 0.5).T
+    beta = np.array([1.0, -0.8, 0.0, 0.0, 0.4, 0.0])
+    y = (rng.random(n) < 1 / (1 + np.exp(-(-0.5 + X @ beta)))).astype(float)
+    w = rng.integers(1, 4, size=n).astype(float)
+    pf = np.array([1.0, 1.0, 2.0, 1.0, 0.5, 1.0])
+    alphas = np.array([0.1, 0.05, 0.02, 0.005])
+
+    def objective(b0, b, alpha, ratio):
+        eta = b0 + X @ b
+        nll = np.sum(w * (np.logaddexp(0, eta) - y * eta)) / w.sum()
+        return nll + alpha * (ratio * np.sum(pf * np.abs(b)) + (1 - ratio) / 2 * np.sum(pf * b * b))
+
+    for ratio in (0.3, 0.7):
+        res = jaxlogreg.fit(X, y, weights=w, alpha=alphas, l1_ratio=ratio, penalty_factor=pf,
+                            solver="prox_newton")
+        assert np.all(np.asarray(res.status) == Status.CONVERGED)
+        for i, alpha in enumerate(alphas):
+            ref = GeneralizedLinearRegressor(
+                family="binomial", alpha=alpha, l1_ratio=ratio, P1=pf, P2=pf,
+                gradient_tol=1e-12, max_iter=1000,
+            )
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # glum's line search at its optimum
+                ref.fit(X, y, sample_weight=w)
+            coef = np.asarray(res.coef[i])
+            np.testing.assert_array_equal(coef == 0, ref.coef_ == 0)
+            np.testing.assert_allclose(coef, ref.coef_, rtol=1e-7, atol=1e-9)
+            ours = objective(float(res.intercept[i]), coef, alpha, ratio)
+            assert ours <= objective(ref.intercept_, ref.coef_, alpha, ratio) + 1e-14
