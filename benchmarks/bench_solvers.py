@@ -26,7 +26,8 @@ every fitter. Peers in the same run: scikit-learn
 first models of the batch (BLAS on one thread or its default threads, whichever fits the
 first model faster), and a vmapped ``optax.lbfgs()`` loop (stopped at ``max |g| <=
 1e-10`` or 200 iterations; finished models frozen) on the first ``optax_B`` models, with
-jaxlogreg's L-BFGS timed on the same subset. glum is reported as skipped when not installed.
+jaxlogreg's L-BFGS timed on the same subset; glum's GeneralizedLinearRegressor looped
+like scikit-learn's solvers.
 
 Convergence traces: on ``wide`` and ``l1`` every solver is rerun on the first 200 models
 with ``max_iter`` = 1, 2, 3, 4, 6, 8, ... (``max_iter`` is traced: one compilation) until no
@@ -328,13 +329,53 @@ def separation_note(codes: np.ndarray, ref_sep: np.ndarray) -> str:
 # --- peers -------------------------------------------------------------------------------
 
 
-def sklearn_loop(spec: Spec, solver: str, ref: Ref) -> Row:
-    """scikit-learn's ``solver`` looped over the first ``spec.loop`` models, with its BLAS
-    on one thread or on its default threads, whichever fitted model 0 faster (OpenBLAS's
-    threads can cost scipy's L-BFGS-B 10-25x on small problems)."""
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.linear_model import LogisticRegression
+def peer_loop(spec: Spec, label: str, fit_one, ref: Ref) -> Row:
+    """A peer's ``fit_one(b) -> (params, iterations, seconds)`` looped over the first
+    ``spec.loop`` models, with its BLAS on one thread or on its default threads, whichever
+    fitted model 0 faster (OpenBLAS's threads can cost scipy's L-BFGS-B 10-25x on small
+    problems). A fit that raises counts as ``NONFINITE`` with NaN parameters."""
     from threadpoolctl import threadpool_limits
+
+    def guarded(b):
+        try:
+            return fit_one(b)
+        except Exception:  # a peer giving up (e.g. on separated data)
+            return np.full(spec.X.shape[1] + 1, np.nan), -1, 0.0
+
+    loop = min(spec.loop, spec.B)
+    params, iters = [], []
+    total = 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the peers' convergence and line-search warnings
+        guarded(0)  # untimed: imports, thread pools
+        probe = {}
+        for limit in (None, 1):
+            with threadpool_limits(limits=limit):
+                probe[limit] = guarded(0)[2]
+        limit = min(probe, key=probe.get)
+        with threadpool_limits(limits=limit):
+            for b in range(loop):
+                beta, n_iter, secs = guarded(b)
+                total += secs
+                params.append(beta)
+                iters.append(n_iter)
+    iters = np.array(iters)
+    codes = np.where(iters < 0, int(jaxlogreg.Status.NONFINITE),
+                     np.where(iters >= SK_MAX_ITER, int(jaxlogreg.Status.MAX_ITER),
+                              int(jaxlogreg.Status.CONVERGED)))
+    gap = objective(spec, np.array(params)) - ref.obj[:loop]
+    threads = "1 BLAS thread" if limit == 1 else "default BLAS threads"
+    done = iters[iters >= 0]
+    stats = (float(done.mean()), int(done.max())) if done.size else (float("nan"), 0)
+    return Row(label, loop, stats, total / loop, None, None, gap_stats(gap, ref.ok[:loop]),
+               status_names(codes),
+               "; ".join(x for x in (threads, separation_note(codes, ref.sep)) if x))
+
+
+def sklearn_loop(spec: Spec, solver: str, ref: Ref) -> Row:
+    """scikit-learn's ``LogisticRegression(solver=solver)`` at the problem's penalty
+    (``C = 1 / (alpha n)``)."""
+    from sklearn.linear_model import LogisticRegression
 
     def fit_one(b):
         Xb, yb = spec.model(b)
@@ -344,33 +385,30 @@ def sklearn_loop(spec: Spec, solver: str, ref: Ref) -> Row:
                                  max_iter=SK_MAX_ITER)
         t0 = time.perf_counter()
         est.fit(Xb, yb)
-        return est, time.perf_counter() - t0
+        secs = time.perf_counter() - t0
+        return np.concatenate([est.intercept_, est.coef_[0]]), int(np.max(est.n_iter_)), secs
 
-    loop = min(spec.loop, spec.B)
-    params, iters = [], []
-    total = 0.0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        fit_one(0)  # untimed: imports, thread pools
-        probe = {}
-        for limit in (None, 1):
-            with threadpool_limits(limits=limit):
-                probe[limit] = fit_one(0)[1]
-        limit = min(probe, key=probe.get)
-        with threadpool_limits(limits=limit):
-            for b in range(loop):
-                est, secs = fit_one(b)
-                total += secs
-                params.append(np.concatenate([est.intercept_, est.coef_[0]]))
-                iters.append(int(np.max(est.n_iter_)))
-    iters = np.array(iters)
-    codes = np.where(iters >= SK_MAX_ITER, int(jaxlogreg.Status.MAX_ITER),
-                     int(jaxlogreg.Status.CONVERGED))
-    gap = objective(spec, np.array(params)) - ref.obj[:loop]
-    threads = "1 BLAS thread" if limit == 1 else "default BLAS threads"
-    return Row(f"scikit-learn {solver} (loop)", loop, (float(iters.mean()), int(iters.max())),
-               total / loop, None, None, gap_stats(gap, ref.ok[:loop]), status_names(codes),
-               "; ".join(x for x in (threads, separation_note(codes, ref.sep)) if x))
+    return peer_loop(spec, f"scikit-learn {solver} (loop)", fit_one, ref)
+
+
+def glum_loop(spec: Spec, ref: Ref) -> Row:
+    """glum's ``GeneralizedLinearRegressor(family="binomial")`` at the problem's ``alpha``
+    and ``l1_ratio``: its objective is this library's (the glmnet convention), so no
+    conversion. Its default solver (IRLS with coordinate descent), ``gradient_tol`` as
+    scikit-learn's ``tol``."""
+    from glum import GeneralizedLinearRegressor
+
+    def fit_one(b):
+        Xb, yb = spec.model(b)
+        est = GeneralizedLinearRegressor(family="binomial", alpha=spec.alpha,
+                                         l1_ratio=spec.l1_ratio, gradient_tol=SK_TOL,
+                                         max_iter=SK_MAX_ITER)
+        t0 = time.perf_counter()
+        est.fit(Xb, yb)
+        secs = time.perf_counter() - t0
+        return np.concatenate([[est.intercept_], est.coef_]), int(est.n_iter_), secs
+
+    return peer_loop(spec, "glum (loop)", fit_one, ref)
 
 
 def optax_lbfgs(spec: Spec, Xj, yj, Wj, B: int):
@@ -500,6 +538,8 @@ def run_problem(spec: Spec, repeats: int, traces: bool, log) -> dict:
     for s in spec.sk_solvers:
         rows.append(sklearn_loop(spec, s, ref))
         log(f"[{spec.name}] scikit-learn {s} done")
+    rows.append(glum_loop(spec, ref))
+    log(f"[{spec.name}] glum done")
     trace = {}
     if traces:
         for s in spec.solvers:
@@ -609,14 +649,6 @@ def versions() -> str:
             f"scikit-learn {sklearn.__version__}, optax {optax.__version__}")
 
 
-def glum_line() -> str:
-    try:
-        import glum  # noqa: F401
-    except ImportError:
-        return "glum: not installed, skipped."
-    return "glum: installed but not benchmarked yet."
-
-
 def section(results: dict, repeats: int, png: Optional[str]) -> str:
     today = datetime.date.today().isoformat()
     lines = [
@@ -633,7 +665,9 @@ def section(results: dict, repeats: int, png: Optional[str]) -> str:
         f"{SK_TOL:g} (saga {SAGA_TOL:g}), max_iter {SK_MAX_ITER}, looped over the first "
         "models, its BLAS on 1 thread or on its default threads, whichever fitted the first "
         "model faster (noted per row). optax: `optax.lbfgs()` vmapped, stopped at max |g| <= "
-        f"{OPTAX_TOL:g} or {OPTAX_MAX_ITER} iterations. {glum_line()}",
+        f"{OPTAX_TOL:g} or {OPTAX_MAX_ITER} iterations. glum: "
+        f"`GeneralizedLinearRegressor(family=\"binomial\")`, gradient_tol {SK_TOL:g}, looped "
+        "like scikit-learn.",
     ]
     for name, r in results.items():
         spec = r["spec"]
