@@ -713,7 +713,7 @@ def plot(results: dict, path) -> None:
             line, = ax.loglog(t, med, "o-", ms=3, label=f"jaxlogreg {s}")
             ax.loglog(t, mx, "--", color=line.get_color(), lw=0.8)
         for row in r["rows"]:
-            if not row.label.startswith(("scikit", "optax")) or np.isnan(row.gap[0]):
+            if not row.label.startswith(("scikit", "optax", "glum")) or np.isnan(row.gap[0]):
                 continue
             ax.loglog([row.per_fit_s], [max(row.gap[0], floor)], "s", label=row.label)
         ax.set_title(textwrap.fill(f"{r['spec'].name}: {r['spec'].what}", 80), fontsize=7)
