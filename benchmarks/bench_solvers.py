@@ -51,7 +51,6 @@ import datetime
 import io
 import os
 import platform
-import re
 import statistics
 import sys
 import textwrap
@@ -68,6 +67,9 @@ import numpy as np  # noqa: E402
 import optax  # noqa: E402
 
 import jaxlogreg  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_newton import cpu_name, write  # noqa: E402
 
 MARK_BEGIN = "<!-- bench_solvers:begin -->"
 MARK_END = "<!-- bench_solvers:end -->"
@@ -562,17 +564,6 @@ def _reference(spec: Spec, Xj, yj, Wj, solver: str, log, init=None):
 # --- report ------------------------------------------------------------------------------
 
 
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def fmt_time(s: Optional[float]) -> str:
     if s is None:
         return "-"
@@ -777,19 +768,8 @@ def main(argv=None) -> int:
     text = section(results, repeats, png)
     print(text)
     if not args.quick:
-        write(text, args.out)
+        write(text, args.out, MARK_BEGIN, MARK_END)
     return 0
-
-
-def write(section_text: str, path: str) -> None:
-    text = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
-    pattern = re.compile(re.escape(MARK_BEGIN) + ".*?" + re.escape(MARK_END), re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section_text, text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section_text + "\n"
-    with open(path, "w") as f:
-        f.write(text)
 
 
 if __name__ == "__main__":

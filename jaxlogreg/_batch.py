@@ -13,7 +13,7 @@ import jax.numpy as jnp
 from . import _loss
 
 __all__ = [
-    "AXIS", "CORE_AXES", "chunked_map", "default_chunk", "split_batch", "split_models",
+    "AXIS", "CORE_AXES", "chunk_for", "chunked_map", "default_chunk", "split_batch", "split_models",
     "shared_design", "map_models",
 ]
 
@@ -32,6 +32,16 @@ def default_chunk(n: int, platform: str | None = None) -> int:
     platform = jax.default_backend() if platform is None else platform
     budget, most = (_CHUNK_ELEMENTS, 4096) if platform == "cpu" else (_ACCELERATOR_CHUNK_ELEMENTS, 65536)
     return int(min(most, max(8, 2 ** round(math.log2(max(1, budget // n))))))
+
+
+def chunk_for(chunk_size, n: int) -> int:
+    """Models per chunk: ``chunk_size`` checked (a positive integer), or
+    :func:`default_chunk` for ``n`` rows when None."""
+    if chunk_size is None:
+        return default_chunk(n)
+    if int(chunk_size) < 1:
+        raise ValueError(f"chunk_size: must be a positive integer, got {chunk_size}")
+    return int(chunk_size)
 
 
 AXIS = "models"

@@ -52,7 +52,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _linalg, _loss, _validate
-from ._batch import chunked_map, default_chunk, shared_design, split_batch
+from ._batch import chunk_for, chunked_map, shared_design, split_batch
 from ._result import FitResult
 from ._status import Status
 from ._typing import ArrayLike, Float, Integer, Numeric, Real
@@ -180,7 +180,7 @@ def firth_profile(
         jnp.asarray(z, dtype), jnp.asarray(tol, dtype), jnp.asarray(root_tol, dtype),
         jnp.asarray(max_iter, jnp.int32), batch_shape=data.batch_shape,
         fit_intercept=fit_intercept, columns=columns, kinds=kinds,
-        chunk_size=_chunk(chunk_size, data.X.shape[-2]),
+        chunk_size=chunk_for(chunk_size, data.X.shape[-2]),
         config=config, max_root_iter=int(max_root_iter), max_expand=int(max_expand),
     )
     stat = out[..., -1]
@@ -199,14 +199,6 @@ def firth_lr_test(X, y, params, **kwargs) -> FirthProfile:
     ``D_j(0) ~ chi2_1``): :func:`firth_profile` with ``intervals=False`` (same arguments;
     ``conf_int`` is None)."""
     return firth_profile(X, y, params, intervals=False, **kwargs)
-
-
-def _chunk(chunk_size, n: int) -> int:
-    if chunk_size is None:
-        return default_chunk(n)
-    if int(chunk_size) < 1:
-        raise ValueError(f"chunk_size: must be a positive integer, got {chunk_size}")
-    return int(chunk_size)
 
 
 class _Lane(NamedTuple):

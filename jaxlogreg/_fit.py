@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _implicit, _links, _loss, _resample, _validate, solvers
-from ._batch import AXIS, default_chunk, shared_design, split_models
+from ._batch import AXIS, chunk_for, shared_design, split_models
 from ._result import FitResult
 from ._status import Status
 from ._typing import ArrayLike, ClassWeight, Devices, Integer, Numeric, Real
@@ -172,23 +172,10 @@ def _prepare(X, y, weights, offset, fit_intercept, solver, tol, max_iter, alpha,
         raise ValueError(f"link: expected one of {', '.join(_links.LINKS)}, got {link!r}")
     dtype = _validate.float_dtype(X)
     given_alpha = alpha  # as the caller gave it: a number stays checkable under a trace
-    alpha_shape = tuple(np.shape(alpha))  # converted and checked by penalty_inputs
-    scheme = weights if isinstance(weights, _resample.Scheme) else None
-    extra = alpha_shape
-    if scheme is not None:
-        try:
-            extra = np.broadcast_shapes(alpha_shape, (scheme.num,))
-        except ValueError:
-            raise ValueError(
-                f"alpha: batch axes {alpha_shape} do not broadcast with the {scheme.num} models "
-                "of the resampling scheme (its models are the last batch axis)"
-            ) from None
-    data = _validate.fit_inputs(
-        X, y, None if scheme is not None else weights, offset,
-        fit_intercept=fit_intercept, trials=trials, extra_batch=extra,
+    data, scheme = _resample.data_inputs(
+        X, y, weights, offset, fit_intercept=fit_intercept, trials=trials,
+        extra_batch=np.shape(alpha),  # alpha is converted and checked by penalty_inputs
     )
-    if scheme is not None:
-        scheme.check(data.X.shape[-2], data.y if _validate._is_concrete(data.y) else None)
     d = data.X.shape[-1]
     alpha, l1_ratio, pf = _validate.penalty_inputs(given_alpha, l1_ratio, penalty_factor, d, dtype)
     if l1_ratio > 0 and not solvers.handles_l1(config):
@@ -209,11 +196,8 @@ def _prepare(X, y, weights, offset, fit_intercept, solver, tol, max_iter, alpha,
     if _validate._is_concrete(max_iter) and int(max_iter) < 0:
         raise ValueError(f"max_iter: must be nonnegative, got {max_iter}")
     n = data.X.shape[-2]
-    if chunk_size is None:
-        # Rows a model touches per step: all of them, or a minibatch for stochastic solvers.
-        chunk_size = default_chunk(min(n, getattr(config, "batch_size", n)))
-    elif int(chunk_size) < 1:
-        raise ValueError(f"chunk_size: must be a positive integer, got {chunk_size}")
+    # Rows a model touches per step: all of them, or a minibatch for stochastic solvers.
+    chunk_size = chunk_for(chunk_size, min(n, getattr(config, "batch_size", n)))
     statics = dict(
         batch_shape=data.batch_shape,
         fit_intercept=bool(fit_intercept),

@@ -127,7 +127,7 @@ import numpy as np
 from jax.scipy.special import gammaincc, ndtr, xlogy
 
 from . import _linalg, _links, _loss, _resample, _validate
-from ._batch import default_chunk, map_models, shared_design, split_models
+from ._batch import chunk_for, map_models, shared_design, split_models
 from ._result import FitResult
 from ._status import Status
 from ._typing import ArrayLike, Bool, ClassWeight, Float, Int32, Integer, Numeric, Real
@@ -430,14 +430,6 @@ def _check_res(res, name: str = "res"):
         raise ValueError(f"{name}: expected a jaxlogreg.FitResult, got {type(res).__name__}")
 
 
-def _check_chunk(chunk_size, n: int) -> int:
-    if chunk_size is None:
-        return default_chunk(n)
-    if int(chunk_size) < 1:
-        raise ValueError(f"chunk_size: must be a positive integer, got {chunk_size}")
-    return int(chunk_size)
-
-
 def _check_information(information) -> str:
     if not isinstance(information, str) or information not in INFORMATION:
         raise ValueError(f"information: must be one of {INFORMATION}, got {information!r}")
@@ -456,22 +448,10 @@ def _data_for(res, X, y, weights, offset, name: str = "res", *, trials=None, ext
     shape must be the data's (broadcast with ``extra_batch``, a batched penalty's)."""
     _check_res(res, name)
     fit_intercept = bool(res.fit_intercept)
-    scheme = weights if isinstance(weights, _resample.Scheme) else None
-    extra = tuple(extra_batch)
-    if scheme is not None:
-        try:
-            extra = np.broadcast_shapes(extra, (scheme.num,))
-        except ValueError:
-            raise ValueError(
-                f"alpha: batch axes {extra} do not broadcast with the {scheme.num} models of "
-                "the resampling scheme (its models are the last batch axis)"
-            ) from None
-    data = _validate.fit_inputs(
-        X, y, None if scheme is not None else weights, offset, fit_intercept=fit_intercept,
-        trials=trials, extra_batch=extra,
+    data, scheme = _resample.data_inputs(
+        X, y, weights, offset, fit_intercept=fit_intercept, trials=trials,
+        extra_batch=extra_batch,
     )
-    if scheme is not None:
-        scheme.check(data.X.shape[-2], data.y if _validate._is_concrete(data.y) else None)
     res_batch = tuple(res.batch_shape)
     try:
         batch = tuple(np.broadcast_shapes(data.batch_shape, res_batch))
@@ -588,7 +568,7 @@ def inference(
     else:
         # Unused; keeps one compilation for all cov types.
         groups = _validate._filled((n,), 0, jnp.dtype(jnp.int32))
-    chunk = _check_chunk(chunk_size, n)
+    chunk = chunk_for(chunk_size, n)
     dtype = data.X.dtype
     arrays = dict(X=data.X, y=data.y, weights=data.weights, offset=data.offset,
                   trials=data.trials, params=_validate._as_array("res.params", params, dtype),
@@ -942,7 +922,7 @@ def score_test(
         )
     if cols.size == d:
         raise ValueError("restricted_columns: lists every column of X_full; nothing is tested")
-    chunk = _check_chunk(chunk_size, n)
+    chunk = chunk_for(chunk_size, n)
     dtype = data.X.dtype
     shift = int(fit_intercept)
     full = jnp.zeros(batch + (d + shift,), dtype)
@@ -1112,7 +1092,7 @@ def laplace(
                   grad_norm=jnp.asarray(res.grad_norm, dtype))
     mean, cov, valid = _laplace(
         arrays, pf, scheme, batch_shape=batch, fit_intercept=fit_intercept,
-        chunk_size=_check_chunk(chunk_size, n), link=link, class_weight=cw,
+        chunk_size=chunk_for(chunk_size, n), link=link, class_weight=cw,
     )
     sd = jnp.sqrt(jnp.diagonal(cov, axis1=-2, axis2=-1))
     return LaplaceResult(mean, cov, sd, valid, fit_intercept=fit_intercept, link=link)

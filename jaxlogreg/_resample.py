@@ -52,12 +52,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import _validate
 from ._validate import float_dtype
 
 Array = jax.Array
 
 __all__ = [
     "Scheme", "Bootstrap", "Splits", "KFold", "Subsample", "BayesianBootstrap", "LeaveOneOut",
+    "data_inputs",
 ]
 
 
@@ -672,3 +674,29 @@ class LeaveOneOut(Scheme):
             raise ValueError(f"num: LeaveOneOut({self.num}) needs data of {self.num} rows, got n = {n}")
         if n < 2:
             raise ValueError("n: leaving one row out of one leaves no data")
+
+
+def data_inputs(X, y, weights, offset, *, fit_intercept: bool, trials=None, extra_batch=()):
+    """:func:`jaxlogreg._validate.fit_inputs` for ``weights`` that may be a :class:`Scheme`.
+
+    Returns ``(data, scheme)``: with a scheme, ``data.weights`` are ones and the scheme's
+    ``num`` models are the last batch axis, which must broadcast with ``extra_batch`` (a
+    batched penalty's axes); ``scheme`` is None otherwise.
+    """
+    scheme = weights if isinstance(weights, Scheme) else None
+    extra = tuple(extra_batch)
+    if scheme is not None:
+        try:
+            extra = tuple(np.broadcast_shapes(extra, (scheme.num,)))
+        except ValueError:
+            raise ValueError(
+                f"alpha: batch axes {extra} do not broadcast with the {scheme.num} models of "
+                "the resampling scheme (its models are the last batch axis)"
+            ) from None
+    data = _validate.fit_inputs(
+        X, y, None if scheme is not None else weights, offset, fit_intercept=fit_intercept,
+        trials=trials, extra_batch=extra,
+    )
+    if scheme is not None:
+        scheme.check(data.X.shape[-2], data.y if _validate._is_concrete(data.y) else None)
+    return data, scheme
