@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
 from typing import NamedTuple, Optional
 
 import jax
@@ -133,16 +132,40 @@ def fit(
         ``n = 0``, a bad penalty or a solver that cannot handle it, naming the argument and
         the first bad index.
     """
-    prep = _prepare(
-        X, y, weights, offset, fit_intercept, solver, tol, max_iter, alpha, l1_ratio,
-        penalty_factor, class_weight, trials, chunk_size, link, firth,
-    )
+    args = (X, y, weights, offset, fit_intercept, solver, tol, max_iter, alpha, l1_ratio,
+            penalty_factor, class_weight, trials, chunk_size, link, firth)
+    key = _plan_key(*args) if init is None and devices is None else None
+    plan = _PLANS.get(key)
+    if plan is not None:
+        prep = plan._replace(data=plan.data.filled(X, y, weights, offset, trials))
+    else:
+        prep = _prepare(*args, defer=devices is None)
+        if not prep.data.checked:
+            bare = prep.data.bare(weights is not None, offset is not None)
+            _PLANS.put(key, prep._replace(data=bare))
     start = _validate.init_array(init, prep.data, fit_intercept)
     if devices is not None:
         from ._sharding import sharded_solve  # it builds on this module
 
         return sharded_solve(prep, start, prep.alpha, devices)
     return _solve(prep, start, prep.alpha)
+
+
+# Warm calls with the signature of an earlier one (:class:`jaxlogreg._validate.Plans`): small
+# problems with JAX arrays, numbers for the scalar options, and no init, penalty factors,
+# resampling scheme or devices.
+_PLANS = _validate.Plans()
+
+
+def _plan_key(X, y, weights, offset, fit_intercept, solver, tol, max_iter, alpha, l1_ratio,
+              penalty_factor, class_weight, trials, chunk_size, link, firth):
+    """``fit``'s signature for :data:`_PLANS`, or None."""
+    if penalty_factor is not None or not (class_weight is None or isinstance(class_weight, str)):
+        return None
+    return _validate.signature(
+        (X, y, weights, offset, trials), (tol, max_iter, alpha, l1_ratio, chunk_size),
+        (fit_intercept, solver, link, firth, class_weight),
+    )
 
 
 class _Prepared(NamedTuple):
@@ -161,8 +184,12 @@ class _Prepared(NamedTuple):
 
 def _prepare(X, y, weights, offset, fit_intercept, solver, tol, max_iter, alpha, l1_ratio,
              penalty_factor, class_weight, trials, chunk_size, link="logit",
-             firth=False) -> _Prepared:
-    """Validate ``fit``'s arguments at the Python boundary (ValueErrors name the argument)."""
+             firth=False, defer=False) -> _Prepared:
+    """Validate ``fit``'s arguments at the Python boundary (ValueErrors name the argument).
+
+    ``defer``: a small problem's value checks may be left to :func:`_solve`, which makes them
+    inside the fit's compiled program (:func:`jaxlogreg._validate.fit_inputs`).
+    """
     if firth and not isinstance(solver, solvers.Firth):
         if solver not in ("newton", "firth"):
             raise ValueError(f"solver: firth=True fits by Firth's method; got solver={solver!r}")
@@ -175,6 +202,7 @@ def _prepare(X, y, weights, offset, fit_intercept, solver, tol, max_iter, alpha,
     data, scheme = _resample.data_inputs(
         X, y, weights, offset, fit_intercept=fit_intercept, trials=trials,
         extra_batch=np.shape(alpha),  # alpha is converted and checked by penalty_inputs
+        defer=defer,
     )
     d = data.X.shape[-1]
     alpha, l1_ratio, pf = _validate.penalty_inputs(given_alpha, l1_ratio, penalty_factor, d, dtype)
@@ -221,6 +249,8 @@ def _solve(prep: _Prepared, start, alpha, mesh=None) -> FitResult:
     optimality condition (:mod:`jaxlogreg._implicit`), so the solver sees the data without
     tangents. When nothing is traced (an eager call, the common case) there is nothing to
     stop and nothing to differentiate: both steps are skipped, which saves their dispatches.
+    Value checks the boundary deferred (``prep.data.checked`` False) come out of the fit's
+    own program and raise here, before the result is returned.
     """
     data = prep.data
     data_args = (data.X, data.y, data.weights, data.offset, data.trials)
@@ -229,15 +259,17 @@ def _solve(prep: _Prepared, start, alpha, mesh=None) -> FitResult:
     start = jax.lax.stop_gradient(start) if traced else start
     if start is None:
         start = pooled_start(prep, frozen[1])
-    run: Callable[..., FitResult] = _fit
+    args = (*frozen[0], start, frozen[1], frozen[2], prep.tol, prep.max_iter, prep.scheme)
     if mesh is not None:
         from ._sharding import sharded_fit  # it builds on this module
 
-        run = functools.partial(sharded_fit, mesh=mesh)
-    res = run(
-        *frozen[0], start, frozen[1], frozen[2], prep.tol, prep.max_iter, prep.scheme,
-        config=prep.config, chunk_size=prep.chunk_size, **prep.statics,
-    )
+        res = sharded_fit(*args, mesh=mesh, config=prep.config, chunk_size=prep.chunk_size,
+                          **prep.statics)
+    else:
+        res, flags = _fit_checked(*args, config=prep.config, chunk_size=prep.chunk_size,
+                                  **prep.statics)
+        if not data.checked:
+            _validate.raise_for_flags(np.asarray(flags), *data_args)
     if not traced or prep.scheme is not None or isinstance(prep.config, solvers.Firth):
         # Nothing to differentiate, weights generated inside the fit, or Firth's objective:
         # no implicit derivatives.
@@ -280,7 +312,7 @@ def pooled_start(prep: _Prepared, alpha) -> Optional[Array]:
         return None
     y, w, o = _pool_rows(data.y, data.weights, data.offset, data.trials,
                          batch_shape=batch, class_weight=statics["class_weight"])
-    res = _fit(
+    res, _ = _fit_checked(
         data.X, y, w, o, None, None, jnp.mean(jnp.broadcast_to(alpha, batch)), prep.pf,
         prep.tol, prep.max_iter, None, config=prep.config, chunk_size=prep.chunk_size,
         batch_shape=(), fit_intercept=statics["fit_intercept"], l1_ratio=statics["l1_ratio"],
@@ -361,13 +393,11 @@ def _fit_rounds(solve, mapped, B: int, p: int, dtype, chunk: int, max_iter):
     return jax.lax.fori_loop(0, 2, one_round, out)
 
 
-@functools.partial(
-    jax.jit,
-    static_argnames=(
-        "batch_shape", "fit_intercept", "config", "chunk_size", "l1_ratio", "class_weight",
-        "link",
-    ),
-)
+_FIT_STATICS = ("batch_shape", "fit_intercept", "config", "chunk_size", "l1_ratio",
+                "class_weight", "link")
+
+
+@functools.partial(jax.jit, static_argnames=_FIT_STATICS)
 def _fit(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_iter, scheme, *,
          batch_shape, fit_intercept, config, chunk_size, l1_ratio, class_weight, link):
     dtype = X.dtype
@@ -436,3 +466,16 @@ def _fit(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_iter, sch
         fit_intercept=fit_intercept,
         link=link,
     )
+
+
+@functools.partial(jax.jit, static_argnames=_FIT_STATICS)
+def _fit_checked(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_iter, scheme,
+                 **statics):
+    """``(_fit(...), value_flags)``: the fit and the boundary's value checks of its data
+    (:func:`jaxlogreg._validate.value_flags`) as one compiled program, so that an eager
+    call needs one dispatch. Every eager single-device fit runs through it (the pooled start
+    of a batch too: one program for every single fit of a shape)."""
+    flags = _validate.value_flags(X, y, weights, offset, trials)
+    res = _fit(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_iter, scheme,
+               **statics)
+    return res, flags

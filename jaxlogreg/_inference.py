@@ -128,7 +128,7 @@ from jax.scipy.special import gammaincc, ndtr, xlogy
 
 from . import _linalg, _links, _loss, _resample, _validate
 from ._batch import chunk_for, map_models, shared_design, split_models
-from ._result import FitResult
+from ._result import FitResult, _join
 from ._status import Status
 from ._typing import ArrayLike, Bool, ClassWeight, Float, Int32, Integer, Numeric, Real
 
@@ -426,7 +426,8 @@ def _null_loglik(y: Array, w: Array, o: Array, link: str = "logit") -> Array:
 
 
 def _check_res(res, name: str = "res"):
-    if not all(hasattr(res, a) for a in ("params", "status", "fit_intercept", "batch_shape")):
+    # Fields only: ``hasattr`` of the ``params`` property would compute it.
+    if not all(hasattr(res, a) for a in ("coef", "intercept", "status", "fit_intercept")):
         raise ValueError(f"{name}: expected a jaxlogreg.FitResult, got {type(res).__name__}")
 
 
@@ -443,14 +444,16 @@ def _link_of(res) -> str:
     return link
 
 
-def _data_for(res, X, y, weights, offset, name: str = "res", *, trials=None, extra_batch=()):
+def _data_for(res, X, y, weights, offset, name: str = "res", *, trials=None, extra_batch=(),
+              defer=False):
     """Validated data, the resampling scheme (or None) and the batch shape; ``res``'s batch
-    shape must be the data's (broadcast with ``extra_batch``, a batched penalty's)."""
+    shape must be the data's (broadcast with ``extra_batch``, a batched penalty's).
+    ``defer``: as :func:`jaxlogreg._validate.fit_inputs`."""
     _check_res(res, name)
     fit_intercept = bool(res.fit_intercept)
     data, scheme = _resample.data_inputs(
         X, y, weights, offset, fit_intercept=fit_intercept, trials=trials,
-        extra_batch=extra_batch,
+        extra_batch=extra_batch, defer=defer,
     )
     res_batch = tuple(res.batch_shape)
     try:
@@ -531,6 +534,69 @@ def inference(
         ``class_weight``, ``groups`` missing, misplaced or of the wrong length, ``alpha``
         outside (0, 1), or ``res`` not matching the data.
     """
+    _check_res(res)
+    key = None
+    if groups is None:
+        key = _validate.signature(
+            (X, y, weights, offset, trials, res.coef, res.intercept), (alpha, chunk_size),
+            (cov_type, information, class_weight, res.fit_intercept, getattr(res, "link", None)),
+        )
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _inference_plan(res, X, y, weights, offset, cov_type, groups, alpha, chunk_size,
+                               trials, class_weight, information)
+        if not plan.data.checked:
+            bare = plan.data.bare(weights is not None, offset is not None)
+            _PLANS.put(key, plan._replace(data=bare))
+    else:
+        plan = plan._replace(data=plan.data.filled(X, y, weights, offset, trials))
+    data = plan.data
+    dtype = data.X.dtype
+    arrays = dict(X=data.X, y=data.y, weights=data.weights, offset=data.offset,
+                  trials=data.trials, coef=_validate._as_array("res.coef", res.coef, dtype),
+                  intercept=_validate._as_array("res.intercept", res.intercept, dtype),
+                  status=_validate._as_array("res.status", res.status, jnp.dtype(jnp.int32)))
+    out = _inference(
+        arrays, plan.groups, plan.cov_code, plan.crit, plan.scheme, batch_shape=plan.batch,
+        fit_intercept=plan.fit_intercept, chunk_size=plan.chunk, link=plan.link,
+        information=plan.information, class_weight=plan.class_weight,
+    )
+    flags = out.pop("value_flags")
+    if not data.checked:
+        _validate.raise_for_flags(np.asarray(flags), data.X, data.y, data.weights, data.offset,
+                                  data.trials)
+    return InferenceResult(**out, alpha=plan.alpha, cov_type=plan.cov_type,
+                           fit_intercept=plan.fit_intercept, link=plan.link,
+                           information=plan.information)
+
+
+class _InferencePlan(NamedTuple):
+    """``inference``'s arguments, validated (:func:`_inference_plan`)."""
+
+    data: _validate.FitInputs
+    scheme: Optional[_resample.Scheme]
+    batch: tuple[int, ...]
+    fit_intercept: bool
+    link: str
+    chunk: int
+    class_weight: object
+    groups: Array  # (n,) int32 ids
+    cov_code: Array  # () int32 index into COV_TYPES
+    crit: Array  # () Phi^-1(1 - alpha / 2)
+    alpha: float
+    cov_type: str
+    information: str
+
+
+# Warm calls with the signature of an earlier one (:class:`jaxlogreg._validate.Plans`): small
+# problems with JAX arrays, no resampling scheme and no cluster groups.
+_PLANS = _validate.Plans()
+
+
+def _inference_plan(res, X, y, weights, offset, cov_type, groups, alpha, chunk_size, trials,
+                    class_weight, information) -> _InferencePlan:
+    """Validate :func:`inference`'s arguments (ValueErrors name the argument); a small
+    problem's value checks are left to its compiled program (``data.checked`` False)."""
     if cov_type not in COV_TYPES:
         raise ValueError(f"cov_type: must be one of {COV_TYPES}, got {cov_type!r}")
     information = _check_information(information)
@@ -541,14 +607,15 @@ def inference(
     alpha = float(alpha)
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha: must be in (0, 1), got {alpha}")
-    data, scheme, fit_intercept, batch = _data_for(res, X, y, weights, offset, trials=trials)
+    data, scheme, fit_intercept, batch = _data_for(res, X, y, weights, offset, trials=trials,
+                                                   defer=True)
     link = _link_of(res)
     n, d = data.X.shape[-2:]
     k = d + int(fit_intercept)
-    params = res.params  # a FitResult builds it: once
-    if params.shape[-1] != k:
+    p = res.coef.shape[-1] + int(fit_intercept)
+    if p != k:
         raise ValueError(
-            f"res: has {params.shape[-1]} parameters but X has d = {d} columns "
+            f"res: has {p} parameters but X has d = {d} columns "
             f"(expected {k} with fit_intercept={fit_intercept})"
         )
     if cov_type == "cluster":
@@ -568,29 +635,13 @@ def inference(
     else:
         # Unused; keeps one compilation for all cov types.
         groups = _validate._filled((n,), 0, jnp.dtype(jnp.int32))
-    chunk = chunk_for(chunk_size, n)
-    dtype = data.X.dtype
-    arrays = dict(X=data.X, y=data.y, weights=data.weights, offset=data.offset,
-                  trials=data.trials, params=_validate._as_array("res.params", params, dtype),
-                  status=_validate._as_array("res.status", res.status, jnp.dtype(jnp.int32)))
-    out = _inference(
-        arrays,
-        groups,
+    return _InferencePlan(
+        data, scheme, batch, fit_intercept, link, chunk_for(chunk_size, n), cw, groups,
         _validate._scalar(COV_TYPES.index(cov_type), jnp.int32),
-        _validate._scalar(_normal_quantile(1.0 - alpha / 2.0), dtype),
-        scheme,
-        batch_shape=batch,
-        fit_intercept=fit_intercept,
-        chunk_size=chunk,
-        link=link,
-        information=information,
-        class_weight=cw,
+        _validate._scalar(_normal_quantile(1.0 - alpha / 2.0), data.X.dtype), alpha, cov_type,
+        information,
     )
-    # The chi-squared tail is a separate small compiled function, shared by every data shape
-    # with the same batch shape.
-    out["llr_pvalue"] = _chi2_sf_jit(out["llr"], out["df_model"], out["valid"])
-    return InferenceResult(**out, alpha=alpha, cov_type=cov_type, fit_intercept=fit_intercept,
-                           link=link, information=information)
+
 
 
 def _group_ids(groups: Array) -> Array:
@@ -622,7 +673,10 @@ def _inference(arrays, groups, cov_code, crit, scheme, *, batch_shape, fit_inter
                chunk_size, link, information, class_weight):
     """The per-model statistics as a dict of arrays.
 
-    ``arrays`` holds ``X, y, weights, offset, trials`` (or None), ``params, status``.
+    ``arrays`` holds ``X, y, weights, offset, trials`` (or None), ``coef, intercept, status``
+    (the fit's, ``intercept`` ignored without one). The output's ``value_flags`` are the
+    boundary's value checks of the data (:func:`jaxlogreg._validate.value_flags`), made here
+    so that an eager call needs one dispatch.
     ``cov_code`` indexes :data:`COV_TYPES`. It is traced and shared by all models, so under
     ``vmap`` the ``lax.switch`` on it stays a real branch: every covariance type shares one
     compilation and only the chosen one runs. ``groups`` are ``(n,)`` ids in ``[0, n)``
@@ -630,6 +684,10 @@ def _inference(arrays, groups, cov_code, crit, scheme, *, batch_shape, fit_inter
     """
     dtype = arrays["X"].dtype
     n = arrays["X"].shape[-2]
+    flags = _validate.value_flags(*(arrays[k] for k in ("X", "y", "weights", "offset", "trials")))
+    arrays = dict(arrays)
+    coef, intercept = arrays.pop("coef"), arrays.pop("intercept")
+    arrays["params"] = _join(intercept, coef) if fit_intercept else coef
     mapped, shared, products = _split_models(arrays, scheme, batch_shape, fit_intercept)
     group_ids = groups
 
@@ -726,7 +784,9 @@ def _inference(arrays, groups, cov_code, crit, scheme, *, batch_shape, fit_inter
             valid=valid,
         )
 
-    return map_models(one, mapped, batch_shape, chunk_size)
+    out = map_models(one, mapped, batch_shape, chunk_size)
+    out["llr_pvalue"] = jnp.where(out["valid"], _chi2_sf(out["llr"], out["df_model"]), jnp.nan)
+    return {**out, "value_flags": flags}
 
 
 # --------------------------------------------------------------------------------------------

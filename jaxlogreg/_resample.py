@@ -676,7 +676,8 @@ class LeaveOneOut(Scheme):
             raise ValueError("n: leaving one row out of one leaves no data")
 
 
-def data_inputs(X, y, weights, offset, *, fit_intercept: bool, trials=None, extra_batch=()):
+def data_inputs(X, y, weights, offset, *, fit_intercept: bool, trials=None, extra_batch=(),
+                defer: bool = False):
     """:func:`jaxlogreg._validate.fit_inputs` for ``weights`` that may be a :class:`Scheme`.
 
     Returns ``(data, scheme)``: with a scheme, ``data.weights`` are ones and the scheme's
@@ -695,7 +696,7 @@ def data_inputs(X, y, weights, offset, *, fit_intercept: bool, trials=None, extr
             ) from None
     data = _validate.fit_inputs(
         X, y, None if scheme is not None else weights, offset, fit_intercept=fit_intercept,
-        trials=trials, extra_batch=extra,
+        trials=trials, extra_batch=extra, defer=defer,
     )
     if scheme is not None:
         scheme.check(data.X.shape[-2], data.y if _validate._is_concrete(data.y) else None)

@@ -4,14 +4,18 @@ Shapes are always checked. Values (finite, labels in {0, 1}, nonnegative weights
 checked only when the arrays are concrete; inside a user's ``jit`` nothing raises and the
 per-model statuses carry the news instead (``NONFINITE`` for NaN or inf, ``INVALID`` for a
 negative weight or a label outside [0, 1]; a label strictly between 0 and 1 is then fitted
-as a proportion, as the loss allows). The value checks run as one fused reduction on
-the device; the first bad index is located only when a check has failed.
-"""
+as a proportion, as the loss allows). The value checks are one fused reduction on the
+device (:func:`value_flags`); for a small problem it runs inside the fit's own compiled
+program and the error is raised after it, so an eager call costs one dispatch; a large
+problem is checked before its fit starts. The first bad index is located only when a check
+has failed. Warm calls whose argument signature was seen before reuse the shape and option
+checks (:class:`Plans`)."""
 
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple, Optional
+import math
+from typing import NamedTuple, Optional, cast
 
 import jax
 import jax.numpy as jnp
@@ -29,6 +33,25 @@ class FitInputs(NamedTuple):
     offset: jax.Array  # (..., n)
     batch_shape: tuple[int, ...]
     trials: Optional[jax.Array] = None  # (..., n) binomial trials; y then counts successes
+    # False when the value checks were left to the caller (:func:`value_flags` computed
+    # inside its compiled call, :func:`raise_for_flags` after it).
+    checked: bool = True
+
+    def bare(self, weights_given: bool, offset_given: bool) -> "FitInputs":
+        """These inputs without the caller's arrays, for a :class:`Plans` entry (the default
+        weights and offset made here are kept: cached and immutable). The arrays' places
+        hold None until :meth:`filled`."""
+        none = cast(jax.Array, None)
+        return self._replace(X=none, y=none, trials=None,
+                             weights=none if weights_given else self.weights,
+                             offset=none if offset_given else self.offset)
+
+    def filled(self, X, y, weights, offset, trials) -> "FitInputs":
+        """A :meth:`bare` entry with a warm call's arrays (already known to be in the
+        computing dtype and of the entry's shapes); None keeps the entry's default."""
+        return self._replace(X=X, y=y, trials=trials,
+                             weights=self.weights if weights is None else weights,
+                             offset=self.offset if offset is None else offset)
 
 
 def float_dtype(X) -> jnp.dtype:
@@ -48,19 +71,96 @@ def _first(mask: np.ndarray) -> tuple[int, ...]:
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2))
-def _filled(shape: tuple[int, ...], value: float, dtype) -> jax.Array:
-    """``jnp.full(shape, value, dtype)`` as one compiled call: a default array costs one
-    fast dispatch (about 10 us) instead of eager ``jnp.ones``' chain of them (about 100)."""
+def _full(shape: tuple[int, ...], value: float, dtype) -> jax.Array:
     return jnp.full(shape, value, dtype)
 
 
-def _scalar(value, dtype) -> jax.Array | np.ndarray:
-    """``value`` as a ``dtype`` argument of a jitted call: a JAX array (or tracer) stays
-    one, anything else becomes a NumPy array, which the call moves to the device itself
-    (eager ``jnp.asarray`` of a Python number costs about 70 us)."""
+@functools.lru_cache(maxsize=64)
+def _filled(shape: tuple[int, ...], value: float, dtype) -> jax.Array:
+    """``jnp.full(shape, value, dtype)``, made once per distinct argument (JAX arrays are
+    immutable, so callers share it): a default array then costs a dictionary lookup instead
+    of a dispatch (about 10 us) or eager ``jnp.ones``' chain of them (about 100). Always a
+    concrete array, also when called under a trace (never a cached tracer)."""
+    with jax.ensure_compile_time_eval():
+        return _full(shape, value, dtype)
+
+
+def signature(arrays, numbers, options):
+    """Key of a call for :class:`Plans`, or None when the call has none: ``arrays`` must be
+    None or concrete, strongly typed JAX arrays of one floating dtype (the first given),
+    ``numbers`` None or Python ints and floats, ``options`` hashable settings (bools,
+    strings, None, frozen dataclasses)."""
+    keys: list[Optional[tuple]] = []
+    first = None
+    for a in arrays:
+        if a is None:
+            keys.append(None)
+            continue
+        if not isinstance(a, jax.Array) or not _is_concrete(a) or a.weak_type:
+            return None
+        if first is None:
+            if not _floating(a.dtype):
+                return None
+            first = a.dtype
+        elif a.dtype != first:
+            return None
+        keys.append((a.shape, a.dtype))
+    if first is None:
+        return None
+    for v in numbers:
+        if v is not None and type(v) not in (int, float):
+            return None
+    for v in options:
+        if not _hashable_option(type(v)):
+            return None
+    return tuple(keys), tuple((type(v), v) for v in numbers), tuple(options)
+
+
+@functools.lru_cache(maxsize=None)
+def _floating(dtype) -> bool:
+    return bool(jnp.issubdtype(dtype, jnp.floating))
+
+
+def _hashable_option(kind) -> bool:
+    """Bools, strings, None and frozen dataclasses (solver settings)."""
+    if kind in (bool, str, type(None)):
+        return True
+    params = getattr(kind, "__dataclass_params__", None)
+    return params is not None and params.frozen
+
+
+class Plans:
+    """What a function's boundary made of its arguments, kept by :func:`signature`.
+
+    The boundary's shape and option checks, the dtype and the static settings depend on
+    nothing but the signature, so a warm call with a known one skips them and runs with the
+    earlier plan and its own arrays. A plan must hold no caller's array (the boundary's own
+    defaults are cached and immutable), and only calls whose value checks run inside the
+    compiled program on every call may be kept. Bounded: cleared when full.
+    """
+
+    def __init__(self, limit: int = 256):
+        self._plans: dict = {}
+        self._limit = limit
+
+    def get(self, key):
+        return None if key is None else self._plans.get(key)
+
+    def put(self, key, plan) -> None:
+        if key is None:
+            return
+        if len(self._plans) >= self._limit:
+            self._plans.clear()
+        self._plans[key] = plan
+
+
+def _scalar(value, dtype) -> jax.Array:
+    """``value`` as a ``()`` ``dtype`` argument of a jitted call: a JAX array (or tracer)
+    stays one; a number becomes the device array :func:`_filled` keeps for it (a NumPy
+    argument would cost the call about 10 us to move, eager ``jnp.asarray`` about 70)."""
     if isinstance(value, jax.Array):
         return jnp.asarray(value, dtype)
-    return np.asarray(value, dtype)
+    return _filled((), np.asarray(value).item(), jnp.dtype(dtype))
 
 
 @jax.jit
@@ -74,6 +174,9 @@ def _as_array(name: str, a, dtype, min_ndim: int = 0, ndim=None) -> jax.Array:
     """``a`` as a ``dtype`` array; a ``ValueError`` naming ``name`` when it is not numeric,
     has fewer than ``min_ndim`` dimensions, or (``ndim``) not exactly that many. A JAX
     array (or tracer) already of ``dtype`` is returned as it is, without a dispatch."""
+    if (isinstance(a, jax.Array) and a.dtype == dtype and not a.weak_type
+            and a.ndim >= min_ndim and (ndim is None or a.ndim == ndim)):
+        return a  # already what the checks below would accept and return unchanged
     arr: jax.Array | np.ndarray
     try:
         if isinstance(a, jax.Array):
@@ -94,14 +197,17 @@ def _as_array(name: str, a, dtype, min_ndim: int = 0, ndim=None) -> jax.Array:
             f"{name}: expected at least {min_ndim} dimension(s), got shape {arr.shape}"
         )
     if isinstance(arr, np.ndarray):
-        return _to_device(arr.astype(dtype))
+        return _scalar(arr, dtype) if arr.ndim == 0 else _to_device(arr.astype(dtype))
     if arr.dtype == dtype and getattr(arr, "weak_type", True) is False:
         return arr  # what astype would return, less its dispatch
     return arr.astype(dtype)
 
 
-@jax.jit
-def _value_flags(X, y, w, o, t):
+def value_flags(X, y, w, o, t=None) -> jax.Array:
+    """``(8,)`` bool: the value checks of :func:`raise_for_flags`, each True when it passes
+    (finite ``X``, finite ``y``, labels in range, finite weights, nonnegative weights, some
+    weight in every model, finite offset, finite nonnegative trials). Pure: it runs inside
+    the fit's own compiled program when the check is deferred to after the call."""
     if t is not None:
         y, t = jnp.broadcast_arrays(y, t)
     labels = ((y == 0) | (y == 1)) if t is None else ((y >= 0) & (y <= t))
@@ -120,8 +226,17 @@ def _value_flags(X, y, w, o, t):
     )
 
 
+_value_flags = jax.jit(value_flags)
+
+
 def _check_values(X, y, w, o, t=None) -> None:
-    flags = np.asarray(_value_flags(X, y, w, o, t))
+    raise_for_flags(np.asarray(_value_flags(X, y, w, o, t)), X, y, w, o, t)
+
+
+def raise_for_flags(flags: np.ndarray, X, y, w, o, t=None) -> None:
+    """Raise the ``ValueError`` of the first failed check in ``flags`` (from
+    :func:`value_flags` of the same arrays), naming the argument and the first bad index;
+    nothing when every check passed."""
     if flags.all():
         return
     if not flags[0]:
@@ -168,13 +283,23 @@ def _check_values(X, y, w, o, t=None) -> None:
         raise ValueError(f"offset: non-finite value {on[idx]} at index {idx}")
 
 
-def fit_inputs(X, y, weights, offset, *, fit_intercept: bool, trials=None, extra_batch=()) -> FitInputs:
+# Problems of at most this many model-rows (models x n) may defer their value checks to the
+# fit's own compiled program (``fit_inputs(defer=True)``): a check there costs no extra
+# dispatch or round trip; a bad value of a larger problem is better caught before its fit.
+_DEFER_LIMIT = 2**20
+
+
+def fit_inputs(X, y, weights, offset, *, fit_intercept: bool, trials=None, extra_batch=(),
+               defer: bool = False) -> FitInputs:
     """Validate and convert the data arguments of :func:`jaxlogreg.fit`.
 
     Shapes: ``X (..., n, d)``, ``y (..., n)``, ``weights (..., n)`` or None (all ones),
     ``offset (..., n)`` or None (zeros), ``trials (..., n)`` or None (then ``y`` holds 0/1
     labels; else success counts ``0 <= y <= trials``); the leading axes broadcast together
-    and with ``extra_batch`` (the shape of a batched penalty, say).
+    and with ``extra_batch`` (the shape of a batched penalty, say). Values of concrete arrays
+    are checked here, except with ``defer`` for a problem of at most ``_DEFER_LIMIT``
+    model-rows: ``checked`` is then False and the caller computes :func:`value_flags` within
+    its own compiled call and passes them to :func:`raise_for_flags`.
     """
     dtype = float_dtype(X)
     X = _as_array("X", X, dtype, 2)
@@ -207,9 +332,12 @@ def fit_inputs(X, y, weights, offset, *, fit_intercept: bool, trials=None, extra
             f"{described}{extra}"
         ) from None
     arrays = (X, y, weights, offset) + (() if trials is None else (trials,))
-    if all(_is_concrete(a) for a in arrays):
+    batch = tuple(batch)
+    concrete = all(_is_concrete(a) for a in arrays)
+    check_now = not (defer and math.prod(batch) * n <= _DEFER_LIMIT)
+    if concrete and check_now:
         _check_values(X, y, weights, offset, trials)
-    return FitInputs(X, y, weights, offset, tuple(batch), trials)
+    return FitInputs(X, y, weights, offset, batch, trials, not concrete or check_now)
 
 
 def penalty_inputs(alpha, l1_ratio, penalty_factor, d: int, dtype):

@@ -250,7 +250,7 @@ def test_vmap_equals_batched_call():
 
 
 def test_no_retrace_for_new_data_tol_or_max_iter():
-    fit_fn = jaxlogreg._fit._fit
+    fit_fn = jaxlogreg._fit._fit_checked  # the program every eager single-device fit runs
     assert hasattr(fit_fn, "_cache_size")
     rng = np.random.default_rng(7)
     n, d = 97, 3  # a shape no other test uses
@@ -268,7 +268,12 @@ def test_no_retrace_for_new_data_tol_or_max_iter():
     jaxlogreg.fit(X2, y2, tol=1e-6)
     jaxlogreg.fit(X2, y2, max_iter=3)
     jaxlogreg.fit(X2, y2, tol=1e-7, max_iter=50)
+    # Warm calls with JAX arrays (whose boundary checks are reused) run the same program.
+    X3, y3 = (jax.device_put(a) for a in data())
+    for _ in range(2):
+        third = jaxlogreg.fit(X3, y3, tol=1e-6)
     assert fit_fn._cache_size() == after_first
+    assert int(third.status) == Status.CONVERGED
     # The second fit really used the new data.
     assert not np.allclose(np.asarray(first.params), np.asarray(second.params))
     ref, _ = sm_fit(X2, y2)

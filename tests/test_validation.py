@@ -298,3 +298,84 @@ def test_jit_bad_model_in_batch_does_not_spoil_the_others(which):
     alone = _fit_jit(X, y, np.ones(N), np.zeros(N))
     np.testing.assert_allclose(np.asarray(res.params[0]), np.asarray(alone.params), rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(np.asarray(res.params[2]), np.asarray(alone.params), rtol=1e-8, atol=1e-10)
+
+
+# ---------------------------------------------------------------------------------------
+# Warm calls: a call with the signature of an earlier one reuses its shape and option
+# checks (jaxlogreg._validate.Plans), and a small problem's value checks run inside the
+# fit's own compiled program; both must raise exactly as a first call does.
+# ---------------------------------------------------------------------------------------
+
+
+def _device(*arrays):
+    return tuple(jax.device_put(np.asarray(a)) for a in arrays)
+
+
+@pytest.mark.parametrize(
+    "which, match",
+    [
+        ("X", r"^X: non-finite value nan at index \(5, 1\)$"),
+        ("y", r"^y: labels must be 0 or 1, got 2.0 at index \(5,\)$"),
+        ("weights", r"^weights: negative value -1.0 at index \(5,\)$"),
+        ("offset", r"^offset: non-finite value inf at index \(5,\)$"),
+    ],
+)
+def test_warm_call_with_bad_values_raises_like_a_first_call(which, match):
+    X, y = data()
+    w, o = np.ones(N), np.zeros(N)
+    clean = _device(X, y, w, o)
+    assert int(jaxlogreg.fit(clean[0], clean[1], weights=clean[2], offset=clean[3]).status) == Status.CONVERGED
+    bad = {"X": X.copy(), "y": y.copy(), "weights": w.copy(), "offset": o.copy()}
+    bad["X"][5, 1] = np.nan
+    bad["y"][5] = 2.0
+    bad["weights"][5] = -1.0
+    bad["offset"][5] = np.inf
+    args = {k: (bad[k] if k == which else v) for k, v in zip(("X", "y", "weights", "offset"), (X, y, w, o))}
+    Xd, yd, wd, od = _device(args["X"], args["y"], args["weights"], args["offset"])
+    raises(match, Xd, yd, weights=wd, offset=od)  # same signature as the clean call
+    raises(match, args["X"], args["y"], weights=args["weights"], offset=args["offset"])  # NumPy: first-call path
+
+
+def test_warm_inference_with_bad_values_raises():
+    X, y = _device(*data())
+    res = jaxlogreg.fit(X, y)
+    assert bool(jnp_all_finite(jaxlogreg.inference(res, X, y).bse))
+    y_bad = np.asarray(y).copy()
+    y_bad[4] = 0.5
+    with pytest.raises(ValueError, match=r"^y: labels must be 0 or 1, got 0.5 at index \(4,\)$"):
+        jaxlogreg.inference(res, X, jax.device_put(y_bad))
+
+
+def jnp_all_finite(a):
+    return np.all(np.isfinite(np.asarray(a)))
+
+
+def test_large_problem_checks_values_before_fitting(monkeypatch):
+    """Above the deferral limit the values are checked before the fit's program runs."""
+    from jaxlogreg import _fit, _validate
+
+    monkeypatch.setattr(_validate, "_DEFER_LIMIT", 0)
+    monkeypatch.setattr(_fit, "_PLANS", _validate.Plans())  # plans made under the real limit
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("the fit ran before its data were checked")
+
+    monkeypatch.setattr(_fit, "_fit_checked", must_not_run)
+    X, y = data()
+    X[2, 0] = np.nan
+    raises(r"^X: non-finite value nan at index \(2, 0\)$", *_device(X, y))
+
+
+def test_warm_call_plans_hold_no_caller_arrays():
+    """What a warm call reuses keeps none of the caller's arrays alive."""
+    import gc
+    import weakref
+
+    X, y = data(seed=3)
+    Xd, yd, wd = _device(X, y, np.ones(N))
+    res = jaxlogreg.fit(Xd, yd, weights=wd)
+    jaxlogreg.inference(res, Xd, yd, weights=wd)
+    refs = [weakref.ref(a) for a in (Xd, yd, wd)]
+    del Xd, yd, wd, res
+    gc.collect()
+    assert all(r() is None for r in refs)
