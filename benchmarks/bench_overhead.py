@@ -10,8 +10,8 @@ medians; calls of the two alternate so that drift in the machine's speed hits bo
 The jitted call still pays JAX's own dispatch, so the overhead is what ``jaxlogreg`` adds
 on top of a single compiled call. Writes its section of BENCHMARKS.md.
 
-    python benchmarks/bench_overhead.py             # 5,000 calls each, writes BENCHMARKS.md
-    python benchmarks/bench_overhead.py --quick     # 300 calls each, prints only
+    python benchmarks/bench_overhead.py             # 3 rounds of 5,000 calls each, writes BENCHMARKS.md
+    python benchmarks/bench_overhead.py --quick     # 1 round of 300 calls each, prints only
     python benchmarks/bench_overhead.py --profile   # also cProfile of the warm fit calls
 """
 
@@ -67,7 +67,12 @@ def paired_medians(f, g, calls: int, warmup: int = 50) -> tuple[float, float]:
     return statistics.median(tf) * 1e6, statistics.median(tg) * 1e6
 
 
-def run(calls: int) -> dict:
+def run(calls: int, rounds: int) -> list[dict]:
+    """``rounds`` rounds of :func:`run_round` in one process (its speed drifts)."""
+    return [run_round(calls) for _ in range(rounds)]
+
+
+def run_round(calls: int) -> dict:
     X, y = data()
     fit_jit = jax.jit(lambda X, y: jaxlogreg.fit(X, y))
     res = jaxlogreg.fit(X, y)
@@ -100,7 +105,7 @@ def profile(calls: int, top: int = 30) -> None:
     pstats.Stats(prof, stream=sys.stdout).sort_stats("cumulative").print_stats(top)
 
 
-def table(r: dict) -> str:
+def table(rs: list[dict]) -> str:
     from bench_newton import cpu_name
 
     lines = [
@@ -111,23 +116,30 @@ def table(r: dict) -> str:
             f"Measured {datetime.date.today().isoformat()} on {cpu_name()}, "
             f"{os.cpu_count()} cores, Python {platform.python_version()}, jax {jax.__version__}, "
             f"numpy {np.__version__}, {jax.default_backend()} backend; float64; one model, "
-            f"n = {N}, d = {D} + intercept, data on the device as JAX arrays. Medians of "
-            f"{r['calls']:,} warm calls each (calls of a function and of its `jax.jit` "
-            "alternate), every call followed by `jax.block_until_ready`."
+            f"n = {N}, d = {D} + intercept, data on the device as JAX arrays. Each round: "
+            f"medians of {rs[0]['calls']:,} warm calls each (calls of a function and of its "
+            "`jax.jit` alternate), every call followed by `jax.block_until_ready`; "
+            f"{len(rs)} rounds in one process."
         ),
         "",
-        "| what | median |",
-        "| --- | --- |",
-        f"| `fit(X, y)` | {r['fit_us']:.0f} us |",
-        f"| `jax.jit(fit)(X, y)`: the compiled computation alone | {r['fit_jit_us']:.0f} us |",
-        f"| Python overhead of `fit` (difference) | {r['fit_us'] - r['fit_jit_us']:.0f} us |",
-        f"| `fit(X, y)` with NumPy inputs | {r['fit_numpy_us']:.0f} us |",
-        f"| `inference(res, X, y)` | {r['inference_us']:.0f} us |",
-        f"| `jax.jit(inference)(res, X, y)` | {r['inference_jit_us']:.0f} us |",
-        (
-            "| Python overhead of `inference` (difference) | "
-            f"{r['inference_us'] - r['inference_jit_us']:.0f} us |"
-        ),
+        "| what | " + " | ".join(f"round {i + 1}" for i in range(len(rs))) + " | median of rounds |",
+        "| --- |" + " --- |" * (len(rs) + 1),
+    ]
+    rows = [
+        ("`fit(X, y)`", lambda r: r["fit_us"]),
+        ("`jax.jit(fit)(X, y)`: the compiled computation alone", lambda r: r["fit_jit_us"]),
+        ("Python overhead of `fit` (difference)", lambda r: r["fit_us"] - r["fit_jit_us"]),
+        ("`fit(X, y)` with NumPy inputs", lambda r: r["fit_numpy_us"]),
+        ("`inference(res, X, y)`", lambda r: r["inference_us"]),
+        ("`jax.jit(inference)(res, X, y)`", lambda r: r["inference_jit_us"]),
+        ("Python overhead of `inference` (difference)",
+         lambda r: r["inference_us"] - r["inference_jit_us"]),
+    ]
+    for label, value in rows:
+        values = [value(r) for r in rs]
+        cells = " | ".join(f"{v:.0f} us" for v in values)
+        lines.append(f"| {label} | {cells} | {statistics.median(values):.0f} us |")
+    lines += [
         "",
         (
             "Target (issue 7): Python-level overhead of a warm call on a small problem under "
@@ -141,14 +153,15 @@ def table(r: dict) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--calls", type=int, default=5000)
-    ap.add_argument("--quick", action="store_true", help="300 calls, no file written")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="300 calls, one round, no file written")
     ap.add_argument("--profile", action="store_true", help="also print a cProfile of fit")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "BENCHMARKS.md"))
     args = ap.parse_args(argv)
     if args.quick:
-        args.calls = 300
+        args.calls, args.rounds = 300, 1
     sys.path.insert(0, os.path.dirname(__file__))
-    section = table(run(args.calls))
+    section = table(run(args.calls, args.rounds))
     print(section)
     if args.profile:
         profile(args.calls)

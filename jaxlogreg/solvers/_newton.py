@@ -24,13 +24,14 @@ At each iterate ``beta`` with gradient ``g`` and Hessian ``H`` (from :mod:`jaxlo
    * ``MAX_ITER``: ``max_iter`` Newton steps have been taken (``SEPARATED`` instead under
      the same condition as for ``SINGULAR``).
 
-3. Otherwise take the full step if a curvature bound certifies that it satisfies the Armijo
-   condition ``f(beta + t delta) <= f(beta) + c t g^T delta`` (no row's linear predictor
-   moves by more than about 1; :func:`_certified`), which spares the loss evaluation in
-   most iterations. If not, backtrack from ``t = 1``, halving at most ``max_halvings``
-   times, until Armijo holds (with a slack of ``4 eps |f|`` for rounding); if it never
-   holds the model stops with ``LINESEARCH_FAILED``. Trial points cost no matrix product:
-   ``eta + t X delta``.
+3. Otherwise evaluate the full step ``beta + delta`` (its objective and the row weights of
+   its gradient and Hessian come from one pass over the rows) and take it if a curvature
+   bound certifies that it satisfies the Armijo condition
+   ``f(beta + t delta) <= f(beta) + c t g^T delta`` (no row's linear predictor moves by
+   more than about 1; :func:`_certified`) or if the condition holds (with a slack of
+   ``4 eps |f|`` for rounding). If neither, backtrack from ``t = 1``, halving at most
+   ``max_halvings`` times; if Armijo never holds the model stops with
+   ``LINESEARCH_FAILED``. Trial points cost no matrix product: ``eta + t X delta``.
 
 :func:`init` does 1-2 at the starting point and :func:`step` does 3 then 1-2 at the new
 point, so a model that stops after ``k`` steps costs ``k`` calls of :func:`step`.
@@ -85,8 +86,7 @@ class NewtonState(NamedTuple):
     stopped model costs nothing; the ``(n,)`` linear predictors are recomputed from
     ``beta`` and ``delta`` by matrix products when a step needs them.
 
-    Shapes: ``beta (p,)``; ``loss ()`` objective, evaluated only where the line search
-    needs it (see :func:`_line_search`; :func:`run` evaluates it at the end);
+    Shapes: ``beta (p,)``; ``loss ()`` objective at ``beta``;
     ``grad (p,)``; ``delta (p,)`` Newton direction; ``reach ()`` the largest
     ``|(X delta)_i|`` over positively weighted rows; ``grad_floor (p,)`` rounding bound on
     ``grad``; ``n_iter ()`` int32 steps taken; ``status ()`` int32
@@ -158,7 +158,8 @@ def init(
 
 
 def _certified(reach: Array, armijo: float) -> Array:
-    """Whether the full Newton step is known to satisfy Armijo without evaluating the loss.
+    """Whether the full Newton step is known to satisfy Armijo whatever its computed loss
+    (near the optimum the change in the loss is below its rounding).
 
     Along ``t -> beta + t delta`` the curvature of every row changes by at most a factor
     ``exp(t m)``, ``m = reach = max_i |(X delta)_i|`` over positively weighted rows, because
@@ -177,40 +178,46 @@ def _line_search(problem, state, config, skip, axis_name):
     ``r`` and ``s`` the row weights of :func:`jaxlogreg._loss.evaluate` and ``eta`` the
     linear predictor at the step taken.
 
-    When the full step of every model in the batch (the vmapped chunk under ``axis_name``)
-    is certified by :func:`_certified`, the loss is not evaluated: the step is taken and
-    ``loss`` keeps its earlier value. Otherwise the loss is evaluated at ``beta`` and then
-    along the line, halving from ``t = 1`` at most ``max_halvings`` times.
+    The full step is evaluated first (one pass over the rows gives its objective and row
+    weights). It is taken when :func:`_certified` vouches for it or it satisfies Armijo
+    against ``state.loss``, the objective at ``beta``; only when some model of the batch
+    (the vmapped chunk under ``axis_name``) has neither does the chunk search, halving from
+    ``t = 1`` at most ``max_halvings`` times.
     """
     eps = jnp.finfo(state.loss.dtype).eps
     one = jnp.ones((), state.loss.dtype)
+    f0 = state.loss
+    slack = 4.0 * eps * jnp.abs(f0)
+    slope = jnp.dot(state.grad, state.delta)
     # The curvature bound behind the certificate is the logit's (|d log(mu (1 - mu)) / d eta|
-    # <= 1); other links always search.
+    # <= 1); other links rely on the Armijo test alone.
     certified = _certified(state.reach, config.armijo) & (problem.link == "logit")
-    need = _common.any_model(~(skip | certified), axis_name)
+
+    def sufficient(t, f):
+        return jnp.isfinite(f) & (f <= f0 + config.armijo * t * slope + slack)
+
+    beta = state.beta + state.delta
+    eta = _loss.linear_predictor(beta, problem)
+    f, r, s = _loss.evaluate(eta, beta, problem)
+    full = certified | sufficient(one, f)
+    need = _common.any_model(~(skip | full), axis_name)
 
     def search(_):
-        eta = _loss.linear_predictor(state.beta, problem)
         xd = problem.X @ state.delta
-        f0 = _loss.evaluate(eta, state.beta, problem)[0]
-        slack = 4.0 * eps * jnp.abs(f0)
-        slope = jnp.dot(state.grad, state.delta)
+        eta0 = eta - xd
 
         def at(t):
-            eta_t = eta + t * xd
-            f, r, s = _loss.evaluate(eta_t, state.beta + t * state.delta, problem)
-            ok = jnp.isfinite(f) & (f <= f0 + config.armijo * t * slope + slack)
-            return ok, f, r, s, eta_t
+            eta_t = eta0 + t * xd
+            f_t, r_t, s_t = _loss.evaluate(eta_t, state.beta + t * state.delta, problem)
+            return sufficient(t, f_t), f_t, r_t, s_t, eta_t
 
-        return _common.backtrack(at, at(one), skip | certified, config.max_halvings, axis_name)
+        return _common.backtrack(at, (full, f, r, s, eta), skip | full, config.max_halvings,
+                                 axis_name)
 
-    def full_step(_):
-        beta = state.beta + state.delta
-        eta = _loss.linear_predictor(beta, problem)
-        _, r, s = _loss.evaluate(eta, beta, problem)
-        return jnp.ones((), bool), one, state.loss, r, s, eta
+    def take_full(_):
+        return jnp.ones((), bool), one, f, r, s, eta
 
-    return jax.lax.cond(need, search, full_step, None)
+    return jax.lax.cond(need, search, take_full, None)
 
 
 def step(
@@ -247,8 +254,7 @@ def run(
     axis_name: Optional[str] = None,
     leave=0,
 ) -> NewtonState:
-    """Iterate :func:`step` from ``beta0`` until the model stops; returns the final state,
-    with ``loss`` evaluated at the final ``beta``.
+    """Iterate :func:`step` from ``beta0`` until the model stops; returns the final state.
 
     ``leave`` (may be traced): under a named ``vmap`` axis, stop as soon as at most
     ``leave`` models of the batch are still running; those come back with status ``RUNNING`` for the caller to
@@ -256,9 +262,8 @@ def run(
     models do not keep a whole batch iterating.
     """
 
-    state = jax.lax.while_loop(
+    return jax.lax.while_loop(
         lambda s: _common.keep_going(s.status, axis_name, leave),
         lambda s: step(problem, s, tol, max_iter, config, axis_name),
         init(problem, beta0, tol, max_iter, axis_name),
     )
-    return state._replace(loss=_loss.value(state.beta, problem))
