@@ -266,10 +266,10 @@ def _solve(prep: _Prepared, start, alpha, mesh=None) -> FitResult:
         res = sharded_fit(*args, mesh=mesh, config=prep.config, chunk_size=prep.chunk_size,
                           **prep.statics)
     else:
-        res, flags = _fit_checked(*args, config=prep.config, chunk_size=prep.chunk_size,
-                                  **prep.statics)
-        if not data.checked:
-            _validate.raise_for_flags(np.asarray(flags), *data_args)
+        res, ok = _fit_checked(*args, config=prep.config, chunk_size=prep.chunk_size,
+                               **prep.statics)
+        if not data.checked and not np.asarray(ok):
+            _validate.check_values(*data_args)
     if not traced or prep.scheme is not None or isinstance(prep.config, solvers.Firth):
         # Nothing to differentiate, weights generated inside the fit, or Firth's objective:
         # no implicit derivatives.
@@ -471,11 +471,11 @@ def _fit(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_iter, sch
 @functools.partial(jax.jit, static_argnames=_FIT_STATICS)
 def _fit_checked(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_iter, scheme,
                  **statics):
-    """``(_fit(...), value_flags)``: the fit and the boundary's value checks of its data
-    (:func:`jaxlogreg._validate.value_flags`) as one compiled program, so that an eager
+    """``(_fit(...), ok)``: the fit and the boundary's value checks of its data
+    (:func:`jaxlogreg._validate.values_ok`) as one compiled program, so that an eager
     call needs one dispatch. Every eager single-device fit runs through it (the pooled start
     of a batch too: one program for every single fit of a shape)."""
-    flags = _validate.value_flags(X, y, weights, offset, trials)
+    ok = _validate.values_ok(X, y, weights, offset, trials)
     res = _fit(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_iter, scheme,
                **statics)
-    return res, flags
+    return res, ok

@@ -545,12 +545,11 @@ def inference(
     if plan is None:
         plan = _inference_plan(res, X, y, weights, offset, cov_type, groups, alpha, chunk_size,
                                trials, class_weight, information)
-        if not plan.data.checked:
-            bare = plan.data.bare(weights is not None, offset is not None)
-            _PLANS.put(key, plan._replace(data=bare))
+        data = plan.data
+        if not data.checked:
+            _PLANS.put(key, plan._replace(data=data.bare(weights is not None, offset is not None)))
     else:
-        plan = plan._replace(data=plan.data.filled(X, y, weights, offset, trials))
-    data = plan.data
+        data = plan.data.filled(X, y, weights, offset, trials)
     dtype = data.X.dtype
     arrays = dict(X=data.X, y=data.y, weights=data.weights, offset=data.offset,
                   trials=data.trials, coef=_validate._as_array("res.coef", res.coef, dtype),
@@ -561,13 +560,22 @@ def inference(
         fit_intercept=plan.fit_intercept, chunk_size=plan.chunk, link=plan.link,
         information=plan.information, class_weight=plan.class_weight,
     )
-    flags = out.pop("value_flags")
-    if not data.checked:
-        _validate.raise_for_flags(np.asarray(flags), data.X, data.y, data.weights, data.offset,
-                                  data.trials)
-    return InferenceResult(**out, alpha=plan.alpha, cov_type=plan.cov_type,
-                           fit_intercept=plan.fit_intercept, link=plan.link,
-                           information=plan.information)
+    ok = out.pop("values_ok")
+    if not data.checked and not np.asarray(ok):
+        _validate.check_values(data.X, data.y, data.weights, data.offset, data.trials)
+    return _inference_result(out, alpha=plan.alpha, cov_type=plan.cov_type,
+                             fit_intercept=plan.fit_intercept, link=plan.link,
+                             information=plan.information)
+
+
+def _inference_result(arrays: dict, **statics) -> InferenceResult:
+    """``InferenceResult(**arrays, **statics)`` without the frozen dataclass's ``__init__``,
+    which sets its 38 fields one ``object.__setattr__`` at a time (about 20 us); the fields
+    are complete and already checked by construction here."""
+    res = object.__new__(InferenceResult)
+    res.__dict__.update(arrays)
+    res.__dict__.update(statics)
+    return res
 
 
 class _InferencePlan(NamedTuple):
@@ -674,8 +682,8 @@ def _inference(arrays, groups, cov_code, crit, scheme, *, batch_shape, fit_inter
     """The per-model statistics as a dict of arrays.
 
     ``arrays`` holds ``X, y, weights, offset, trials`` (or None), ``coef, intercept, status``
-    (the fit's, ``intercept`` ignored without one). The output's ``value_flags`` are the
-    boundary's value checks of the data (:func:`jaxlogreg._validate.value_flags`), made here
+    (the fit's, ``intercept`` ignored without one). The output's ``values_ok`` is the
+    boundary's value check of the data (:func:`jaxlogreg._validate.values_ok`), made here
     so that an eager call needs one dispatch.
     ``cov_code`` indexes :data:`COV_TYPES`. It is traced and shared by all models, so under
     ``vmap`` the ``lax.switch`` on it stays a real branch: every covariance type shares one
@@ -684,7 +692,7 @@ def _inference(arrays, groups, cov_code, crit, scheme, *, batch_shape, fit_inter
     """
     dtype = arrays["X"].dtype
     n = arrays["X"].shape[-2]
-    flags = _validate.value_flags(*(arrays[k] for k in ("X", "y", "weights", "offset", "trials")))
+    ok = _validate.values_ok(*(arrays[k] for k in ("X", "y", "weights", "offset", "trials")))
     arrays = dict(arrays)
     coef, intercept = arrays.pop("coef"), arrays.pop("intercept")
     arrays["params"] = _join(intercept, coef) if fit_intercept else coef
@@ -786,7 +794,7 @@ def _inference(arrays, groups, cov_code, crit, scheme, *, batch_shape, fit_inter
 
     out = map_models(one, mapped, batch_shape, chunk_size)
     out["llr_pvalue"] = jnp.where(out["valid"], _chi2_sf(out["llr"], out["df_model"]), jnp.nan)
-    return {**out, "value_flags": flags}
+    return {**out, "values_ok": ok}
 
 
 # --------------------------------------------------------------------------------------------

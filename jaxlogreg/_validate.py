@@ -5,9 +5,10 @@ checked only when the arrays are concrete; inside a user's ``jit`` nothing raise
 per-model statuses carry the news instead (``NONFINITE`` for NaN or inf, ``INVALID`` for a
 negative weight or a label outside [0, 1]; a label strictly between 0 and 1 is then fitted
 as a proportion, as the loss allows). The value checks are one fused reduction on the
-device (:func:`value_flags`); for a small problem it runs inside the fit's own compiled
-program and the error is raised after it, so an eager call costs one dispatch; a large
-problem is checked before its fit starts. The first bad index is located only when a check
+device (:func:`value_flags`); for a small problem a single pass/fail of them
+(:func:`values_ok`) runs inside the fit's own compiled program and the error is found and
+raised after it, so an eager call costs one dispatch; a large problem is checked before its
+fit starts. The first bad index is located only when a check
 has failed. Warm calls whose argument signature was seen before reuse the shape and option
 checks (:class:`Plans`)."""
 
@@ -33,8 +34,8 @@ class FitInputs(NamedTuple):
     offset: jax.Array  # (..., n)
     batch_shape: tuple[int, ...]
     trials: Optional[jax.Array] = None  # (..., n) binomial trials; y then counts successes
-    # False when the value checks were left to the caller (:func:`value_flags` computed
-    # inside its compiled call, :func:`raise_for_flags` after it).
+    # False when the value checks were left to the caller (:func:`values_ok` computed
+    # inside its compiled call, :func:`check_values` after it when that is False).
     checked: bool = True
 
     def bare(self, weights_given: bool, offset_given: bool) -> "FitInputs":
@@ -49,9 +50,9 @@ class FitInputs(NamedTuple):
     def filled(self, X, y, weights, offset, trials) -> "FitInputs":
         """A :meth:`bare` entry with a warm call's arrays (already known to be in the
         computing dtype and of the entry's shapes); None keeps the entry's default."""
-        return self._replace(X=X, y=y, trials=trials,
-                             weights=self.weights if weights is None else weights,
-                             offset=self.offset if offset is None else offset)
+        return FitInputs(X, y, self.weights if weights is None else weights,
+                         self.offset if offset is None else offset, self.batch_shape, trials,
+                         self.checked)
 
 
 def float_dtype(X) -> jnp.dtype:
@@ -229,7 +230,24 @@ def value_flags(X, y, w, o, t=None) -> jax.Array:
 _value_flags = jax.jit(value_flags)
 
 
-def _check_values(X, y, w, o, t=None) -> None:
+def values_ok(X, y, w, o, t=None) -> jax.Array:
+    """``()`` bool: every check of :func:`value_flags` passes, by fewer reductions (one per
+    array). Pure: a small problem's fit computes it inside its own compiled program and
+    calls :func:`check_values` (which finds and names the failure) only when it is False."""
+    if t is None:
+        y_ok = jnp.all((y == 0) | (y == 1))
+        total = w
+    else:
+        y, t = jnp.broadcast_arrays(y, t)
+        y_ok = jnp.all(jnp.isfinite(y) & (y >= 0) & (y <= t) & jnp.isfinite(t) & (t >= 0))
+        total = jnp.multiply(*jnp.broadcast_arrays(w, t))
+    return (jnp.all(jnp.isfinite(X)) & y_ok & jnp.all(jnp.isfinite(w) & (w >= 0))
+            & jnp.all(jnp.sum(total, axis=-1) > 0) & jnp.all(jnp.isfinite(o)))
+
+
+def check_values(X, y, w, o, t=None) -> None:
+    """Raise the ``ValueError`` of the first bad value of the data, if any
+    (:func:`value_flags`, then :func:`raise_for_flags`)."""
     raise_for_flags(np.asarray(_value_flags(X, y, w, o, t)), X, y, w, o, t)
 
 
@@ -298,8 +316,8 @@ def fit_inputs(X, y, weights, offset, *, fit_intercept: bool, trials=None, extra
     labels; else success counts ``0 <= y <= trials``); the leading axes broadcast together
     and with ``extra_batch`` (the shape of a batched penalty, say). Values of concrete arrays
     are checked here, except with ``defer`` for a problem of at most ``_DEFER_LIMIT``
-    model-rows: ``checked`` is then False and the caller computes :func:`value_flags` within
-    its own compiled call and passes them to :func:`raise_for_flags`.
+    model-rows: ``checked`` is then False and the caller computes :func:`values_ok` within
+    its own compiled call and calls :func:`check_values` when it is False.
     """
     dtype = float_dtype(X)
     X = _as_array("X", X, dtype, 2)
@@ -336,7 +354,7 @@ def fit_inputs(X, y, weights, offset, *, fit_intercept: bool, trials=None, extra
     concrete = all(_is_concrete(a) for a in arrays)
     check_now = not (defer and math.prod(batch) * n <= _DEFER_LIMIT)
     if concrete and check_now:
-        _check_values(X, y, weights, offset, trials)
+        check_values(X, y, weights, offset, trials)
     return FitInputs(X, y, weights, offset, batch, trials, not concrete or check_now)
 
 
