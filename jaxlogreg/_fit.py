@@ -268,8 +268,8 @@ def _solve(prep: _Prepared, start, alpha, mesh=None) -> FitResult:
     else:
         res, ok = _fit_checked(*args, config=prep.config, chunk_size=prep.chunk_size,
                                **prep.statics)
-        if not data.checked and not np.asarray(ok):
-            _validate.check_values(*data_args)
+        if not data.checked:
+            _validate.check_values(*data_args, ok=ok)
     if not traced or prep.scheme is not None or isinstance(prep.config, solvers.Firth):
         # Nothing to differentiate, weights generated inside the fit, or Firth's objective:
         # no implicit derivatives.
@@ -310,33 +310,41 @@ def pooled_start(prep: _Prepared, alpha) -> Optional[Array]:
     if not (solvers.uses_hessian(prep.config) and batch and math.prod(batch) > 0
             and data.X.ndim == 2):
         return None
-    y, w, o = _pool_rows(data.y, data.weights, data.offset, data.trials,
-                         batch_shape=batch, class_weight=statics["class_weight"])
+    y, w, o, mean_alpha = _pool_rows(data.y, data.weights, data.offset, data.trials, alpha,
+                                     batch_shape=batch, class_weight=statics["class_weight"])
     res, _ = _fit_checked(
-        data.X, y, w, o, None, None, jnp.mean(jnp.broadcast_to(alpha, batch)), prep.pf,
+        data.X, y, w, o, None, None, mean_alpha, prep.pf,
         prep.tol, prep.max_iter, None, config=prep.config, chunk_size=prep.chunk_size,
         batch_shape=(), fit_intercept=statics["fit_intercept"], l1_ratio=statics["l1_ratio"],
         class_weight=None, link=statics["link"],
     )
+    return _usable(res)
+
+
+@jax.jit
+def _usable(res: FitResult) -> Array:
+    """``res.params`` of a converged single fit with finite parameters, else NaN."""
     ok = (res.status == int(Status.CONVERGED)) & jnp.all(jnp.isfinite(res.params))
     return jnp.where(ok, res.params, jnp.nan)
 
 
 @functools.partial(jax.jit, static_argnames=("batch_shape", "class_weight"))
-def _pool_rows(y, weights, offset, trials, *, batch_shape, class_weight):
-    """``(y, w, offset)`` of the pooled model, each ``(n,)`` (see :func:`pooled_start`)."""
+def _pool_rows(y, weights, offset, trials, alpha, *, batch_shape, class_weight):
+    """``(y, w, offset)`` of the pooled model, each ``(n,)``, and the models' mean penalty
+    strength (see :func:`pooled_start`)."""
     rows = functools.partial(_loss.response_weights, class_weight=class_weight)
+    mean_alpha = jnp.mean(jnp.broadcast_to(alpha, batch_shape))
     named = {"y": y, "weights": weights, "offset": offset, "trials": trials}
     if not any(v is not None and v.ndim > 1 for v in named.values()):
         yy, ww = rows(y, weights, trials)
-        return yy, ww, offset
+        return yy, ww, offset, mean_alpha
     B, n = math.prod(batch_shape), y.shape[-1]
     full = {k: jnp.broadcast_to(v, batch_shape + (n,)).reshape(B, n)
             for k, v in named.items() if v is not None}
     yy, ww = jax.vmap(lambda a, b, c: rows(a, b, c))(full["y"], full["weights"], full.get("trials"))
     wsum = jnp.sum(ww, axis=0)
     ypool = jnp.sum(ww * yy, axis=0) / jnp.where(wsum > 0, wsum, 1.0)
-    return ypool, wsum, jnp.mean(full["offset"], axis=0)
+    return ypool, wsum, jnp.mean(full["offset"], axis=0), mean_alpha
 
 
 # In the first round a chunk stops iterating once at most a quarter of its models

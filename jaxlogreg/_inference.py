@@ -561,8 +561,8 @@ def inference(
         information=plan.information, class_weight=plan.class_weight,
     )
     ok = out.pop("values_ok")
-    if not data.checked and not np.asarray(ok):
-        _validate.check_values(data.X, data.y, data.weights, data.offset, data.trials)
+    if not data.checked:
+        _validate.check_values(data.X, data.y, data.weights, data.offset, data.trials, ok=ok)
     return _inference_result(out, alpha=plan.alpha, cov_type=plan.cov_type,
                              fit_intercept=plan.fit_intercept, link=plan.link,
                              information=plan.information)

@@ -35,7 +35,7 @@ class FitInputs(NamedTuple):
     batch_shape: tuple[int, ...]
     trials: Optional[jax.Array] = None  # (..., n) binomial trials; y then counts successes
     # False when the value checks were left to the caller (:func:`values_ok` computed
-    # inside its compiled call, :func:`check_values` after it when that is False).
+    # inside its compiled call and passed to :func:`check_values` after it).
     checked: bool = True
 
     def bare(self, weights_given: bool, offset_given: bool) -> "FitInputs":
@@ -233,7 +233,7 @@ _value_flags = jax.jit(value_flags)
 def values_ok(X, y, w, o, t=None) -> jax.Array:
     """``()`` bool: every check of :func:`value_flags` passes, by fewer reductions (one per
     array). Pure: a small problem's fit computes it inside its own compiled program and
-    calls :func:`check_values` (which finds and names the failure) only when it is False."""
+    passes it to :func:`check_values` (which finds and names a failure)."""
     if t is None:
         y_ok = jnp.all((y == 0) | (y == 1))
         total = w
@@ -245,9 +245,17 @@ def values_ok(X, y, w, o, t=None) -> jax.Array:
             & jnp.all(jnp.sum(total, axis=-1) > 0) & jnp.all(jnp.isfinite(o)))
 
 
-def check_values(X, y, w, o, t=None) -> None:
-    """Raise the ``ValueError`` of the first bad value of the data, if any
-    (:func:`value_flags`, then :func:`raise_for_flags`)."""
+_values_ok = jax.jit(values_ok)
+
+
+def check_values(X, y, w, o, t=None, ok=None) -> None:
+    """Raise the ``ValueError`` of the first bad value of the data, if any: a pass/fail
+    (:func:`values_ok`, or ``ok`` when the caller's program computed it) and, only after a
+    failure, :func:`value_flags` and :func:`raise_for_flags`."""
+    if ok is None:
+        ok = _values_ok(X, y, w, o, t)
+    if np.asarray(ok):
+        return
     raise_for_flags(np.asarray(_value_flags(X, y, w, o, t)), X, y, w, o, t)
 
 
@@ -317,7 +325,7 @@ def fit_inputs(X, y, weights, offset, *, fit_intercept: bool, trials=None, extra
     and with ``extra_batch`` (the shape of a batched penalty, say). Values of concrete arrays
     are checked here, except with ``defer`` for a problem of at most ``_DEFER_LIMIT``
     model-rows: ``checked`` is then False and the caller computes :func:`values_ok` within
-    its own compiled call and calls :func:`check_values` when it is False.
+    its own compiled call and passes it to :func:`check_values`.
     """
     dtype = float_dtype(X)
     X = _as_array("X", X, dtype, 2)

@@ -34,7 +34,10 @@ At each iterate ``beta`` with gradient ``g`` and Hessian ``H`` (from :mod:`jaxlo
    ``LINESEARCH_FAILED``. Trial points cost no matrix product: ``eta + t X delta``.
 
 :func:`init` does 1-2 at the starting point and :func:`step` does 3 then 1-2 at the new
-point, so a model that stops after ``k`` steps costs ``k`` calls of :func:`step`.
+point, so a model that stops after ``k`` steps costs ``k`` calls of :func:`step` after
+:func:`init`. (:func:`init` is itself a step, from a state before the start whose zero
+direction leads to ``beta0``; :func:`run` loops over :func:`step` from that state, so its
+compiled program holds one copy of the step.)
 
 A model whose status is no longer ``RUNNING`` is frozen: :func:`step` returns its state
 unchanged, so its result and ``n_iter`` are its own however long the rest of a batch runs.
@@ -136,6 +139,23 @@ def _direction(problem, eta, loss, grad, hess, n_iter, tol, max_iter, grad_floor
     return delta, reach, status
 
 
+def _before(problem: _loss.Problem, beta0: Array) -> NewtonState:
+    """The state before the start: ``beta0`` with a zero direction, an infinite loss and
+    ``n_iter = -1``; a :func:`step` from it evaluates ``beta0`` (always accepted) and makes
+    the stopping decision there, so that :func:`run`'s loop holds the only copy of the
+    evaluation (half the program to compile)."""
+    dtype = beta0.dtype
+    zeros = jnp.zeros_like(beta0)
+    return NewtonState(beta0, jnp.full((), jnp.inf, dtype), zeros, zeros, jnp.zeros((), dtype),
+                       _common.gradient_floor(problem), jnp.full((), -1, jnp.int32),
+                       jnp.full((), _RUNNING, jnp.int32))
+
+
+def _mark_invalid(state: NewtonState, invalid: Array) -> NewtonState:
+    """``state`` with status ``INVALID`` where the data are (see :func:`init`)."""
+    return state._replace(status=jnp.where(invalid, jnp.int32(Status.INVALID), state.status))
+
+
 def init(
     problem: _loss.Problem,
     beta0: Array,
@@ -144,17 +164,8 @@ def init(
     axis_name: Optional[str] = None,
 ) -> NewtonState:
     """State at the starting point ``beta0`` ``(p,)``, with its stopping decision made."""
-    eta = _loss.linear_predictor(beta0, problem)
-    loss, r, s = _loss.evaluate(eta, beta0, problem)
-    grad = _loss.gradient_from_rows(r, beta0, problem)
-    hess = _loss.hessian_from_rows(s, problem)
-    floor = _common.gradient_floor(problem)
-    n_iter = jnp.zeros((), jnp.int32)
-    delta, reach, status = _direction(
-        problem, eta, loss, grad, hess, n_iter, tol, max_iter, floor, axis_name
-    )
-    status = jnp.where(_common.invalid_data(problem), jnp.int32(Status.INVALID), status)
-    return NewtonState(beta0, loss, grad, delta, reach, floor, n_iter, status)
+    state = step(problem, _before(problem, beta0), tol, max_iter, Newton(), axis_name)
+    return _mark_invalid(state, _common.invalid_data(problem))
 
 
 def _certified(reach: Array, armijo: float) -> Array:
@@ -199,7 +210,7 @@ def _line_search(problem, state, config, skip, axis_name):
     beta = state.beta + state.delta
     eta = _loss.linear_predictor(beta, problem)
     f, r, s = _loss.evaluate(eta, beta, problem)
-    full = certified | sufficient(one, f)
+    full = certified | sufficient(one, f) | (state.n_iter < 0)  # the start: see _before
     need = _common.any_model(~(skip | full), axis_name)
 
     def search(_):
@@ -262,8 +273,9 @@ def run(
     models do not keep a whole batch iterating.
     """
 
+    invalid = _common.invalid_data(problem)
     return jax.lax.while_loop(
         lambda s: _common.keep_going(s.status, axis_name, leave),
-        lambda s: step(problem, s, tol, max_iter, config, axis_name),
-        init(problem, beta0, tol, max_iter, axis_name),
+        lambda s: _mark_invalid(step(problem, s, tol, max_iter, config, axis_name), invalid),
+        _before(problem, beta0),
     )
