@@ -137,7 +137,7 @@ def fit(
     key = _plan_key(*args) if init is None and devices is None else None
     plan = _PLANS.get(key)
     if plan is not None:
-        prep = plan._replace(data=plan.data.filled(X, y, weights, offset, trials))
+        prep = _Prepared(plan.data.filled(X, y, weights, offset, trials), *plan[1:])
     else:
         prep = _prepare(*args, defer=devices is None)
         if not prep.data.checked:
