@@ -142,6 +142,27 @@ def test_hessian_matches_autodiff_and_finite_differences(seed, pf_kind):
     np.testing.assert_allclose(H, H_fd, rtol=1e-6, atol=1e-8)
 
 
+@pytest.mark.parametrize("d", [0, 1])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_hessian_of_one_or_two_columns_by_row_sums(seed, d):
+    """Designs of one or two columns (and no column products) take the elementwise path of
+    hessian_from_rows: it must equal autodiff and finite differences, alone and vmapped over
+    a batch of designs (as a design per model is fitted)."""
+    problem, np_args, beta, rng = make_problem(seed, d=d)
+    assert problem.X.shape[-1] <= _loss._ELEMENTWISE_HESSIAN
+    b = jnp.asarray(beta)
+    H = np.asarray(hessian(b, problem))
+    np.testing.assert_allclose(H, np.asarray(hess_ad(b, problem)), rtol=1e-12, atol=1e-15)
+    H_fd = fd_hessian(lambda bb: np_objective(bb, *np_args), beta)
+    np.testing.assert_allclose(H, H_fd, rtol=1e-6, atol=1e-8)
+    Xs = problem.X[None] * jnp.asarray(rng.uniform(0.5, 2.0, size=(3, 1, problem.X.shape[-1])))
+    batched = jax.vmap(lambda X: hessian(b, problem._replace(X=X)))(Xs)
+    for k in range(3):
+        one = problem._replace(X=Xs[k])
+        np.testing.assert_allclose(np.asarray(batched[k]), np.asarray(hess_ad(b, one)),
+                                   rtol=1e-12, atol=1e-15)
+
+
 @pytest.mark.parametrize("seed,pf_kind", CASES)
 def test_hessian_products_path_equals_direct_path(seed, pf_kind):
     problem, np_args, beta, _ = make_problem(seed, pf_kind=pf_kind)
