@@ -76,12 +76,25 @@ def _full(shape: tuple[int, ...], value: float, dtype) -> jax.Array:
     return jnp.full(shape, value, dtype)
 
 
-@functools.lru_cache(maxsize=64)
+# Default arrays of at most this many elements (512 KiB of float64) are made once and kept;
+# larger ones (the weights of a data set of a million rows, say) are made per call, so that
+# nothing large outlives its fit.
+_KEEP_ELEMENTS = 2**16
+
+
 def _filled(shape: tuple[int, ...], value: float, dtype) -> jax.Array:
-    """``jnp.full(shape, value, dtype)``, made once per distinct argument (JAX arrays are
-    immutable, so callers share it): a default array then costs a dictionary lookup instead
-    of a dispatch (about 10 us) or eager ``jnp.ones``' chain of them (about 100). Always a
+    """``jnp.full(shape, value, dtype)``, made once per distinct small argument and shared
+    (JAX arrays are immutable): a default array then costs a dictionary lookup instead of a
+    dispatch (about 10 us) or eager ``jnp.ones``' chain of them (about 100). Always a
     concrete array, also when called under a trace (never a cached tracer)."""
+    if math.prod(shape) <= _KEEP_ELEMENTS:
+        return _kept(shape, value, dtype)
+    with jax.ensure_compile_time_eval():
+        return _full(shape, value, dtype)
+
+
+@functools.lru_cache(maxsize=64)
+def _kept(shape: tuple[int, ...], value: float, dtype) -> jax.Array:
     with jax.ensure_compile_time_eval():
         return _full(shape, value, dtype)
 
@@ -148,7 +161,12 @@ class Plans:
         return None if key is None else self._plans.get(key)
 
     def put(self, key, plan) -> None:
+        """Keep ``plan`` for ``key`` unless ``key`` is None or the plan holds an array of
+        more than ``_KEEP_ELEMENTS`` values (a large default, kept by nothing else)."""
         if key is None:
+            return
+        leaves = jax.tree_util.tree_leaves(plan)
+        if any(isinstance(a, jax.Array) and a.size > _KEEP_ELEMENTS for a in leaves):
             return
         if len(self._plans) >= self._limit:
             self._plans.clear()

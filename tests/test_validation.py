@@ -379,3 +379,20 @@ def test_warm_call_plans_hold_no_caller_arrays():
     del Xd, yd, wd, res
     gc.collect()
     assert all(r() is None for r in refs)
+
+
+def test_large_defaults_are_not_kept(monkeypatch):
+    """A plan holding a default array larger than the keep limit is not kept (nothing large
+    outlives its fit); below the limit it is, and the warm call uses it."""
+    from jaxlogreg import _fit, _validate
+
+    monkeypatch.setattr(_fit, "_PLANS", _validate.Plans())
+    X, y = _device(*data(seed=5))
+    monkeypatch.setattr(_validate, "_KEEP_ELEMENTS", N - 1)  # the (N,) default weights exceed it
+    big = jaxlogreg.fit(X, y)
+    assert len(_fit._PLANS._plans) == 0
+    monkeypatch.setattr(_validate, "_KEEP_ELEMENTS", N)
+    jaxlogreg.fit(X, y)
+    assert len(_fit._PLANS._plans) == 1
+    warm = jaxlogreg.fit(X, y)
+    np.testing.assert_array_equal(np.asarray(warm.params), np.asarray(big.params))
