@@ -108,19 +108,31 @@ def loop_statsmodels(X, y, W):
     return np.array(params), np.array(ok), time.perf_counter() - t0
 
 
-def loop_sklearn(X, y, W):
-    from sklearn.linear_model import LogisticRegression
-
+def loop_peer(fit_one, X, y, W):
+    """``fit_one(X, y) -> params`` (intercept first) on each split's training rows; returns
+    the ``(len(W), p)`` parameters and the loop's seconds (the peers' warnings silenced)."""
     params = []
     t0 = time.perf_counter()
     for w in W:
         m = w > 0
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            r = LogisticRegression(C=np.inf, solver="newton-cholesky", tol=1e-8, max_iter=100)
-            r.fit(X[m], y[m])
-        params.append(np.concatenate([r.intercept_, r.coef_[0]]))
+            params.append(fit_one(X[m], y[m]))
     return np.array(params), time.perf_counter() - t0
+
+
+def sklearn_fit(X, y):
+    from sklearn.linear_model import LogisticRegression
+
+    r = LogisticRegression(C=np.inf, solver="newton-cholesky", tol=1e-8, max_iter=100).fit(X, y)
+    return np.concatenate([r.intercept_, r.coef_[0]])
+
+
+def glum_fit(X, y):
+    from glum import GeneralizedLinearRegressor
+
+    r = GeneralizedLinearRegressor(family="binomial", alpha=0.0, gradient_tol=1e-8).fit(X, y)
+    return np.concatenate([[r.intercept_], r.coef_])
 
 
 def matmul_rate(size: int = 2048, repeats: int = 5) -> float:
@@ -145,21 +157,6 @@ def newton_flops(res, W: np.ndarray) -> float:
     return float(np.mean(steps * (rows * (4 * k + k * (k + 1)) + k**3 / 3)))
 
 
-def loop_glum(X, y, W):
-    from glum import GeneralizedLinearRegressor
-
-    params = []
-    t0 = time.perf_counter()
-    for w in W:
-        m = w > 0
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            r = GeneralizedLinearRegressor(family="binomial", alpha=0.0, gradient_tol=1e-8)
-            r.fit(X[m], y[m])
-        params.append(np.concatenate([[r.intercept_], r.coef_]))
-    return np.array(params), time.perf_counter() - t0
-
-
 def run(B: int, loop: int, repeats: int, seed: int) -> dict:
     data = jaxlogreg.make_seed_data(n=1000, seed=seed)
     X, y = data.X, data.y
@@ -170,8 +167,8 @@ def run(B: int, loop: int, repeats: int, seed: int) -> dict:
 
     loop = min(loop, B)
     sm_params, sm_ok, sm_s = fastest(lambda: loop_statsmodels(X, y, W[:loop]))
-    sk_params, sk_s = fastest(lambda: loop_sklearn(X, y, W[:loop]))
-    glum_params, glum_s = fastest(lambda: loop_glum(X, y, W[:loop]))
+    sk_params, sk_s = fastest(lambda: loop_peer(sklearn_fit, X, y, W[:loop]))
+    glum_params, glum_s = fastest(lambda: loop_peer(glum_fit, X, y, W[:loop]))
 
     ours = np.asarray(res.params[:loop])
     both = sm_ok & np.asarray(res.converged[:loop])
