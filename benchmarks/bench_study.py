@@ -72,7 +72,7 @@ def stages(X, y, size: int) -> dict:
     res = stage("fit", lambda: jaxlogreg.fit(X, y, weights=W))
     stage("inference", lambda: jaxlogreg.inference(res, X, y, weights=W))
     p = stage("predict", lambda: _study._predict(X, res.params, True))
-    yb = jnp.broadcast_to(y, p.shape)
+    yb = jnp.asarray(y, p.dtype)  # shared labels, as the study passes them
     stage("log loss + Brier", lambda: (_metrics.log_loss(yb, p, H), _metrics.brier_score(yb, p, H)))
     stage("ROC AUC", lambda: _metrics.roc_auc(yb, p, H))
     stage("calibration (2 fits)", lambda: _metrics.calibration(yb, p, H))

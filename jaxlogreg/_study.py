@@ -363,7 +363,9 @@ def _held_out_metrics(X, y, res, held, size) -> dict:
                     calibration_slope=nan, reliability_predicted=bins,
                     reliability_observed=bins, reliability_weight=np.zeros_like(bins))
     p = _predict(X, res.params, res.fit_intercept)
-    y_b = jnp.broadcast_to(jnp.asarray(y, p.dtype), p.shape)
+    # Labels shared by the replicates stay (n,): the metrics broadcast them, and a fit over
+    # shared labels gathers none per model.
+    y_b = jnp.asarray(y, p.dtype)
     cal = _metrics.calibration(y_b, p, held)
     curve = _metrics.reliability_curve(y_b, p, held, n_bins=_RELIABILITY_BINS)
     return dict(

@@ -149,7 +149,7 @@ def test_hessian_of_one_or_two_columns_by_row_sums(seed, d):
     hessian_from_rows: it must equal autodiff and finite differences, alone and vmapped over
     a batch of designs (as a design per model is fitted)."""
     problem, np_args, beta, rng = make_problem(seed, d=d)
-    assert problem.X.shape[-1] <= _loss._ELEMENTWISE_HESSIAN
+    assert problem.X.shape[-1] <= _loss._ELEMENTWISE
     b = jnp.asarray(beta)
     H = np.asarray(hessian(b, problem))
     np.testing.assert_allclose(H, np.asarray(hess_ad(b, problem)), rtol=1e-12, atol=1e-15)

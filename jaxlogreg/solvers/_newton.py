@@ -118,7 +118,7 @@ def _direction(problem, eta, grad, hess, n_iter, tol, max_iter, grad_floor, axis
     status it implies (``RUNNING`` to go on)."""
     fac = _linalg.factor(hess)
     delta = -_linalg.solve(fac, grad)
-    xd = problem.X @ delta
+    xd = _loss.design_times(delta, problem)
     half_dec = -0.5 * jnp.dot(grad, delta)
     finite = jnp.all(jnp.isfinite(grad)) & jnp.all(jnp.isfinite(hess))
     certified, reach = _common.recession(problem, xd, delta)
@@ -228,7 +228,7 @@ def _line_search(problem, state, config, skip, axis_name):
     need = _common.any_model(~(skip | full), axis_name)
 
     def search(_):
-        xd = problem.X @ state.delta
+        xd = _loss.design_times(state.delta, problem)
         eta0 = eta - xd
         unknown = jnp.isnan(state.loss) & ~(skip | full)
         f0 = jax.lax.cond(
