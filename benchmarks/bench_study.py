@@ -70,7 +70,8 @@ def stages(X, y, size: int) -> dict:
 
     W, H = stage("draw weights (splits)", lambda: _study._draw(window, y, True))
     res = stage("fit", lambda: jaxlogreg.fit(X, y, weights=W))
-    stage("inference", lambda: jaxlogreg.inference(res, X, y, weights=W))
+    stage("standard errors (inference)",
+          lambda: _study._standard_errors(res, X, y, W, cov_type="nonrobust"))
     p = stage("predict", lambda: _study._predict(X, res.params, True))
     yb = jnp.asarray(y, p.dtype)  # shared labels, as the study passes them
     stage("log loss + Brier", lambda: (_metrics.log_loss(yb, p, H), _metrics.brier_score(yb, p, H)))

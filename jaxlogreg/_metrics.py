@@ -190,25 +190,71 @@ def _order_key(x: Array) -> Array:
     return jnp.where(jnp.isnan(x), bits.max, k)
 
 
-@jax.jit
-def _roc_auc(y, score, w):
-    y, score, w = jnp.broadcast_arrays(y, score, w)
-    batch, n = score.shape[:-1], score.shape[-1]
-    m = math.prod(batch)
-    key = _order_key(score).reshape(m, n)
-    # Each row's tie group, named by its first place in the sorted row: the number of
-    # scores strictly below it. One integer sort and a binary search per row; no argsort,
-    # whose float sort carrying an index is several times slower.
+def _wins_by_search(key: Array, pos: Array, neg: Array) -> Array:
+    """``(m,)`` AUC numerators ``sum_i pos_i (negative weight below s_i + half that tied
+    with it)`` of ``m`` rows of ``n`` scores (order keys ``key``, weights ``pos``, ``neg``).
+
+    Each row's tie group is named by its first place in the sorted row (the number of
+    scores strictly below it): one integer sort and a binary search per row. Exact for any
+    keys; the fallback of :func:`_roc_auc`.
+    """
+    m, n = key.shape
     first = jax.vmap(lambda s, k: jnp.searchsorted(s, k, side="left"))(jnp.sort(key, axis=-1), key)
-    pos = (w * y).reshape(m, n)
-    neg = (w * (1 - y)).reshape(m, n)
     # Negative weight of each group at its place, then the weight of all groups below.
     ids = (first + (jnp.arange(m) * n)[:, None]).reshape(-1)
     group = jax.ops.segment_sum(neg.reshape(-1), ids, m * n).reshape(m, n)
     below = jnp.cumsum(group, axis=-1) - group
     # A positive beats the negative weight below its group and ties half of its group's.
     per_row = jnp.take_along_axis(below + group / 2, first, axis=-1)
-    wins = jnp.sum(pos * per_row, axis=-1).reshape(batch)
+    return jnp.sum(pos * per_row, axis=-1)
+
+
+def _wins_in_order(ks: Array, pos: Array, neg: Array) -> Array:
+    """The numerators of :func:`_wins_by_search` from rows already sorted: ``ks`` ``(m, n)``
+    nondecreasing keys, ``pos`` and ``neg`` their weights in that order (ties adjacent).
+
+    With ``C`` the cumulative negative weight, a row's tie group has ``C`` just before its
+    first place below it and ``C`` at its last place up to and including it: a running
+    maximum from each group's first place and a running minimum back from its last.
+    """
+    m = ks.shape[0]
+    C = jnp.cumsum(neg, axis=-1)
+    new = ks[:, 1:] != ks[:, :-1]
+    edge = jnp.ones((m, 1), bool)
+    below = jax.lax.cummax(jnp.where(jnp.concatenate([edge, new], axis=-1), C - neg, 0.0), axis=1)
+    upto = jax.lax.cummin(jnp.where(jnp.concatenate([new, edge], axis=-1), C, jnp.inf), axis=1,
+                          reverse=True)
+    return 0.5 * jnp.sum(pos * (below + upto), axis=-1)
+
+
+@jax.jit
+def _roc_auc(y, score, w):
+    y, score, w = jnp.broadcast_arrays(y, score, w)
+    batch, n = score.shape[:-1], score.shape[-1]
+    m = math.prod(batch)
+    key = _order_key(score).reshape(m, n)
+    wide = jax.dtypes.canonicalize_dtype(jnp.int64)  # int32 unless 64-bit types are enabled
+    if key.dtype.itemsize < jnp.dtype(wide).itemsize:
+        key = key.astype(wide) << 32  # the same order, with 32 free bits below
+    pos = (w * y).reshape(m, n)
+    neg = (w * (1 - y)).reshape(m, n)
+    # One sort of single integers carrying each row's index: the key's top bits with the
+    # index in the low ``bits`` (XLA sorts one integer operand several times faster than
+    # it sorts a key with a payload, or an argsort). It orders the rows by score unless
+    # two different scores agree in all but those bits (for float64 scores, relative gaps
+    # below about 2**(bits - 52); never for float32 ones with 64-bit integers); then,
+    # checked on the exact keys, the exact search is used.
+    bits = max(1, (n - 1).bit_length())
+    packed = ((key >> bits) << bits) | jnp.arange(n, dtype=key.dtype)[None, :]
+    idx = (jnp.sort(packed, axis=-1) & ((1 << bits) - 1)).astype(jnp.int32)
+    ks = jnp.take_along_axis(key, idx, axis=-1)
+    ordered = jnp.all(ks[:, 1:] >= ks[:, :-1])
+    wins = jax.lax.cond(
+        ordered,
+        lambda: _wins_in_order(ks, jnp.take_along_axis(pos, idx, axis=-1),
+                               jnp.take_along_axis(neg, idx, axis=-1)),
+        lambda: _wins_by_search(key, pos, neg),
+    ).reshape(batch)
     pairs = (jnp.sum(pos, axis=-1) * jnp.sum(neg, axis=-1)).reshape(batch)
     ok = pairs > 0
     return jnp.where(ok, wins / jnp.where(ok, pairs, 1), jnp.nan)
@@ -361,8 +407,9 @@ def roc_auc(
     negatives: the probability that a random positive scores above a random negative,
     ties counted 1/2 (Hanley and McNeil 1982). It equals
     :func:`sklearn.metrics.roc_auc_score` with ``sample_weight=weights``. Computed with one
-    sort and a binary search per model, ``O(n log n)``: each positive counts the negative
-    weight below its group of tied scores plus half of the group's own.
+    sort per model, ``O(n log n)``: each positive counts the negative weight below its
+    group of tied scores plus half of the group's own (exact for any scores; ties and
+    scores a few ulps apart included).
 
     Args:
       y: ``(..., n)`` labels in {0, 1}.

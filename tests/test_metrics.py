@@ -155,6 +155,28 @@ def test_roc_auc_equals_pair_count(y, s, w):
         np.testing.assert_allclose(got, mann_whitney(y, s, w), rtol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_roc_auc_of_scores_ulps_apart(dtype):
+    """Scores a few ulps apart, decreasing along the rows: the fast path's packed sort
+    (score bits above, row index below) cannot order them; the answer must still be the
+    exact pair count, batched with ordinary rows, in float64 and float32."""
+    rng = np.random.default_rng(11)
+    n = 40
+    y = rng.integers(0, 2, size=n).astype(dtype)
+    w = rng.uniform(0.5, 2.0, size=n).astype(dtype)
+    base = np.full(n, 0.37, dtype)
+    close = base + np.arange(n)[::-1].astype(dtype) * np.spacing(base)  # distinct, descending
+    close[::7] = close[1::7][: len(close[::7])]  # and some exact ties
+    ordinary = rng.normal(size=n).astype(dtype)
+    S = np.stack([close, ordinary, close[::-1]])
+    got = np.asarray(roc_auc(y, S, w))
+    for b in range(3):
+        s64, y64, w64 = (a.astype(np.float64) for a in (S[b], y, w))
+        np.testing.assert_allclose(got[b], mann_whitney(y64, s64, w64), rtol=1e-6 if dtype == np.float32 else 1e-12)
+        np.testing.assert_allclose(got[b], roc_auc_score(y, S[b], sample_weight=w),
+                                   rtol=1e-6 if dtype == np.float32 else 1e-12)
+
+
 # --------------------------------------------------------------------------- reliability curve
 
 
