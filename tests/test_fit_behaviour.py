@@ -205,7 +205,7 @@ def test_overflowing_design_does_not_converge_and_does_not_raise():
 
 def test_overflowing_offset_is_nonfinite():
     # An offset of 1e308 on rows with y = 0 makes the loss sum overflow to inf: the documented
-    # rule (a final objective that is not finite) gives NONFINITE.
+    # first stopping rule (loss or gradient not finite) gives NONFINITE.
     X, Y, _, _ = mixed_data()
     y = Y[0]
     offset = np.where(y == 0, 1e308, 0.0)

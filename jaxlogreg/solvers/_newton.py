@@ -8,8 +8,7 @@ At each iterate ``beta`` with gradient ``g`` and Hessian ``H`` (from :mod:`jaxlo
 2. Decide whether to stop (first match wins; :func:`init` first stops a model with
    ``INVALID`` data: a negative weight, or a positively weighted label outside ``[0, 1]``):
 
-   * ``NONFINITE``: the gradient or the Hessian is not finite (or, judged at the end, the
-     final objective: see below).
+   * ``NONFINITE``: the loss, the gradient or the Hessian is not finite.
    * ``SINGULAR``: the factorisation failed (``SEPARATED`` instead when some rows already
      have fitted probabilities of their observed class equal to 1 to working precision,
      ``(2 y_i - 1) eta_i > -log(eps)``).
@@ -25,19 +24,14 @@ At each iterate ``beta`` with gradient ``g`` and Hessian ``H`` (from :mod:`jaxlo
    * ``MAX_ITER``: ``max_iter`` Newton steps have been taken (``SEPARATED`` instead under
      the same condition as for ``SINGULAR``).
 
-3. Otherwise take the full step ``beta + delta`` (one pass over the rows gives the row
-   weights of its gradient and Hessian) if a curvature bound certifies that it satisfies
-   the Armijo condition ``f(beta + t delta) <= f(beta) + c t g^T delta`` (no row's linear
-   predictor moves by more than about 1; :func:`_certified`) or if the condition holds
-   (with a slack of ``4 eps |f|`` for rounding). If neither, backtrack from ``t = 1``,
-   halving at most ``max_halvings`` times; if Armijo never holds the model stops with
+3. Otherwise evaluate the full step ``beta + delta`` (its objective and the row weights of
+   its gradient and Hessian come from one pass over the rows) and take it if a curvature
+   bound certifies that it satisfies the Armijo condition
+   ``f(beta + t delta) <= f(beta) + c t g^T delta`` (no row's linear predictor moves by
+   more than about 1; :func:`_certified`) or if the condition holds (with a slack of
+   ``4 eps |f|`` for rounding). If neither, backtrack from ``t = 1``, halving at most
+   ``max_halvings`` times; if Armijo never holds the model stops with
    ``LINESEARCH_FAILED``. Trial points cost no matrix product: ``eta + t X delta``.
-
-The objective itself (a logarithm per row, as costly as the rest of a pass) is evaluated
-only where a decision needs it: at the start, at steps the certificate does not cover, and
-once at the end (:func:`finish`), where a model whose final objective is not finite (it
-overflowed) gets ``NONFINITE``. Certified steps, most steps near the optimum, never
-evaluate it.
 
 :func:`init` does 1-2 at the starting point and :func:`step` does 3 then 1-2 at the new
 point, so a model that stops after ``k`` steps costs ``k`` calls of :func:`step` after
@@ -95,8 +89,7 @@ class NewtonState(NamedTuple):
     stopped model costs nothing; the ``(n,)`` linear predictors are recomputed from
     ``beta`` and ``delta`` by matrix products when a step needs them.
 
-    Shapes: ``beta (p,)``; ``loss ()`` objective at ``beta`` where it was evaluated, NaN
-    where a certified step left it unknown (:func:`finish` fills it in);
+    Shapes: ``beta (p,)``; ``loss ()`` objective at ``beta``;
     ``grad (p,)``; ``delta (p,)`` Newton direction; ``reach ()`` the largest
     ``|(X delta)_i|`` over positively weighted rows; ``grad_floor (p,)`` rounding bound on
     ``grad``; ``n_iter ()`` int32 steps taken; ``status ()`` int32
@@ -113,14 +106,14 @@ class NewtonState(NamedTuple):
     status: Array
 
 
-def _direction(problem, eta, grad, hess, n_iter, tol, max_iter, grad_floor, axis_name):
+def _direction(problem, eta, loss, grad, hess, n_iter, tol, max_iter, grad_floor, axis_name):
     """Newton direction at an iterate with linear predictor ``eta``, its reach, and the
     status it implies (``RUNNING`` to go on)."""
     fac = _linalg.factor(hess)
     delta = -_linalg.solve(fac, grad)
     xd = _loss.design_times(delta, problem)
     half_dec = -0.5 * jnp.dot(grad, delta)
-    finite = jnp.all(jnp.isfinite(grad)) & jnp.all(jnp.isfinite(hess))
+    finite = jnp.isfinite(loss) & jnp.all(jnp.isfinite(grad)) & jnp.all(jnp.isfinite(hess))
     certified, reach = _common.recession(problem, xd, delta)
     recession = fac.ok & certified
 
@@ -147,13 +140,13 @@ def _direction(problem, eta, grad, hess, n_iter, tol, max_iter, grad_floor, axis
 
 
 def _before(problem: _loss.Problem, beta0: Array) -> NewtonState:
-    """The state before the start: ``beta0`` with a zero direction and ``n_iter = -1``; a
-    :func:`step` from it evaluates ``beta0`` (always accepted) and makes the stopping
-    decision there, so that :func:`run`'s loop holds the only copy of the evaluation (about
-    a third less to compile for the seed fits)."""
+    """The state before the start: ``beta0`` with a zero direction, an infinite loss and
+    ``n_iter = -1``; a :func:`step` from it evaluates ``beta0`` (always accepted) and makes
+    the stopping decision there, so that :func:`run`'s loop holds the only copy of the
+    evaluation (about a third less to compile for the seed fits)."""
     dtype = beta0.dtype
     zeros = jnp.zeros_like(beta0)
-    return NewtonState(beta0, jnp.full((), jnp.nan, dtype), zeros, zeros, jnp.zeros((), dtype),
+    return NewtonState(beta0, jnp.full((), jnp.inf, dtype), zeros, zeros, jnp.zeros((), dtype),
                        _common.gradient_floor(problem), jnp.full((), -1, jnp.int32),
                        jnp.full((), _RUNNING, jnp.int32))
 
@@ -192,63 +185,49 @@ def _certified(reach: Array, armijo: float) -> Array:
     return 1.0 - g >= armijo
 
 
-def _objective(eta: Array, beta: Array, problem: _loss.Problem) -> Array:
-    """The objective at ``beta``, whose linear predictor is ``eta``."""
-    return _loss.evaluate(eta, beta, problem)[0]
-
-
 def _line_search(problem, state, config, skip, axis_name):
     """Armijo step along ``state.delta``; returns ``(accepted, t, loss, r, s, eta)`` with
-    ``loss`` the objective at the step taken when it was evaluated (NaN otherwise), ``r``
-    and ``s`` the row weights of :func:`jaxlogreg._loss.evaluate` and ``eta`` the linear
-    predictor there.
+    ``r`` and ``s`` the row weights of :func:`jaxlogreg._loss.evaluate` and ``eta`` the
+    linear predictor at the step taken.
 
-    One pass over the rows gives the full step's row weights. The step is taken when
-    :func:`_certified` vouches for it, or when it is the start (see :func:`_before`; the
-    objective is then evaluated, once per batch). The objective, whose logarithm per row
-    costs as much as the rest of the pass, is otherwise evaluated only when some model of
-    the batch (the vmapped chunk under ``axis_name``) lacks the certificate: at the full
-    step, taken if it satisfies Armijo against ``state.loss`` (evaluated first where that
-    is unknown), and otherwise at steps halved from ``t = 1`` at most ``max_halvings``
-    times.
+    The full step is evaluated first (one pass over the rows gives its objective and row
+    weights). It is taken when :func:`_certified` vouches for it or it satisfies Armijo
+    against ``state.loss``, the objective at ``beta``; only when some model of the batch
+    (the vmapped chunk under ``axis_name``) has neither does the chunk search, halving from
+    ``t = 1`` at most ``max_halvings`` times.
     """
-    eps = jnp.finfo(state.beta.dtype).eps
-    one = jnp.ones((), state.beta.dtype)
-    nan = jnp.full((), jnp.nan, state.beta.dtype)
+    eps = jnp.finfo(state.loss.dtype).eps
+    one = jnp.ones((), state.loss.dtype)
+    f0 = state.loss
+    slack = 4.0 * eps * jnp.abs(f0)
     slope = jnp.dot(state.grad, state.delta)
     # The curvature bound behind the certificate is the logit's (|d log(mu (1 - mu)) / d eta|
     # <= 1); other links rely on the Armijo test alone.
     certified = _certified(state.reach, config.armijo) & (problem.link == "logit")
 
+    def sufficient(t, f):
+        return jnp.isfinite(f) & (f <= f0 + config.armijo * t * slope + slack)
+
     beta = state.beta + state.delta
     eta = _loss.linear_predictor(beta, problem)
-    _, r, s = _loss.evaluate(eta, beta, problem)  # the objective is not computed here
-    start = state.n_iter < 0
-    full = certified | start
+    f, r, s = _loss.evaluate(eta, beta, problem)
+    full = certified | sufficient(one, f) | (state.n_iter < 0)  # the start: see _before
     need = _common.any_model(~(skip | full), axis_name)
 
     def search(_):
         xd = _loss.design_times(state.delta, problem)
         eta0 = eta - xd
-        unknown = jnp.isnan(state.loss) & ~(skip | full)
-        f0 = jax.lax.cond(
-            _common.any_model(unknown, axis_name),
-            lambda _: jnp.where(unknown, _objective(eta0, state.beta, problem), state.loss),
-            lambda _: state.loss, None)
-        slack = 4.0 * eps * jnp.abs(f0)
 
         def at(t):
             eta_t = eta0 + t * xd
             f_t, r_t, s_t = _loss.evaluate(eta_t, state.beta + t * state.delta, problem)
-            sufficient = jnp.isfinite(f_t) & (f_t <= f0 + config.armijo * t * slope + slack)
-            return sufficient | full, f_t, r_t, s_t, eta_t
+            return sufficient(t, f_t), f_t, r_t, s_t, eta_t
 
-        return _common.backtrack(at, at(one), skip | full, config.max_halvings, axis_name)
+        return _common.backtrack(at, (full, f, r, s, eta), skip | full, config.max_halvings,
+                                 axis_name)
 
     def take_full(_):
-        f = jax.lax.cond(_common.any_model(start & ~skip, axis_name),
-                         lambda _: _objective(eta, beta, problem), lambda _: nan, None)
-        return jnp.ones((), bool), one, jnp.where(start, f, nan), r, s, eta
+        return jnp.ones((), bool), one, f, r, s, eta
 
     return jax.lax.cond(need, search, take_full, None)
 
@@ -272,7 +251,7 @@ def step(
     hess = _loss.hessian_from_rows(s, problem)
     n_iter = state.n_iter + 1
     delta, reach, status = _direction(
-        problem, eta, grad, hess, n_iter, tol, max_iter, state.grad_floor, axis_name
+        problem, eta, loss, grad, hess, n_iter, tol, max_iter, state.grad_floor, axis_name
     )
     new = NewtonState(beta, loss, grad, delta, reach, state.grad_floor, n_iter, status)
     return _common.commit(new, state, accepted)
@@ -296,22 +275,8 @@ def run(
     """
 
     invalid = _common.invalid_data(problem)
-    state = jax.lax.while_loop(
+    return jax.lax.while_loop(
         lambda s: _common.keep_going(s.status, axis_name, leave),
         lambda s: _mark_invalid(step(problem, s, tol, max_iter, config, axis_name), invalid),
         _before(problem, beta0),
     )
-    return finish(problem, state, axis_name)
-
-
-def finish(problem: _loss.Problem, state: NewtonState, axis_name: Optional[str] = None) -> NewtonState:
-    """``state`` with ``loss`` the objective at ``state.beta`` (evaluated where the steps left
-    it unknown), and status ``NONFINITE`` where that is not finite (unless ``INVALID``)."""
-    unknown = jnp.isnan(state.loss)
-    loss = jax.lax.cond(
-        _common.any_model(unknown, axis_name),
-        lambda _: jnp.where(unknown, _loss.value(state.beta, problem), state.loss),
-        lambda _: state.loss, None)
-    nonfinite = ~jnp.isfinite(loss) & (state.status != int(Status.INVALID))
-    status = jnp.where(nonfinite, jnp.int32(Status.NONFINITE), state.status)
-    return state._replace(loss=loss, status=status)
