@@ -70,6 +70,8 @@ __all__ = [
     "column_products",
     "default_penalty_factor",
     "pointwise",
+    "design_times",
+    "design_transpose_times",
     "linear_predictor",
     "evaluate",
     "value",
@@ -224,7 +226,8 @@ def pointwise(eta: Array, y: Array) -> tuple[Array, Array, Array]:
 # multiplied by sums over their columns and form their Hessian by elementwise products
 # summed over rows: under vmap a design per model otherwise becomes a batched product of
 # skinny matrices (measured for two columns and 1,000 rows, vmapped over 128 models: the
-# Hessian 2.8 against 5.8 us per model; slower from four columns).
+# Hessian 2.8 against 5.8 us per model, slower from four columns; the study's calibration
+# slope fit 10 to 25% faster with the products by column sums, in interleaved runs).
 _ELEMENTWISE = 2
 
 

@@ -163,6 +163,26 @@ def test_hessian_of_one_or_two_columns_by_row_sums(seed, d):
                                    rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("d", [0, 1, 3])
+def test_products_with_the_design_equal_matrix_products(d):
+    """design_times and design_transpose_times (column sums for one or two columns, matrix
+    products from three) against NumPy, alone and vmapped over designs per model."""
+    problem, _, beta, rng = make_problem(2, d=d)
+    X = np.asarray(problem.X)
+    v = rng.normal(size=X.shape[1])
+    r = rng.normal(size=X.shape[0])
+    np.testing.assert_allclose(_loss.design_times(jnp.asarray(v), problem), X @ v, rtol=1e-13)
+    np.testing.assert_allclose(_loss.design_transpose_times(jnp.asarray(r), problem), X.T @ r,
+                               rtol=1e-13, atol=1e-13)
+    Xs = X[None] * rng.uniform(0.5, 2.0, size=(3, 1, X.shape[1]))
+    both = jax.vmap(lambda Xm: (_loss.design_times(jnp.asarray(v), problem._replace(X=Xm)),
+                                _loss.design_transpose_times(jnp.asarray(r), problem._replace(X=Xm))))
+    xv, xr = both(jnp.asarray(Xs))
+    for k in range(3):
+        np.testing.assert_allclose(xv[k], Xs[k] @ v, rtol=1e-13)
+        np.testing.assert_allclose(xr[k], Xs[k].T @ r, rtol=1e-13, atol=1e-13)
+
+
 @pytest.mark.parametrize("seed,pf_kind", CASES)
 def test_hessian_products_path_equals_direct_path(seed, pf_kind):
     problem, np_args, beta, _ = make_problem(seed, pf_kind=pf_kind)
