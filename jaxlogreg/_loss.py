@@ -236,7 +236,9 @@ def _elementwise(problem: Problem) -> bool:
 
 
 def design_times(v: Array, problem: Problem) -> Array:
-    """``X @ v``, shape ``(n,)``, for ``v`` ``(p,)``."""
+    """``X @ v``, shape ``(n,)``, for ``v`` ``(p,)``: every product of a model's design with
+    a vector (linear predictors, search directions) goes through here or
+    :func:`design_transpose_times`."""
     if _elementwise(problem):
         return jnp.sum(problem.X.T * v[:, None], axis=0)
     return problem.X @ v
@@ -362,7 +364,7 @@ def hvp(beta: Array, v: Array, problem: Problem) -> Array:
     ``X^T (w * mu (1 - mu) * (X v)) / sum w + l2 * pf * v``: two passes over ``X``.
     """
     _, _, s = evaluate(linear_predictor(beta, problem), beta, problem)
-    xsv = across_rows(problem.X.T @ (s * (problem.X @ v)), problem)
+    xsv = across_rows(design_transpose_times(s * design_times(v, problem), problem), problem)
     return xsv + problem.l2 * problem.penalty_factor * v
 
 

@@ -319,7 +319,7 @@ def _line_search(problem, state, tol, config, skip, axis_name):
     eps = jnp.finfo(state.loss.dtype).eps
     one = jnp.ones((), state.loss.dtype)
     eta = _loss.linear_predictor(state.beta, problem)
-    xd = problem.X @ state.delta
+    xd = _loss.design_times(state.delta, problem)
     f0 = state.loss
     slack = 4.0 * eps * jnp.abs(f0)
     slope = jnp.dot(state.grad, state.delta)

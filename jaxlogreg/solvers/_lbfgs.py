@@ -244,7 +244,7 @@ def _descent(problem, grad, S, Y, rho, count):
     d = jnp.where(descent, d, -grad)
     S, Y, rho = (jnp.where(descent, a, jnp.zeros_like(a)) for a in (S, Y, rho))
     count = jnp.where(descent, count, 0)
-    return d, problem.X @ d, S, Y, rho, count
+    return d, _loss.design_times(d, problem), S, Y, rho, count
 
 
 def init(
@@ -267,7 +267,7 @@ def init(
     grad = _loss.gradient_from_rows(r, beta0, problem)
     floor = _common.gradient_floor(problem)
     d = -grad
-    xd = problem.X @ d
+    xd = _loss.design_times(d, problem)
     n_iter = jnp.zeros((), jnp.int32)
     status = _decide(
         problem, beta0, eta, loss, grad, d, xd, n_iter, tol, max_iter, floor, axis_name

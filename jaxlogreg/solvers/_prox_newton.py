@@ -230,7 +230,7 @@ def _direction(
     quad = jnp.dot(delta, hd)
     decrease = -(slope + 0.5 * quad)
 
-    unbounded, reach = _common.recession(problem, problem.X @ delta, delta)
+    unbounded, reach = _common.recession(problem, _loss.design_times(delta, problem), delta)
     recession = unbounded & (_loss.l1_penalty(delta, problem) <= 0)
     # The curvature bound is the logit's; any other link always takes the line search.
     certified = _certified(slope, quad, reach, config.armijo) & (problem.link == "logit")
@@ -290,7 +290,7 @@ def _line_search(problem, state, config, skip, axis_name):
 
     def search(_):
         eta = _loss.linear_predictor(state.beta, problem)
-        xd = problem.X @ state.delta
+        xd = _loss.design_times(state.delta, problem)
         f0 = _loss.evaluate(eta, state.beta, problem)[0]
         bound = f0 + 4.0 * eps * jnp.abs(f0)
 
