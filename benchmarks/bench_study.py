@@ -73,7 +73,10 @@ def stages(X, y, size: int) -> dict:
     stage("standard errors (inference)",
           lambda: _study._standard_errors(res, X, y, W, cov_type="nonrobust"))
     p = stage("predict", lambda: _study._predict(X, res.params, True))
-    yb = jnp.asarray(y, p.dtype)  # shared labels, as the study passes them
+    yb = jnp.asarray(y, p.dtype)
+    rows = _study._held_out_columns(H)
+    if rows is not None:  # as the study does: the metrics see the held-out rows only
+        yb, p, H = stage("held-out rows", lambda: _study._held_out_rows(yb, p, H, rows=rows))
     stage("log loss + Brier", lambda: (_metrics.log_loss(yb, p, H), _metrics.brier_score(yb, p, H)))
     stage("ROC AUC", lambda: _metrics.roc_auc(yb, p, H))
     stage("calibration (2 fits)", lambda: _metrics.calibration(yb, p, H))

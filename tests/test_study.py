@@ -62,6 +62,33 @@ def test_replicates_match_statsmodels_and_scikit_learn():
         np.testing.assert_allclose(reps["calibration_slope"][b], slope.params[1], rtol=1e-6)
 
 
+def test_metrics_over_the_held_out_rows_alone_equal_the_weighted_metrics():
+    # Out-of-bag sets differ in size, so most replicates are padded with rows of weight 0.
+    X, y = data()
+    B = 40
+    oob = jax.vmap(jaxlogreg.Bootstrap(jax.random.key(5), B).held_out, in_axes=(0, None))
+    held = oob(jnp.arange(B), jnp.asarray(y, jnp.float64))
+    sizes = np.asarray(jnp.sum(held, axis=1))
+    assert sizes.min() < sizes.max()
+    p = jax.nn.sigmoid(jax.random.normal(jax.random.key(6), (B, N)))
+    rows = _study._held_out_columns(held)
+    assert rows is not None and sizes.max() <= rows < N
+    y_rows, p_rows, w_rows = _study._held_out_rows(jnp.asarray(y, jnp.float64), p, held, rows=rows)
+    assert y_rows.shape == p_rows.shape == w_rows.shape == (B, rows)
+    np.testing.assert_array_equal(np.sum(w_rows, axis=1), sizes)
+    for b in (0, 1, B - 1):  # against scikit-learn on the out-of-bag rows themselves
+        test = np.asarray(held[b]) > 0
+        yb, pb = y[test], np.asarray(p[b])[test]
+        np.testing.assert_allclose(
+            jaxlogreg.log_loss(y_rows[b], p_rows[b], w_rows[b]), log_loss(yb, pb), rtol=1e-12)
+        np.testing.assert_allclose(
+            jaxlogreg.roc_auc(y_rows[b], p_rows[b], w_rows[b]), roc_auc_score(yb, pb), rtol=1e-12)
+    full = jaxlogreg.calibration(y, p, held)
+    part = jaxlogreg.calibration(y_rows, p_rows, w_rows)
+    np.testing.assert_allclose(part.slope, full.slope, rtol=1e-8)
+    np.testing.assert_allclose(part.intercept, full.intercept, rtol=1e-8, atol=1e-10)
+
+
 def test_summary_follows_its_definitions():
     result = splits_study()
     reps, s = result.replicates, result.summary
