@@ -3,8 +3,8 @@
 The main job (`jaxlogreg study`) on the built-in data set (n = 1000, d = 6 plus an
 intercept, 65% train splits), timed warm (a second run of the same study; compilation is the
 first run minus the second) with and without the held-out metrics, and its stages timed
-apart on one chunk: drawing the weights, the fits, the inference, the held-out AUC and the
-calibration fits. float64.
+apart on one chunk: drawing the weights, the fits, the inference, gathering the held-out rows,
+the held-out AUC and the calibration fits. float64, and the whole study once more in float32.
 
     python benchmarks/bench_study.py             # 100,000 replicates, writes BENCHMARKS.md
     python benchmarks/bench_study.py --quick     # 2,000 replicates, prints only
@@ -43,7 +43,7 @@ def timed(f):
 
 
 def study_times(X, y, true, num, metrics: bool):
-    """First and second (warm) run of a whole study."""
+    """First and second (warm) run of a whole study (in the dtype of ``X``)."""
     scheme = jaxlogreg.Splits(jax.random.key(1), num, 0.65)
     original = _study._held_out_metrics
     if not metrics:  # the fits and inference alone
@@ -96,6 +96,9 @@ def main(argv=None) -> int:
     true = np.concatenate([[data.intercept], data.coef])
     full, first_full, warm_full = study_times(X, y, true, num, metrics=True)
     _, first_bare, warm_bare = study_times(X, y, true, num, metrics=False)
+    X32, y32 = X.astype(jnp.float32), y.astype(jnp.float32)
+    single, _, warm_single = study_times(X32, y32, true, num, metrics=True)
+    gap = np.max(np.abs(single.summary["mean"] - full.summary["mean"]))
     chunk = min(10_000, num)
     parts = stages(X, y, chunk)
     s = full.summary
@@ -105,7 +108,7 @@ def main(argv=None) -> int:
         "## The seed study at scale (`benchmarks/bench_study.py`)",
         "",
         f"Measured {today} on {cpu_name()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, jax {jax.__version__}, numpy {np.__version__}; float64; "
+        f"{platform.python_version()}, jax {jax.__version__}, numpy {np.__version__}; float64 unless said; "
         f"the built-in data set (n = 1000, d = 6 + intercept), {num:,} train splits of 65%, "
         f"chunks of {min(10_000, num):,} replicates.",
         "",
@@ -114,6 +117,8 @@ def main(argv=None) -> int:
         f"| whole study, warm (fits, inference, held-out metrics) | {warm_full:.2f} s ({warm_full / num * 1e6:.0f} us per replicate) |",
         f"| whole study, first run (with compilation) | {first_full:.2f} s |",
         f"| fits and inference only, warm | {warm_bare:.2f} s ({warm_bare / num * 1e6:.0f} us per replicate) |",
+        f"| whole study in float32, warm | {warm_single:.2f} s ({warm_single / num * 1e6:.0f} us per "
+        f"replicate; mean estimates within {gap:.1e} of float64's) |",
         f"| statuses | {', '.join(f'{k} {v}' for k, v in s['status_counts'].items() if v)} |",
         "",
         f"Stages of one chunk of {chunk:,} replicates, warm:",

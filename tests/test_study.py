@@ -76,6 +76,9 @@ def test_metrics_over_the_held_out_rows_alone_equal_the_weighted_metrics():
     y_rows, p_rows, w_rows = _study._held_out_rows(jnp.asarray(y, jnp.float64), p, held, rows=rows)
     assert y_rows.shape == p_rows.shape == w_rows.shape == (B, rows)
     np.testing.assert_array_equal(np.sum(w_rows, axis=1), sizes)
+    # Labels of each replicate's own (the fresh-data case) are gathered the same way.
+    own = _study._held_out_rows(jnp.broadcast_to(jnp.asarray(y, jnp.float64), (B, N)), p, held, rows=rows)
+    np.testing.assert_array_equal(own[0], y_rows)
     for b in (0, 1, B - 1):  # against scikit-learn on the out-of-bag rows themselves
         test = np.asarray(held[b]) > 0
         yb, pb = y[test], np.asarray(p[b])[test]
@@ -165,6 +168,28 @@ def test_fresh_data_standard_errors_are_calibrated():
     assert 0.1 < flip < 0.45
     assert abs(flip - s["predicted_flip"][2]) < 4 * np.sqrt(flip * (1 - flip) / B)
     assert np.isnan(s["auc"])  # no scheme: no held-out part
+
+
+def test_fresh_data_with_a_scheme_are_scored_on_their_own_held_out_rows():
+    coef, intercept = jnp.asarray([0.6, -0.3]), -0.5
+    key = jax.random.key(12)
+
+    def generate(b):
+        s = jaxlogreg.simulate(jax.random.fold_in(key, b), 200, coef, intercept)
+        return s.X, s.y
+
+    B = 6
+    split = jaxlogreg.Splits(jax.random.key(13), B, 0.7)
+    result = jaxlogreg.run_study(generate=generate, scheme=split, true_params=[intercept, 0.6, -0.3])
+    reps = result.replicates
+    for b in (0, B - 1):
+        X, y = (np.asarray(a) for a in generate(b))
+        train = np.asarray(split.weights(b, jnp.asarray(y))) > 0
+        ref = sm.Logit(y[train], sm.add_constant(X[train])).fit(disp=0, method="newton", tol=1e-12)
+        np.testing.assert_allclose(reps["params"][b], ref.params, rtol=1e-8)
+        p = ref.predict(sm.add_constant(X[~train]))
+        np.testing.assert_allclose(reps["log_loss"][b], log_loss(y[~train], p), rtol=1e-8)
+        np.testing.assert_allclose(reps["auc"][b], roc_auc_score(y[~train], p), rtol=1e-10)
 
 
 def test_bad_study_arguments():
