@@ -28,7 +28,9 @@ information matrix is invertible), with estimates ``b_j`` and standard errors ``
     coverage  = mean(|b_j - t_j| <= z s_j),   z = Phi^-1(1 - (1 - level) / 2)
 
 and per replicate, on its held-out rows: log loss, Brier score, ROC AUC, calibration
-intercept and slope (:func:`jaxlogreg._metrics.calibration`), and a reliability curve.
+intercept and slope (:func:`jaxlogreg._metrics.calibration`), and a reliability curve. These
+pass over the held-out rows alone, gathered per replicate into ``(B, rows)`` with padding of
+weight 0 (:func:`_held_out_rows`), not over all ``n`` rows with weight 0 on the training ones.
 """
 
 from __future__ import annotations
