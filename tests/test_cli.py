@@ -4,6 +4,7 @@ errors on bad files."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -14,15 +15,21 @@ import statsmodels.api as sm
 from jaxlogreg import cli
 
 
-def run(*args, timeout=600):
+def run(*args, cache_home, timeout=600):
+    """``python -m jaxlogreg.cli ARGS`` with ``$XDG_CACHE_HOME`` at ``cache_home`` (the
+    default compilation cache goes there, not into the user's own)."""
+    env = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
+    env["XDG_CACHE_HOME"] = str(cache_home)
     return subprocess.run(
-        [sys.executable, "-m", "jaxlogreg.cli", *args], capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "jaxlogreg.cli", *args], capture_output=True, text=True,
+        timeout=timeout, env=env,
     )
 
 
-def test_study_rejects_bad_arguments():
-    proc = run("study", "--replicates", "1")
+def test_study_rejects_bad_arguments(tmp_path):
+    proc = run("study", "--replicates", "1", cache_home=tmp_path)
     assert proc.returncode == 2 and "--replicates" in proc.stderr
+    assert not any(tmp_path.iterdir())  # refused before anything was set up
 
 
 @pytest.fixture()
@@ -85,5 +92,25 @@ def test_fit_csv_errors(tmp_path, content, args, message):
 
 
 def test_fit_csv_missing_file_exits_2(tmp_path):
-    proc = run("fit", str(tmp_path / "none.csv"), "--target", "y")
+    proc = run("fit", str(tmp_path / "none.csv"), "--target", "y", cache_home=tmp_path / "cache")
     assert proc.returncode == 2 and "cannot read" in proc.stderr
+
+
+def test_repeat_run_reads_its_compiled_programs_from_the_cache(csv_file, tmp_path):
+    """The default cache is ``$XDG_CACHE_HOME/jaxlogreg/jax``: the first run writes its
+    compiled programs there; the second finds every program it compiles there (it adds no
+    entry) and prints the same. ``--no-compile-cache`` writes nothing."""
+    path, _, _ = csv_file
+    args = ("fit", str(path), "--target", "outcome")
+    cache = tmp_path / "home" / "jaxlogreg" / "jax"
+    first = run(*args, cache_home=tmp_path / "home")
+    assert first.returncode == 0, first.stderr
+    entries = sorted(p.name for p in cache.iterdir() if p.name.endswith("-cache"))
+    assert any(name.startswith("jit__fit_checked-") for name in entries), entries
+    second = run(*args, cache_home=tmp_path / "home")
+    assert second.returncode == 0, second.stderr
+    assert sorted(p.name for p in cache.iterdir() if p.name.endswith("-cache")) == entries
+    assert second.stdout == first.stdout
+    off = run(*args, "--no-compile-cache", cache_home=tmp_path / "off")
+    assert off.returncode == 0 and off.stdout == first.stdout
+    assert not (tmp_path / "off").exists()
