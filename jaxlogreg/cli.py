@@ -327,14 +327,17 @@ def default_compile_cache() -> str:
 def _use_compile_cache(path: str) -> None:
     """Keep every program this process compiles in JAX's persistent cache at ``path`` (the
     main job compiles about twenty programs, most under JAX's default one-second threshold,
-    so the threshold is set to 0). A directory that cannot be made leaves the cache off, with
-    a note on stderr."""
+    so the threshold is set to 0). A directory that cannot be made or written leaves the
+    cache off, with a note on stderr."""
     import jax
 
     try:
         os.makedirs(path, exist_ok=True)
     except OSError as e:
         print(f"jaxlogreg: no compilation cache: cannot make {path}: {e.strerror}", file=sys.stderr)
+        return
+    if not os.access(path, os.W_OK | os.X_OK):
+        print(f"jaxlogreg: no compilation cache: {path} is not writable", file=sys.stderr)
         return
     jax.config.update("jax_compilation_cache_dir", path)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)

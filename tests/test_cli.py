@@ -94,6 +94,12 @@ def test_fit_csv_errors(tmp_path, content, args, message):
 def test_fit_csv_missing_file_exits_2(tmp_path):
     proc = run("fit", str(tmp_path / "none.csv"), "--target", "y", cache_home=tmp_path / "cache")
     assert proc.returncode == 2 and "cannot read" in proc.stderr
+    # A cache directory that cannot be made (a file stands in its way): a note, and on.
+    (tmp_path / "file").write_text("")
+    proc = run("fit", str(tmp_path / "none.csv"), "--target", "y",
+               "--compile-cache", str(tmp_path / "file" / "jax"), cache_home=tmp_path / "cache")
+    assert proc.returncode == 2 and "cannot read" in proc.stderr
+    assert "no compilation cache: cannot make" in proc.stderr
 
 
 def test_repeat_run_reads_its_compiled_programs_from_the_cache(csv_file, tmp_path):
