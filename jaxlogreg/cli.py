@@ -325,10 +325,11 @@ def default_compile_cache() -> str:
 
 
 def _use_compile_cache(path: str) -> None:
-    """Keep every program this process compiles in JAX's persistent cache at ``path`` (the
-    main job compiles about twenty programs, most under JAX's default one-second threshold,
-    so the threshold is set to 0). A directory that cannot be made or written leaves the
-    cache off, with a note on stderr."""
+    """Keep every program this process compiles in JAX's persistent cache at ``path``. The
+    main job compiles about a hundred programs, most of them small and under JAX's default
+    one-second threshold, so the threshold is set to 0 unless
+    ``$JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS`` says otherwise. A directory that cannot
+    be made or written leaves the cache off, with a note on stderr."""
     import jax
 
     try:
@@ -340,7 +341,8 @@ def _use_compile_cache(path: str) -> None:
         print(f"jaxlogreg: no compilation cache: {path} is not writable", file=sys.stderr)
         return
     jax.config.update("jax_compilation_cache_dir", path)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    if "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS" not in os.environ:
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
 
 
 def _parser() -> argparse.ArgumentParser:
