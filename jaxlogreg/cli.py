@@ -314,7 +314,7 @@ def fit_csv(args, out=None) -> dict:
 # --------------------------------------------------------------------------------------------
 
 
-def default_compile_cache() -> str:
+def _default_compile_cache() -> str:
     """The persistent compilation cache's directory when ``--compile-cache`` is not given:
     ``$JAX_COMPILATION_CACHE_DIR``, else ``jaxlogreg/jax`` in ``$XDG_CACHE_HOME`` or
     ``~/.cache``."""
@@ -397,7 +397,7 @@ def main(argv=None) -> int:
     elif args.bootstrap < 0 or args.bootstrap == 1:
         parser.error("--bootstrap: need 0 (none) or at least 2 resamples")
     if not args.no_compile_cache:
-        _use_compile_cache(args.compile_cache or default_compile_cache())
+        _use_compile_cache(args.compile_cache or _default_compile_cache())
     try:
         if args.command == "study":
             study(args)
