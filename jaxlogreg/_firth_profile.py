@@ -56,7 +56,7 @@ from ._batch import chunk_for, chunked_map, shared_design, split_batch
 from ._result import FitResult
 from ._status import Status
 from ._typing import ArrayLike, Float, Integer, Numeric, Real
-from .solvers import _firth
+from .solvers import Context, _firth
 
 Array = jax.Array
 
@@ -305,7 +305,7 @@ def _profile(X, y, weights, offset, params, z, tol, root_tol, max_iter, *, batch
                 moved = e.beta_hat.at[j].set(b)
                 x0 = jnp.where(e.stage == 0, start, jnp.where(e.stage == 1, continued, moved))
                 mask = jnp.where(e.stage == 0, jnp.ones((p,), dtype), free)
-                st = _firth.run(problem, x0, tol, max_iter, config, free=mask)
+                st = config.run(problem, x0, Context(tol, max_iter), free=mask)
                 conv = st.status == converged
 
                 # Stage 0: the estimate.

@@ -11,23 +11,22 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _implicit, _links, _loss, _resample, _validate, solvers
-from ._batch import AXIS, chunk_for, shared_design, split_models
+from ._batch import chunk_for, shared_design, split_models
 from ._result import FitResult
+from .solvers import Context
 from ._status import Status
 from ._typing import ArrayLike, ClassWeight, Devices, Integer, Numeric, Real
 
 Array = jax.Array
 
 # A registered solver name or a solver's settings object.
-Solver = str | solvers.Newton | solvers.LBFGS | solvers.ProxNewton | solvers.SGD | solvers.Firth
+Solver = str | solvers.Solver
 
 __all__ = ["fit", "default_tol", "DEFAULT_MAX_ITER"]
 
-DEFAULT_MAX_ITER = 100
-
-def default_tol(dtype) -> float:
-    """Gradient tolerance by dtype: 1e-10 for float64, 1e-5 for float32 and narrower."""
-    return 1e-10 if jnp.dtype(dtype) == jnp.float64 else 1e-5
+# One owner of both: the solvers' driver.
+DEFAULT_MAX_ITER = solvers._driver.DEFAULT_MAX_ITER
+default_tol = solvers._driver.default_tol
 
 
 def fit(
@@ -37,7 +36,7 @@ def fit(
     weights: Numeric[ArrayLike, "*#batch n"] | _resample.Scheme | None = None,
     offset: Numeric[ArrayLike, "*#batch n"] | None = None,
     fit_intercept: bool = True,
-    solver: Solver = "newton",
+    solver: Solver = "auto",
     tol: Real[ArrayLike, ""] | None = None,
     max_iter: Integer[ArrayLike, ""] | None = None,
     init: FitResult | Real[ArrayLike, "*#batch p"] | None = None,
@@ -75,8 +74,10 @@ def fit(
         inside its chunk, so no ``(B, n)`` array is ever held.
       offset: ``(..., n)`` known term added to the linear predictor, or None.
       fit_intercept: fit an unpenalised intercept (a leading column of ones).
-      solver: a registered name (``"newton"``, ...) or a settings object
-        (:class:`jaxlogreg.Newton`, ...); see :func:`jaxlogreg.solvers.names`.
+      solver: ``"auto"`` (proximal Newton with an L1 term; else Newton up to 64 parameters,
+        intercept included, and L-BFGS above: :func:`jaxlogreg.solvers.auto`), a registered
+        name (``"newton"``, ...) or a settings object (:class:`jaxlogreg.Newton`, ...); see
+        :func:`jaxlogreg.solvers.names`.
       tol: convergence tolerance: the Newton solver stops when half the squared Newton
         decrement and every ``|grad_j f|`` are at most ``tol`` (the latter relaxed to the
         rounding bound of ``grad_j`` on columns of very large scale; see
@@ -191,10 +192,11 @@ def _prepare(X, y, weights, offset, fit_intercept, solver, tol, max_iter, alpha,
     inside the fit's compiled program (:func:`jaxlogreg._validate.fit_inputs`).
     """
     if firth and not isinstance(solver, solvers.Firth):
-        if solver not in ("newton", "firth"):
+        if solver not in ("auto", "newton", "firth"):
             raise ValueError(f"solver: firth=True fits by Firth's method; got solver={solver!r}")
         solver = "firth"
-    config = solvers.resolve(solver)
+    if not (isinstance(solver, (str, solvers.Solver))):
+        solvers.resolve(solver)  # raises, naming the argument
     if not isinstance(link, str) or link not in _links.LINKS:
         raise ValueError(f"link: expected one of {', '.join(_links.LINKS)}, got {link!r}")
     dtype = _validate.float_dtype(X)
@@ -206,6 +208,7 @@ def _prepare(X, y, weights, offset, fit_intercept, solver, tol, max_iter, alpha,
     )
     d = data.X.shape[-1]
     alpha, l1_ratio, pf = _validate.penalty_inputs(given_alpha, l1_ratio, penalty_factor, d, dtype)
+    config = solvers.resolve(solver, d + int(bool(fit_intercept)), l1_ratio)
     if l1_ratio > 0 and not solvers.handles_l1(config):
         raise ValueError(
             f"solver: {config.name!r} handles smooth penalties only (l1_ratio = 0); for "
@@ -225,7 +228,7 @@ def _prepare(X, y, weights, offset, fit_intercept, solver, tol, max_iter, alpha,
         raise ValueError(f"max_iter: must be nonnegative, got {max_iter}")
     n = data.X.shape[-2]
     # Rows a model touches per step: all of them, or a minibatch for stochastic solvers.
-    chunk_size = chunk_for(chunk_size, min(n, getattr(config, "batch_size", n)))
+    chunk_size = chunk_for(chunk_size, config.rows_per_step(n))
     statics = dict(
         batch_shape=data.batch_shape,
         fit_intercept=bool(fit_intercept),
@@ -347,60 +350,6 @@ def _pool_rows(y, weights, offset, trials, alpha, *, batch_shape, class_weight):
     return ypool, wsum, jnp.mean(full["offset"], axis=0), mean_alpha
 
 
-# In the first round a chunk stops iterating once at most a quarter of its models
-# (chunk // _STRAGGLER_SHARE) are still running; the second round finishes those stragglers,
-# gathered from all chunks.
-_STRAGGLER_SHARE = 4
-
-
-def _fit_rounds(solve, mapped, B: int, p: int, dtype, chunk: int, max_iter):
-    """Fit ``B`` models, ``chunk`` at a time, in two rounds over one compiled chunk body.
-
-    Round 0 walks all models in order; a chunk stops with up to a quarter of its models
-    still ``RUNNING``. Round 1 moves the unfinished models to the front (a stable sort on
-    their status) and resumes them from their current ``beta`` with the iterations they
-    have left, so a handful of slow models (separated ones, typically) cost a few extra
-    chunks instead of holding up every chunk they sit in. For a solver whose state is its
-    iterate (Newton, proximal Newton) a model's trajectory, and so its result and ``n_iter``,
-    is the same as if it had run uninterrupted; L-BFGS restarts its memory.
-
-    ``solve(per_model, start, fresh, limit, leave)`` runs one model under ``vmap`` (axis
-    ``AXIS``) and returns ``(beta, status, n_iter, loss, grad_norm)``.
-    """
-    chunk = min(chunk, B)
-    out = (
-        jnp.zeros((B, p), dtype),
-        jnp.full((B,), int(Status.RUNNING), jnp.int32),
-        jnp.zeros((B,), jnp.int32),
-        jnp.zeros((B,), dtype),
-        jnp.zeros((B,), dtype),
-    )
-    vsolve = jax.vmap(solve, in_axes=(0, 0, None, 0, None), axis_name=AXIS)
-
-    def one_round(r, out):
-        running = out[1] == int(Status.RUNNING)
-        order = jnp.argsort(~running, stable=True)
-        leave = jnp.where(r == 0, chunk // _STRAGGLER_SHARE, 0)
-
-        def piece(c, out):
-            beta, n_iter = out[0], out[2]
-            first = jnp.minimum(c * chunk, B - chunk)
-            idx = jax.lax.dynamic_slice_in_dim(order, first, chunk)
-            # The last piece may overlap the one before it: skip what this round has done.
-            todo = running[idx] & (first + jnp.arange(chunk) >= c * chunk)
-            part = jax.tree_util.tree_map(lambda a: a[idx], mapped)
-            new = vsolve(part, beta[idx], r == 0, max_iter - n_iter[idx], leave)
-            new = (new[0], new[1], n_iter[idx] + new[2], new[3], new[4])
-            return tuple(
-                o.at[idx].set(jnp.where(todo.reshape((chunk,) + (1,) * (o.ndim - 1)), v, o[idx]))
-                for o, v in zip(out, new)
-            )
-
-        return jax.lax.fori_loop(0, (jnp.sum(running) + chunk - 1) // chunk, piece, out)
-
-    return jax.lax.fori_loop(0, 2, one_round, out)
-
-
 _FIT_STATICS = ("batch_shape", "fit_intercept", "config", "chunk_size", "l1_ratio",
                 "class_weight", "link")
 
@@ -420,53 +369,65 @@ def _fit(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_iter, sch
               "init": init, "alpha": alpha}
     mapped, shared = split_models(inputs, scheme, batch_shape)
     products = None
-
-    def penalty(alpha):
-        """``(l2, l1)`` of :class:`~jaxlogreg._loss.Problem` for strength ``alpha``."""
-        return alpha * (1.0 - l1_ratio), (alpha * l1_ratio if l1_ratio > 0 else None)
-
-    def rows(y, w, t):
-        return _loss.response_weights(y, w, t, class_weight)
-
     if "X" in shared:
         shared["X"], products = shared_design(shared["X"], fit_intercept, batch_shape)
         if not solvers.uses_hessian(config):
             products = None  # only Hessian-based solvers use the column products
-    if "X" in mapped:
-        # A design per model is held as (d, n), each column's rows contiguous: the products
-        # and sums over rows of a few columns then run several times faster than on the
-        # (n, d) layout (the model's X below is a transposed view, folded into its uses).
-        mapped["X"] = jnp.swapaxes(mapped["X"], -1, -2)
 
-    def solve(per_model, start, fresh, limit, leave, axis_name=AXIS):
-        """One model from ``start``, or (``fresh``) from its own or the pooled start."""
-        a = {**shared, **per_model}
-        Xm = a["X"]
-        if "X" in per_model:
+    def model(a):
+        """One model's per-model data (a lane of the batch) and its start, from its inputs
+        ``a`` (shared and per-model)."""
+        lane = {}
+        if "X" in mapped:
+            # A design per model is held as (p, n), each column's rows contiguous: the
+            # products and sums over rows of a few columns then run several times faster
+            # than on the (n, p) layout (the model's X is a transposed view, folded into
+            # its uses).
+            Xt = jnp.swapaxes(a["X"], -1, -2)
             if fit_intercept:
-                Xm = jnp.concatenate([jnp.ones((1, Xm.shape[-1]), Xm.dtype), Xm], axis=0)
-            Xm = Xm.T
+                Xt = jnp.concatenate([jnp.ones((1, Xt.shape[-1]), Xt.dtype), Xt], axis=0)
+            lane["X"] = Xt
         w = a["weights"]
         if scheme is not None:
             w = w * scheme.weights(a["index"], a["y"])
-        yy, ww = rows(a["y"], w, a.get("trials"))
-        l2, l1 = penalty(a["alpha"])
-        problem = _loss.Problem(Xm, yy, ww, a["offset"], l2, pf, products, l1, link)
-        own = _default_start(problem, fit_intercept)
+        lane["y"], lane["weights"] = _loss.response_weights(a["y"], w, a.get("trials"),
+                                                            class_weight)
+        lane["l2"] = a["alpha"] * (1.0 - l1_ratio)
+        if l1_ratio > 0:
+            lane["l1"] = a["alpha"] * l1_ratio
+        if "offset" in mapped:
+            lane["offset"] = a["offset"]
+        problem = problem_of(lane)
+        lane["weight_sum"], lane["side"] = _loss.weight_sum(problem), _loss.sides(problem)
+        problem = problem_of(lane)
+        start = _default_start(problem, fit_intercept)
         if "init" in a:
-            own = jnp.where(jnp.all(jnp.isfinite(a["init"])), a["init"], own)
-        start = jnp.where(fresh, own, start)
-        state = solvers.run(config, problem, start, tol, limit, axis_name, leave)
-        gnorm = jnp.max(jnp.abs(_loss.min_norm_subgradient(state.beta, state.grad, problem)))
-        return state.beta, state.status, state.n_iter, state.loss, gnorm
+            start = jnp.where(jnp.all(jnp.isfinite(a["init"])), a["init"], start)
+        return lane, start
+
+    def problem_of(lane):
+        """One model's :class:`~jaxlogreg._loss.Problem` from its lane."""
+        Xm = lane["X"].T if "X" in lane else shared["X"]
+        offset = lane["offset"] if "offset" in lane else shared["offset"]
+        return _loss.Problem(Xm, lane["y"], lane["weights"], offset, lane["l2"], pf,
+                             products, lane.get("l1"), link, weight_sum=lane.get("weight_sum"),
+                             side=lane.get("side"))
 
     if not batch_shape:
-        out = solve({}, jnp.zeros((p,), dtype), True, max_iter, 0, axis_name=None)
+        lane, start = model(shared)
+        out = solvers._driver.finish(problem_of(lane),
+                                     config.run(problem_of(lane), start, Context(tol, max_iter)))
     elif B == 0:
-        out = (jnp.zeros((0, p), dtype), jnp.zeros((0,), jnp.int32), jnp.zeros((0,), jnp.int32),
-               jnp.zeros((0,), dtype), jnp.zeros((0,), dtype))
+        out = solvers._driver.Result(
+            jnp.zeros((0, p), dtype), jnp.zeros((0,), jnp.int32), jnp.zeros((0,), jnp.int32),
+            jnp.zeros((0,), dtype), jnp.zeros((0,), dtype))
     else:
-        out = _fit_rounds(solve, mapped, B, p, dtype, chunk_size, max_iter)
+        def load(ids):
+            per_model = jax.tree_util.tree_map(lambda v: v[ids], mapped)
+            return jax.vmap(lambda m: model({**shared, **m}))(per_model)
+
+        out = solvers._driver.run_batch(config, problem_of, load, B, Context(tol, max_iter),
+                                        chunk_size)
         out = jax.tree_util.tree_map(lambda a: a.reshape(batch_shape + a.shape[1:]), out)
     beta, status, n_iter, loss, gnorm = out
     intercept = beta[..., 0] if fit_intercept else jnp.zeros(batch_shape, dtype)

@@ -49,7 +49,7 @@ def factor(H: Array, rtol: float | None = None) -> Factor:
     # Columns with a zero diagonal get a unit pivot so the factorisation stays finite; the
     # system is marked singular through `positive` regardless.
     C = C + jnp.diag(jnp.where(positive, 0.0, 1.0).astype(H.dtype))
-    L = jnp.linalg.cholesky(C)
+    L = _cholesky(C)
     pivots = jnp.diagonal(L) ** 2
     ok = jnp.all(positive) & jnp.all(jnp.isfinite(L)) & jnp.all(pivots > rtol)
     L = jnp.where(ok, L, jnp.eye(H.shape[-1], dtype=H.dtype))
@@ -58,9 +58,56 @@ def factor(H: Array, rtol: float | None = None) -> Factor:
 
 def solve(f: Factor, b: Array) -> Array:
     """``H^-1 b`` for ``b`` of shape ``(p,)``; zeros where the factor is not ok."""
-    z = solve_triangular(f.L, f.scale * b, lower=True)
-    x = f.scale * solve_triangular(f.L.T, z, lower=False)
+    z = _forward(f.L, f.scale * b)
+    x = f.scale * _backward(f.L, z)
     return jnp.where(f.ok, x, 0.0)
+
+
+# Systems of at most this many unknowns are factored and solved by unrolled scalar
+# recurrences: vmapped over a batch they become a few elementwise passes over the batch,
+# where LAPACK's routines would be called once per matrix.
+_UNROLLED = 8
+
+
+def _cholesky(C: Array) -> Array:
+    """Lower Cholesky factor of a symmetric ``(p, p)`` matrix (NaN where it is not positive
+    definite)."""
+    p = C.shape[-1]
+    if p > _UNROLLED:
+        return jnp.linalg.cholesky(C)
+    L: list[list] = [[None] * p for _ in range(p)]
+    for j in range(p):
+        d = jnp.sqrt(C[j, j] - sum((L[j][k] * L[j][k] for k in range(j)), jnp.zeros((), C.dtype)))
+        L[j][j] = d
+        for i in range(j + 1, p):
+            acc = sum((L[i][k] * L[j][k] for k in range(j)), jnp.zeros((), C.dtype))
+            L[i][j] = (C[i, j] - acc) / d
+    zero = jnp.zeros((), C.dtype)
+    return jnp.stack([jnp.stack([L[i][j] if j <= i else zero for j in range(p)]) for i in range(p)])
+
+
+def _forward(L: Array, b: Array) -> Array:
+    """``L^-1 b`` for lower triangular ``L`` ``(p, p)`` and ``b`` ``(p,)``."""
+    p = L.shape[-1]
+    if p > _UNROLLED:
+        return solve_triangular(L, b, lower=True)
+    z: list = []
+    for i in range(p):
+        acc = sum((L[i, k] * z[k] for k in range(i)), jnp.zeros((), b.dtype))
+        z.append((b[i] - acc) / L[i, i])
+    return jnp.stack(z)
+
+
+def _backward(L: Array, z: Array) -> Array:
+    """``L^-T z`` for lower triangular ``L`` ``(p, p)`` and ``z`` ``(p,)``."""
+    p = L.shape[-1]
+    if p > _UNROLLED:
+        return solve_triangular(L.T, z, lower=False)
+    x: list = [None] * p
+    for i in reversed(range(p)):
+        acc = sum((L[k, i] * x[k] for k in range(i + 1, p)), jnp.zeros((), z.dtype))
+        x[i] = (z[i] - acc) / L[i, i]
+    return jnp.stack(x)
 
 
 def inverse(f: Factor) -> Array:

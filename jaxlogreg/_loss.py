@@ -43,6 +43,11 @@ written as ``Z^T s`` with ``Z = column_products(X)`` of shape ``(n, p (p + 1) / 
 ``s = w * mu * (1 - mu) / sum w``. Under ``vmap`` over ``s`` that becomes one
 ``(B, n) @ (n, p (p + 1) / 2)`` matrix product and never forms ``B`` copies of ``X``.
 
+Cached per-model constants: a solver that evaluates one model many times builds its
+:class:`Problem` once with :func:`prepared`, which stores ``sum_i w_i`` and each row's
+*side* (``+1`` for a positively weighted row with ``y = 1``, ``-1`` with ``y = 0``, ``2``
+with a fractional ``y``, ``0`` for a row of weight 0), so that no evaluation recomputes them.
+
 Rows split across devices: inside :func:`jax.shard_map` each device holds some of the rows
 of ``X``, ``y``, ``weights`` and ``offset``, and ``Problem.row_axis`` names the mesh axis
 they are split over. Every reduction over rows, here and in the solvers, goes through
@@ -85,6 +90,9 @@ __all__ = [
     "min_norm_subgradient",
     "response_weights",
     "row_terms",
+    "prepared",
+    "sides",
+    "weight_sum",
 ]
 
 
@@ -106,6 +114,10 @@ class Problem:
       link: ``"logit"``, ``"probit"``, ``"cloglog"`` or ``"cauchit"`` (static).
       row_axis: name of the mesh axis the rows are split over (static; see
         :func:`across_rows`), or None when this device holds all ``n`` rows.
+      weight_sum: ``()`` ``sum_i w_i`` over all rows, or None to compute it where needed
+        (:func:`prepared` fills it).
+      side: ``(n,)`` each row's side (module docstring), or None to derive it from ``y``
+        and ``weights`` where needed (:func:`prepared` fills it).
     """
 
     X: Array
@@ -118,6 +130,8 @@ class Problem:
     l1: Optional[Array] = None
     link: str = dataclasses.field(default="logit", metadata=dict(static=True))
     row_axis: Optional[str] = dataclasses.field(default=None, metadata=dict(static=True))
+    weight_sum: Optional[Array] = None
+    side: Optional[Array] = None
 
     def _replace(self, **changes) -> "Problem":
         """A copy with some fields changed (as ``NamedTuple._replace``)."""
@@ -136,6 +150,28 @@ def across_rows(x: Array, problem: Problem, reduce: str = "sum") -> Array:
     if x.dtype == jnp.bool_:
         return jax.lax.pmax(x.astype(jnp.int32), axis) > 0
     return jax.lax.pmax(x, axis)
+
+
+def weight_sum(problem: Problem) -> Array:
+    """``()`` ``sum_i w_i`` over all rows (the cached value when there is one)."""
+    if problem.weight_sum is not None:
+        return problem.weight_sum
+    return across_rows(jnp.sum(problem.weights), problem)
+
+
+def sides(problem: Problem) -> Array:
+    """``(n,)`` each row's side (module docstring; the cached value when there is one)."""
+    if problem.side is not None:
+        return problem.side
+    y, w = problem.y, problem.weights
+    side = jnp.where(y == 1, 1.0, jnp.where(y == 0, -1.0, 2.0))
+    return jnp.where(w > 0, side, 0.0).astype(problem.X.dtype)
+
+
+def prepared(problem: Problem) -> Problem:
+    """``problem`` with its per-model constants cached (:attr:`Problem.weight_sum`,
+    :attr:`Problem.side`): the form a solver loop evaluates many times."""
+    return problem._replace(weight_sum=weight_sum(problem), side=sides(problem))
 
 
 def response_weights(y: Array, weights: Array, trials=None, class_weight=None) -> tuple[Array, Array]:
@@ -212,11 +248,14 @@ def pointwise(eta: Array, y: Array) -> tuple[Array, Array, Array]:
     Returns ``(l, mu, v)``, each of ``eta``'s shape: ``l = softplus(eta) - y * eta``,
     ``mu = sigmoid(eta)``, ``v = mu * (1 - mu)``, all from a single ``exp(-|eta|)``.
     """
-    e = jnp.exp(-jnp.abs(eta))
+    a = jnp.abs(eta)
+    e = jnp.exp(-a)
     r = 1.0 / (1.0 + e)
-    # softplus(eta) - y eta with max(eta, 0) - y eta split into two nonnegative terms, so
-    # nothing cancels when y = 1 and eta is large (or y = 0 and eta very negative).
-    loss = jnp.log1p(e) + y * jnp.maximum(-eta, 0.0) + (1.0 - y) * jnp.maximum(eta, 0.0)
+    # softplus(eta) = log1p(e) + max(eta, 0), with max(eta, 0) = (|eta| + eta) / 2 exactly
+    # (XLA's CPU backend fuses this form into one pass; a maximum with 0 makes it write a
+    # broadcast zero first). max(eta, 0) - y eta is exact for y in {0, 1} (either 0 or
+    # |eta|), so nothing cancels when a row is fitted well.
+    loss = jnp.log1p(e) + (0.5 * (a + eta) - y * eta)
     mu = jnp.where(eta >= 0, r, e * r)
     var = e * r * r
     return loss, mu, var
@@ -238,10 +277,14 @@ def _elementwise(problem: Problem) -> bool:
 def design_times(v: Array, problem: Problem) -> Array:
     """``X @ v``, shape ``(n,)``, for ``v`` ``(p,)``: every product of a model's design with
     a vector (linear predictors, search directions) goes through here or
-    :func:`design_transpose_times`."""
+    :func:`design_transpose_times`.
+
+    Written as ``v @ X^T`` (and :func:`design_transpose_times` as ``r @ X``): vmapped over
+    models, the product then comes out as ``(models, n)``, the layout every row-wise
+    computation after it reads, with no transpose in between."""
     if _elementwise(problem):
         return jnp.sum(problem.X.T * v[:, None], axis=0)
-    return problem.X @ v
+    return v @ problem.X.T
 
 
 def design_transpose_times(r: Array, problem: Problem) -> Array:
@@ -249,7 +292,7 @@ def design_transpose_times(r: Array, problem: Problem) -> Array:
     it :func:`across_rows`)."""
     if _elementwise(problem):
         return jnp.sum(problem.X.T * r[None, :], axis=1)
-    return problem.X.T @ r
+    return r @ problem.X
 
 
 def linear_predictor(beta: Array, problem: Problem) -> Array:
@@ -295,7 +338,7 @@ def evaluate(eta: Array, beta: Array, problem: Problem) -> tuple[Array, Array, A
     """
     loss, score, curvature = row_terms(eta, problem.y, problem.link)
     w = problem.weights
-    scale = 1.0 / across_rows(jnp.sum(w), problem)
+    scale = 1.0 / weight_sum(problem)
     f = scale * across_rows(jnp.sum(w * loss), problem) + _penalty(beta, problem)
     return f, (scale * w) * score, (scale * w) * curvature
 
@@ -335,14 +378,14 @@ def hessian_from_rows(s: Array, problem: Problem) -> Array:
     """
     p = problem.X.shape[-1]
     if problem.products is not None:
-        data = _symmetric_from_upper(across_rows(problem.products.T @ s, problem), p)
+        data = _symmetric_from_upper(across_rows(s @ problem.products, problem), p)
     elif _elementwise(problem):
         # Sums of products over rows (see _ELEMENTWISE), with s applied first: products of
         # columns alone would be hoisted out of a solver's loop as a (p, p, n) array.
         XT = problem.X.T
         data = across_rows(jnp.sum((XT * s[None, :])[:, None, :] * XT[None, :, :], axis=-1), problem)
     else:
-        data = across_rows(problem.X.T @ (s[:, None] * problem.X), problem)
+        data = across_rows((problem.X.T * s[None, :]) @ problem.X, problem)
     return data + jnp.diag(problem.l2 * problem.penalty_factor)
 
 

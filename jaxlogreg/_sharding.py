@@ -328,8 +328,8 @@ def _rows_fit(X, y, weights, offset, tol, max_iter, *, mesh, batch_shape, fit_in
             a = {**shared, **per_model}
             problem = _loss.Problem(X, a["y"], a["weights"], a["offset"], zero, pf,
                                     row_axis=axis)
-            state = solvers.run(config, problem, _fit._default_start(problem, fit_intercept), tol,
-                                max_iter, axis_name)
+            state = config.run(problem, _fit._default_start(problem, fit_intercept),
+                               solvers.Context(tol, max_iter, axis_name))
             gnorm = jnp.max(jnp.abs(state.grad))
             return state.beta, state.status, state.n_iter, state.loss, gnorm
 

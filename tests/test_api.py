@@ -26,7 +26,7 @@ def test_fit_signature_is_the_contract():
         ("weights", None),
         ("offset", None),
         ("fit_intercept", True),
-        ("solver", "newton"),
+        ("solver", "auto"),
         ("tol", None),
         ("max_iter", None),
     ]:

@@ -24,6 +24,7 @@ import scipy.stats as ss
 
 from jaxlogreg import Status, _loss
 from jaxlogreg._firth_profile import firth_lr_test, firth_profile, firth_profile_intervals
+from jaxlogreg.solvers import Context
 from jaxlogreg.solvers import _firth as firth
 
 TOL = 1e-10
@@ -163,7 +164,8 @@ def _batch(X1, Y, W, O, config=firth.Firth()):
     def one(y, w, o):
         prob = _loss.Problem(X1, y, w, o, jnp.zeros((), X1.dtype), jnp.zeros((p,), X1.dtype),
                              products)
-        return firth.run(prob, jnp.zeros((p,), X1.dtype), TOL, MAX_ITER, config, "models")
+        return firth.run(prob, jnp.zeros((p,), X1.dtype), Context(TOL, MAX_ITER, "models"),
+                         config)
 
     return jax.vmap(one, axis_name="models")(Y, W, O)
 
@@ -314,7 +316,7 @@ def test_float32_with_per_model_designs():
     def run(Xs, Y, W, O):
         def one(Xm, y, w, o):
             prob = _loss.Problem(Xm, y, w, o, jnp.zeros((), f32), jnp.zeros((4,), f32))
-            return firth.run(prob, jnp.zeros((4,), f32), jnp.asarray(1e-5, f32), MAX_ITER)
+            return firth.run(prob, jnp.zeros((4,), f32), Context(jnp.asarray(1e-5, f32), MAX_ITER))
 
         return jax.vmap(one)(Xs, Y, W, O)
 

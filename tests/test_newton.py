@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 import jaxlogreg
 from jaxlogreg import _loss
-from jaxlogreg.solvers import Problem, newton
+from jaxlogreg.solvers import Problem, context, newton
+from jaxlogreg.solvers._driver import certificate
 
 
 def _problem(seed, n=80, d=3, scale=1.0):
@@ -35,7 +36,8 @@ def test_certified_steps_satisfy_armijo(seed, scale, step):
     m = max(reach, 1e-12)
     bound = -lam2 * (1.0 - (np.expm1(m) - m) / m**2)
     assert decrease <= bound + 1e-12 * (1 + abs(float(f)))
-    if bool(newton._certified(jnp.asarray(reach), 1e-4)):
+    lam2_ = jnp.asarray(lam2)
+    if bool(certificate(-lam2_, lam2_, jnp.asarray(reach), 1e-4)):
         assert decrease <= 1e-4 * float(g @ delta) + 1e-12 * (1 + abs(float(f)))
 
 
@@ -43,10 +45,11 @@ def test_run_by_hand_equals_fit():
     prob = _problem(3)
     X = np.asarray(prob.X[:, 1:])
     res = jaxlogreg.fit(X, prob.y, weights=prob.weights, init=jnp.zeros(4))
-    state = newton.init(prob, jnp.zeros(4), 1e-10, 100)
+    ctx = context(1e-10, 100)
+    state = newton.init(prob, jnp.zeros(4), ctx)
     steps = 0
     while int(state.status) == int(jaxlogreg.Status.RUNNING):
-        state = jax.jit(newton.step)(prob, state, 1e-10, 100)
+        state = jax.jit(newton.step)(prob, state, ctx)
         steps += 1
     assert int(state.status) == int(jaxlogreg.Status.CONVERGED)
     assert int(state.n_iter) == steps == int(res.n_iter)
@@ -56,8 +59,9 @@ def test_run_by_hand_equals_fit():
 
 def test_stopped_state_is_frozen():
     prob = _problem(4)
-    final = newton.run(prob, jnp.zeros(4), 1e-10, 100)
-    again = newton.step(prob, final, 1e-10, 100)
+    ctx = context(1e-10, 100)
+    final = newton.run(prob, jnp.zeros(4), ctx)
+    again = newton.step(prob, final, ctx)
     for a, b in zip(jax.tree_util.tree_leaves(final), jax.tree_util.tree_leaves(again)):
         np.testing.assert_array_equal(a, b)
 

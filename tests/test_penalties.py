@@ -240,7 +240,7 @@ def test_path_with_given_alphas_and_indexing():
         (dict(l1_ratio="lasso"), "l1_ratio: must be a number in [0, 1]"),
         (dict(penalty_factor=[1.0, 1.0]), "penalty_factor: expected shape (d,) = (4,)"),
         (dict(penalty_factor=[1.0, -1.0, 1.0, 1.0]), "penalty_factor: must be finite and nonnegative, got -1.0 at index (1,)"),
-        (dict(alpha=0.1, l1_ratio=0.5), "solver: 'newton' handles smooth penalties only"),
+        (dict(alpha=0.1, l1_ratio=0.5, solver="newton"), "solver: 'newton' handles smooth penalties only"),
         (dict(class_weight="auto"), "class_weight: expected 'balanced'"),
         (dict(class_weight={2: 1.0}), "class_weight: keys must be the labels 0 and 1"),
         (dict(class_weight={1: -1.0}), "class_weight: weight of class 1 must be finite and positive"),

@@ -3,7 +3,7 @@ conditions checked in NumPy, and the closed-form lasso threshold.
 
 One batch of ten models over one shared design (``n = 200``, ``d = 6``, correlated columns)
 is solved once, vmapped with a named axis over ``Problem.products`` as ``fit`` runs it, and
-most tests read from it; the same compiled function serves the NaN, ``max_iter``, ``leave``
+most tests read from it; the same compiled function serves the NaN, ``max_iter``, resume
 and float32 variants, and one compilation of a single model (no products, no axis) serves
 the unbatched and random-problem tests.
 Penalties follow :mod:`jaxlogreg._loss`: scikit-learn's ``C`` is ``alpha = 1 / (C sum w)``,
@@ -33,7 +33,7 @@ from sklearn.linear_model import LogisticRegression
 
 from _data import simulate
 from jaxlogreg import Status, _loss
-from jaxlogreg.solvers import Problem, newton
+from jaxlogreg.solvers import Context, Problem, context, newton
 from jaxlogreg.solvers import _prox_newton as pn
 
 TOL = 1e-10
@@ -97,19 +97,19 @@ def _pf(dtype):
 
 
 @jax.jit
-def _vmapped_run(X, Y, W, O, L1, L2, tol, beta0, max_iter, leave):
+def _vmapped_run(X, Y, W, O, L1, L2, tol, beta0, max_iter):
     X1 = _loss.add_intercept(X)
     Z = _loss.column_products(X1)
     pf = _pf(X.dtype)
 
     def one(y, w, o, l1, l2, b0, m):
         prob = Problem(X1, y, w, o, l2, pf, Z, l1)
-        return pn.run(prob, b0, tol, m, pn.ProxNewton(), axis_name="b", leave=leave)
+        return pn.run(prob, b0, Context(tol, m, "b"))
 
     return jax.vmap(one, axis_name="b")(Y, W, O, L1, L2, beta0, max_iter)
 
 
-def _run_batch(X, Y, W, O, L1, L2, tol=TOL, beta0=None, max_iter=MAX_ITER, leave=0):
+def _run_batch(X, Y, W, O, L1, L2, tol=TOL, beta0=None, max_iter=MAX_ITER):
     """All models vmapped with a named axis over the shared design's column products (as
     ``fit`` runs them), from ``beta0`` ``(10, p)`` (zeros if None) with per-model
     ``max_iter``; arguments are cast so that every call of a dtype shares one compilation."""
@@ -117,12 +117,12 @@ def _run_batch(X, Y, W, O, L1, L2, tol=TOL, beta0=None, max_iter=MAX_ITER, leave
     beta0 = np.zeros((10, D + 1), dtype) if beta0 is None else beta0
     max_iter = np.broadcast_to(np.asarray(max_iter, np.int32), (10,))
     state = _vmapped_run(X, Y, W, O, L1, L2, dtype.type(tol), np.asarray(beta0, dtype),
-                         max_iter, np.int32(leave))
+                         max_iter)
     return jax.tree_util.tree_map(np.asarray, state)
 
 
 # One model alone (no column products, no axis), as a user drives the solver by hand.
-_run_one = jax.jit(pn.run)
+_run_one = jax.jit(lambda prob, beta0, tol, max_iter: pn.run(prob, beta0, Context(tol, max_iter)))
 
 
 def _problem(k):
@@ -189,7 +189,7 @@ def test_matches_sklearn_saga(k):
 
 def test_without_l1_reaches_newton_optimum():
     prob = _problem(NEWTON)._replace(l1=None)
-    ref = jax.jit(newton.run)(prob, jnp.zeros(D + 1), TOL, MAX_ITER)
+    ref = jax.jit(newton.run)(prob, jnp.zeros(D + 1), context(TOL, MAX_ITER))
     assert int(ref.status) == int(Status.CONVERGED)
     np.testing.assert_allclose(_batch().beta[NEWTON], ref.beta, rtol=1e-8, atol=1e-12)
     assert np.all(_batch().beta[NEWTON] != 0)
@@ -229,7 +229,7 @@ def test_batched_equals_unbatched():
 def test_stopped_state_is_frozen():
     prob = _problem(LASSO[0])
     final = _run_one(prob, jnp.zeros(D + 1), TOL, MAX_ITER)
-    again = jax.jit(pn.step)(prob, final, TOL, MAX_ITER)
+    again = jax.jit(pn.step)(prob, final, context(TOL, MAX_ITER))
     for a, b in zip(jax.tree_util.tree_leaves(final), jax.tree_util.tree_leaves(again)):
         np.testing.assert_array_equal(a, b)
 
@@ -266,10 +266,10 @@ def test_float32():
         assert _kkt_violation(k, state.beta[k]) <= 1e-5
 
 
-def test_max_iter_and_leave_resume_to_the_same_optimum():
-    """``max_iter = 2`` stops the running models with MAX_ITER after two steps; ``leave``
-    stops the batch with models still RUNNING, and resuming them from their ``beta`` with
-    the iterations they have left ends where the uninterrupted batch ended."""
+def test_max_iter_and_resume_to_the_same_optimum():
+    """``max_iter = 2`` stops the running models with MAX_ITER after two steps, and resuming
+    them from their ``beta`` with the iterations they have left ends where the
+    uninterrupted batch ended (the solver's state is its iterate: ``resumable``)."""
     X, Y, W, O, L1, L2, _ = _data()
     clean = _batch()
     short = _run_batch(X, Y, W, O, L1, L2, max_iter=2)
@@ -278,13 +278,11 @@ def test_max_iter_and_leave_resume_to_the_same_optimum():
     np.testing.assert_array_equal(short.status[slow], int(Status.MAX_ITER))
     np.testing.assert_array_equal(short.n_iter, np.minimum(clean.n_iter, 2))
 
-    part = _run_batch(X, Y, W, O, L1, L2, leave=4)
-    running = np.asarray(part.status) == int(Status.RUNNING)
-    assert 0 < running.sum() <= 4
-    rest = _run_batch(X, Y, W, O, L1, L2, beta0=part.beta, max_iter=MAX_ITER - part.n_iter)
-    np.testing.assert_array_equal(rest.status[running], clean.status[running])
-    np.testing.assert_array_equal((part.n_iter + rest.n_iter)[running], clean.n_iter[running])
-    np.testing.assert_allclose(rest.beta[running], clean.beta[running], rtol=1e-9, atol=1e-12)
+    assert pn.ProxNewton.resumable
+    rest = _run_batch(X, Y, W, O, L1, L2, beta0=short.beta, max_iter=MAX_ITER - short.n_iter)
+    np.testing.assert_array_equal(rest.status[slow], clean.status[slow])
+    np.testing.assert_array_equal((short.n_iter + rest.n_iter)[slow], clean.n_iter[slow])
+    np.testing.assert_allclose(rest.beta[slow], clean.beta[slow], rtol=1e-9, atol=1e-12)
 
 
 @settings(max_examples=20, deadline=None)
@@ -321,6 +319,6 @@ def test_new_data_and_settings_do_not_retrace():
     _batch()
     _run_one(_problem(0), jnp.zeros(D + 1), TOL, MAX_ITER)
     sizes = _vmapped_run._cache_size(), _run_one._cache_size()
-    _run_batch(X, 1.0 - Y, W + 1.0, O, 2.0 * L1, L2, tol=1e-8, max_iter=7, leave=3)
+    _run_batch(X, 1.0 - Y, W + 1.0, O, 2.0 * L1, L2, tol=1e-8, max_iter=7)
     _run_one(_problem(1), jnp.zeros(D + 1), 1e-8, 7)
     assert (_vmapped_run._cache_size(), _run_one._cache_size()) == sizes

@@ -18,7 +18,7 @@ import statsmodels.api as sm
 from sklearn.linear_model import LogisticRegression
 
 from jaxlogreg import Status, _loss
-from jaxlogreg.solvers import _sgd
+from jaxlogreg.solvers import Context, _sgd
 
 N, D = 512, 3
 P = D + 1
@@ -119,11 +119,18 @@ _AXES_NO_L1 = _loss.Problem(None, 0, 0, 0, 0, None)
 @functools.partial(jax.jit, static_argnames=("config",))
 def _run_batch(problem, beta0, tol, max_iter, config):
     axes = _AXES if problem.l1 is not None else _AXES_NO_L1
-    one = lambda pr, b: _sgd.run(pr, b, tol, max_iter, config, axis_name="m")  # noqa: E731
+    one = lambda pr, b: _sgd.run(pr, b, Context(tol, max_iter, "m"), config)  # noqa: E731
     return jax.vmap(one, in_axes=(axes, 0), axis_name="m")(problem, beta0)
 
 
-_run_one = jax.jit(_sgd.run, static_argnames=("config",))
+@functools.partial(jax.jit, static_argnames=("config",))
+def _run_one(problem, beta0, tol, max_iter, config):
+    return _sgd.run(problem, beta0, Context(tol, max_iter), config)
+
+
+@functools.partial(jax.jit, static_argnames=("config",))
+def _step(problem, state, tol, max_iter, config):
+    return _sgd.step(problem, state, Context(tol, max_iter), config)
 
 
 def _starts(dtype=jnp.float64):
@@ -204,7 +211,7 @@ def test_adam_reaches_the_optimum():
 def test_l1_needs_plain_sgd():
     pr = _model(_problem(), 4)
     with pytest.raises(ValueError, match="config: an L1 term"):
-        _sgd.init(pr, jnp.zeros(P), 1e-8, 10, ADAM_CFG)
+        _sgd.init(pr, jnp.zeros(P), Context(1e-8, 10), ADAM_CFG)
     assert SGD_CFG.handles_l1 and not ADAM_CFG.handles_l1
 
 
@@ -270,9 +277,8 @@ def test_full_batch_is_proximal_gradient_descent_with_a_safe_rate():
     np.testing.assert_allclose(done.beta, _references()[4], rtol=1e-6, atol=1e-8)
     assert float(done.beta[3]) == 0.0  # the prox step gives exact zeros
     # A stopped model is frozen: another step changes nothing, bit for bit.
-    step = jax.jit(_sgd.step, static_argnames=("config",))
     for state, max_iter in ((few, 3), (done, 3000)):
-        again = step(pr, state, 1e-10, max_iter, config=GD_CFG)
+        again = _step(pr, state, 1e-10, max_iter, config=GD_CFG)
         for a, b in zip(jax.tree_util.tree_leaves(state), jax.tree_util.tree_leaves(again)):
             np.testing.assert_array_equal(a, b)
 

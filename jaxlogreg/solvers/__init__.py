@@ -1,15 +1,24 @@
-"""Solvers: one module each, every one an ``init``/``step``/``run`` over an explicit state.
+"""Solvers: settings classes on one driver loop (:mod:`jaxlogreg.solvers._driver`).
 
-``jaxlogreg.solvers.newton.init`` / ``step`` / ``run`` (and ``lbfgs``, ``prox_newton``,
-``sgd``) drive a solver by hand on one model (vmap them for many). A solver is chosen by its
-typed settings object (``Newton(...)``, ``LBFGS(...)``, ``ProxNewton(...)``, ``SGD(...)``) or
-by its registered name (:func:`names`). Every solver's state carries ``beta``, ``loss``,
-``grad``, ``n_iter`` and ``status``, which is all :func:`jaxlogreg.fit` reads from it.
+A solver is chosen by its typed settings object (``Newton(...)``, ``LBFGS(...)``,
+``ProxNewton(...)``, ``SGD(...)``, ``Firth(...)``) or by its registered name
+(:func:`names`), ``"auto"`` (the default of :func:`jaxlogreg.fit`) choosing by the problem
+(:func:`auto`). Each is driven by hand the same way, on one model (vmap them for many)::
+
+    ctx = solvers.context(tol=1e-10, max_iter=100)     # or None for the defaults
+    state = solvers.newton.init(problem, beta0, ctx)   # evaluated at beta0, decided
+    while state.status == Status.RUNNING:
+        state = solvers.newton.step(problem, state, ctx)
+    state = solvers.newton.run(problem, beta0, ctx)    # the same, as one loop
+
+(``init``/``step``/``run`` are also methods of the settings: ``Newton().run(problem, beta0,
+ctx)``.) Every solver's state is a :class:`State`: ``beta``, ``loss``, ``grad``,
+``n_iter`` and ``status`` are what :func:`jaxlogreg.fit` reads from it.
 
 Which to use:
 
-* ``"newton"`` (default): Newton's method (IRLS) with a Cholesky solve, quadratic
-  convergence; the choice for small to moderate ``p`` (cost ``n p^2`` per iteration).
+* ``"newton"``: Newton's method (IRLS) with a Cholesky solve, quadratic convergence; the
+  choice for small to moderate ``p`` (cost ``n p^2`` per iteration).
 * ``"lbfgs"``: limited-memory BFGS, ``O(n p)`` per iteration; for hundreds or thousands of
   features. Smooth objectives only (L2).
 * ``"prox_newton"``: proximal Newton with coordinate descent; L1 and elastic-net penalties,
@@ -25,12 +34,12 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .._loss import Problem
-from . import _firth, _lbfgs, _newton, _prox_newton, _sgd
 from . import _firth as firth
 from . import _lbfgs as lbfgs
 from . import _newton as newton
 from . import _prox_newton as prox_newton
 from . import _sgd as sgd
+from ._driver import Context, Solver, State, context
 from ._firth import Firth, FirthState
 from ._lbfgs import LBFGS, LBFGSState
 from ._newton import Newton, NewtonState
@@ -38,9 +47,10 @@ from ._prox_newton import ProxNewton, ProxNewtonState
 from ._sgd import SGD, SGDState, adam
 
 __all__ = [
-    "Firth", "FirthState", "firth", "Newton", "NewtonState", "LBFGS", "LBFGSState", "ProxNewton", "ProxNewtonState", "SGD",
-    "SGDState", "adam", "Problem", "newton", "lbfgs", "prox_newton", "sgd", "resolve", "run",
-    "names", "handles_l1", "l1_names", "uses_hessian",
+    "Firth", "FirthState", "firth", "Newton", "NewtonState", "LBFGS", "LBFGSState", "ProxNewton",
+    "ProxNewtonState", "SGD", "SGDState", "adam", "Problem", "newton", "lbfgs", "prox_newton",
+    "sgd", "resolve", "names", "handles_l1", "l1_names", "uses_hessian", "auto", "Context",
+    "context", "Solver", "State", "AUTO_NEWTON_MAX_COLUMNS",
 ]
 
 # name -> factory of its default settings. The one registry: `fit` looks nowhere else.
@@ -52,18 +62,18 @@ _NAMES: dict[str, Callable[[], Any]] = {
     "adam": adam,
     "firth": Firth,
 }
-# settings class -> run function.
-_RUN: dict[type, Callable[..., Any]] = {
-    Newton: _newton.run,
-    ProxNewton: _prox_newton.run,
-    LBFGS: _lbfgs.run,
-    SGD: _sgd.run,
-    Firth: _firth.run,
-}
+
+# "auto" picks Newton up to this many parameters (intercept included), L-BFGS above. A
+# Newton iteration costs about ``n p^2 / 2`` multiply-adds for its Hessian and an L-BFGS
+# one about ``2 n p``, so with 4-5 Newton iterations against 15-25 for L-BFGS the two meet
+# near p = 30-50 (``benchmarks/bench_solvers.py``, BENCHMARKS.md); above that the Hessian
+# stops paying. Newton's quadratic convergence and exact separation tests make it the
+# safer side of the crossing.
+AUTO_NEWTON_MAX_COLUMNS = 64
 
 
 def names() -> tuple[str, ...]:
-    """Registered solver names."""
+    """Registered solver names (``"auto"`` besides, :func:`auto`)."""
     return tuple(_NAMES)
 
 
@@ -75,7 +85,7 @@ def handles_l1(config) -> bool:
 def uses_hessian(config) -> bool:
     """Whether the solver forms Hessians (and so profits from a shared design's column
     products and from a pooled starting point)."""
-    return isinstance(config, (Newton, ProxNewton, Firth))
+    return bool(getattr(config, "uses_hessian", False))
 
 
 def l1_names() -> tuple[str, ...]:
@@ -83,27 +93,30 @@ def l1_names() -> tuple[str, ...]:
     return tuple(name for name, make in _NAMES.items() if handles_l1(make()))
 
 
-def resolve(solver):
-    """Settings object for ``solver`` (a registered name or a settings instance)."""
+def auto(p: int, l1_ratio: float = 0.0) -> Solver:
+    """The solver ``"auto"`` picks for ``p`` parameters (intercept included): proximal
+    Newton when there is an L1 term (``l1_ratio > 0``), else Newton up to
+    :data:`AUTO_NEWTON_MAX_COLUMNS` parameters and L-BFGS above."""
+    if l1_ratio > 0:
+        return ProxNewton()
+    return Newton() if p <= AUTO_NEWTON_MAX_COLUMNS else LBFGS()
+
+
+def resolve(solver, p: int | None = None, l1_ratio: float = 0.0):
+    """Settings object for ``solver`` (a registered name, ``"auto"`` for :func:`auto` of
+    ``p`` parameters and ``l1_ratio``, or a settings instance)."""
     if isinstance(solver, str):
         key = solver.lower()
+        if key == "auto":
+            return auto(1 if p is None else p, l1_ratio)
         if key not in _NAMES:
             raise ValueError(
-                f"solver: unknown solver {solver!r}; choose one of {', '.join(names())} "
-                "or pass a settings object such as jaxlogreg.Newton()"
+                f"solver: unknown solver {solver!r}; choose 'auto' or one of "
+                f"{', '.join(names())}, or pass a settings object such as jaxlogreg.Newton()"
             )
         return _NAMES[key]()
-    if type(solver) in _RUN:
+    if isinstance(solver, Solver):
         return solver
     raise ValueError(
         f"solver: expected a solver name or settings object, got {type(solver).__name__}"
     )
-
-
-def run(config, problem, beta0, tol, max_iter, axis_name=None, leave=0):
-    """Run the solver of the settings ``config`` on one model; returns its final state.
-
-    ``axis_name`` names the ``vmap`` axis the call runs under, if any; ``leave`` lets the
-    vmapped batch stop with that many models still running (see the solvers' ``run``).
-    """
-    return _RUN[type(config)](problem, beta0, tol, max_iter, config, axis_name, leave)

@@ -40,13 +40,11 @@ def any_model(x: Array, axis_name: Optional[str]) -> Array:
     return jax.lax.pmax(x.astype(jnp.int32), axis_name) > 0
 
 
-def keep_going(status: Array, axis_name: Optional[str], leave=0) -> Array:
-    """Predicate of a solver's outer loop: this model is running or, under a named axis,
-    more than ``leave`` (may be traced) models of the vmapped batch are."""
-    running = status == int(Status.RUNNING)
-    if axis_name is None:
-        return running
-    return jax.lax.psum(running.astype(jnp.int32), axis_name) > leave
+def keep_going(state, axis_name: Optional[str]) -> Array:
+    """Predicate of a solver's loop: this model is running (or not yet started: ``n_iter <
+    0``) or, under a named axis, some model of the vmapped batch is."""
+    running = (state.status == int(Status.RUNNING)) | (state.n_iter < 0)
+    return any_model(running, axis_name)
 
 
 def invalid_data(problem: _loss.Problem) -> Array:
@@ -66,13 +64,7 @@ def gradient_floor(problem: _loss.Problem) -> Array:
     eps = jnp.finfo(problem.X.dtype).eps
     total = lambda x: _loss.across_rows(x, problem)  # noqa: E731
     squares = total(jnp.sum(problem.X * problem.X, axis=0)) * total(jnp.sum(w * w))
-    return eps * jnp.sqrt(squares) / total(jnp.sum(w))
-
-
-def _signs(problem: _loss.Problem, dtype) -> Array:
-    """``(n,)``: +1 for ``y = 1``, -1 for ``y = 0``, 0 for a fractional label."""
-    y = problem.y
-    return jnp.where(y == 1, 1.0, jnp.where(y == 0, -1.0, 0.0)).astype(dtype)
+    return eps * jnp.sqrt(squares) / _loss.weight_sum(problem)
 
 
 def recession(problem: _loss.Problem, xd: Array, direction: Array) -> tuple[Array, Array]:
@@ -88,18 +80,20 @@ def recession(problem: _loss.Problem, xd: Array, direction: Array) -> tuple[Arra
     classes are separated; Albert and Anderson, Biometrika 71, 1984). The reach is
     ``max(forward, backward)``.
 
+    Both come from one reduction pair over the signed moves ``u_i = side_i xd_i``
+    (``-|xd_i|`` for a fractional row; :func:`jaxlogreg._loss.sides`).
+
     Returns ``(certified, reach)``, both ``()``.
     """
     dtype = xd.dtype
     sqrt_eps = jnp.sqrt(jnp.finfo(dtype).eps)
-    sign = _signs(problem, dtype)
-    moved = jnp.where(problem.weights > 0, xd, 0.0)  # unweighted rows do not count
-    u = sign * moved  # fractional rows: 0 here, their moves counted by `fractional`
-    # Reductions of one masked array: cheaper than a stacked (2, n) array of moves.
-    towards, against = jnp.max(u), -jnp.min(u)
-    fractional = jnp.max(jnp.where(sign == 0, jnp.abs(moved), 0.0))
-    forward, backward = _loss.across_rows(
-        jnp.stack([towards, jnp.maximum(against, fractional)]), problem, "max")
+    side = _loss.sides(problem)
+    u = jnp.where(side == 2, -jnp.abs(xd), side * xd)
+    # Largest and smallest in one pass over the rows (a two-operand reduction).
+    top, bottom = jax.lax.reduce(
+        (u, u), (jnp.array(-jnp.inf, dtype), jnp.array(jnp.inf, dtype)),
+        lambda a, b: (jnp.maximum(a[0], b[0]), jnp.minimum(a[1], b[1])), (0,))
+    forward, backward = _loss.across_rows(jnp.stack([top, -bottom]), problem, "max")
     reach = jnp.maximum(forward, backward)
     penalty_change = problem.l2 * jnp.sum(problem.penalty_factor * direction * direction)
     certified = (backward <= sqrt_eps * forward) & (forward > sqrt_eps) & (penalty_change <= 0)
@@ -121,48 +115,11 @@ def certainly_separated(
     dtype = eta.dtype
 
     def margin_test(_):
-        sign = _signs(problem, dtype)
-        fitted = jnp.where(problem.weights > 0, sign * eta, -jnp.inf)
+        side = _loss.sides(problem)
+        fitted = jnp.where(side == 2, 0.0, side * eta)  # 0 for unweighted and fractional rows
         largest = _loss.across_rows(jnp.max(fitted), problem, "max")
         return largest > -jnp.log(jnp.finfo(dtype).eps)
 
     return jax.lax.cond(
         any_model(consult, axis_name), margin_test, lambda _: jnp.zeros((), bool), None
     )
-
-
-def commit(new, state, accepted: Array):
-    """The state after a step: ``new`` for a running model whose line search ``accepted`` a
-    step, ``state`` unchanged (frozen) otherwise; a running model whose search failed stops
-    with ``LINESEARCH_FAILED``. ``new`` and ``state`` are one solver's state NamedTuples."""
-    moving = state.status == int(Status.RUNNING)
-    take = moving & accepted
-    out = jax.tree_util.tree_map(lambda a, b: jnp.where(take, a, b), new, state)
-    failed = moving & ~accepted
-    return out._replace(status=jnp.where(failed, jnp.int32(Status.LINESEARCH_FAILED), out.status))
-
-
-def backtrack(at, first, done, max_halvings: int, axis_name: Optional[str]):
-    """Halve the step from ``t = 1`` until ``at`` accepts it, at most ``max_halvings`` times.
-
-    ``at(t) -> (ok, *values)`` evaluates a trial step; ``first`` is its result at ``t = 1``;
-    ``done`` marks models that need no search (stopped, or a step known to be good). Under a
-    named axis the loop runs until every model of the batch is done, models already done
-    keeping their values. Returns ``(accepted, t, *values)``.
-    """
-    ok, *values = first
-    one = jnp.ones((), values[0].dtype)
-    carry = (ok | done, jnp.zeros((), jnp.int32), one, *values)
-
-    def cond(c):
-        return any_model(~c[0] & (c[1] < max_halvings), axis_name)
-
-    def body(c):
-        finished, k, t = c[:3]
-        t_new = jnp.where(finished, t, 0.5 * t)
-        ok, *new = at(t_new)
-        keep = [jnp.where(finished, a, b) for a, b in zip(c[3:], new)]
-        return (finished | ok, jnp.where(finished, k, k + 1), t_new, *keep)
-
-    accepted, _, t, *values = jax.lax.while_loop(cond, body, carry)
-    return (accepted, t, *values)

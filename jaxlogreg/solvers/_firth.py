@@ -70,8 +70,8 @@ as logistf computes them; :mod:`jaxlogreg._firth_profile`). The step is then
 Penalties: ``problem.l2`` and ``problem.l1`` are ignored (Jeffreys' prior is the only
 penalty; ``fit`` refuses the combination). ``problem.link`` must be ``"logit"``.
 
-Stopped models are frozen and loop predicates reduced over ``axis_name`` exactly as in
-:mod:`jaxlogreg.solvers._newton`; ``run``'s ``leave`` has the same meaning.
+The loop, the step halving (the driver's Armijo backtracking) and the freezing of stopped
+models are the driver's (:mod:`jaxlogreg.solvers._driver`).
 
 References: D. Firth, "Bias reduction of maximum likelihood estimates", Biometrika 80
 (1993) 27-38; G. Heinze and M. Schemper, "A solution to the problem of separation in
@@ -90,7 +90,8 @@ import numpy as np
 
 from .. import _linalg, _loss
 from .._status import Status
-from . import _common
+from . import _driver
+from ._driver import Context, Point, Proposal, State
 
 Array = jax.Array
 
@@ -98,11 +99,11 @@ __all__ = [
     "Firth", "FirthState", "init", "step", "run", "objective", "modified_score", "hessian",
 ]
 
-_RUNNING = int(Status.RUNNING)
+FirthState = State
 
 
 @dataclasses.dataclass(frozen=True)
-class Firth:
+class Firth(_driver.Solver):
     """Settings of the Firth solver (``fit(..., firth=True)``, or ``solvers.firth.run``).
 
     Attributes:
@@ -117,32 +118,72 @@ class Firth:
     max_halvings: int = 30
     armijo: float = 1e-4
 
+    name: ClassVar[str] = "firth"
+    tests_direction: ClassVar[bool] = False  # the estimate exists under separation
+    margin_test: ClassVar[bool] = False
+
     def __post_init__(self):
         if self.hessian not in ("observed", "expected"):
             raise ValueError(
                 f"hessian: expected 'observed' or 'expected', got {self.hessian!r}"
             )
 
-    name: ClassVar[str] = "firth"
+    def search(self) -> _driver.Backtracking:
+        return _driver.Backtracking(self.armijo, self.max_halvings)
 
+    def initial_memory(self, problem: _loss.Problem, beta0: Array):
+        """The ``(p,)`` 0/1 mask of the free coefficients when :func:`init` or :func:`run`
+        is given one; ``()`` when all are free."""
+        return ()
 
-class FirthState(NamedTuple):
-    """Iterate of one model (``p``-sized vectors and scalars only, so freezing is free).
+    def evaluate(self, problem: _loss.Problem, beta: Array, memory) -> Point:
+        _check_link(problem)
+        pt = _point(problem, _loss.linear_predictor(beta, problem))
+        grad, h, M = _gradient(problem, pt)
+        free = _mask(memory)
+        if free is not None:
+            grad = grad * free
+        finite = pt.data_finite & (~pt.fac.ok | jnp.all(jnp.isfinite(grad)))
+        return Point(pt.loss, grad, (pt, h, M), jnp.zeros_like(pt.mu), finite)
 
-    Shapes: ``beta (p,)``; ``loss ()`` the objective ``f*`` at ``beta``; ``grad (p,)``
-    its gradient ``-U* / sum w``, zero at fixed coefficients; ``delta (p,)`` the next
-    direction ``-(C_FF)^-1 grad_F`` (module docstring); ``grad_floor (p,)`` rounding bound
-    on ``grad``; ``n_iter ()`` int32 steps taken; ``status ()`` int32
-    :class:`~jaxlogreg.Status`.
-    """
+    def propose(self, problem: _loss.Problem, beta: Array, point: Point, state: State,
+                accept: Array, ctx: Context) -> Proposal:
+        pt, h, M = point.curvature
+        free = _mask(state.memory)
+        grad = point.grad
+        fisher = _restrict(pt.info, free, pt.fac)
+        ok = pt.fac.ok & fisher.ok
+        delta = -_linalg.solve(fisher, grad)
+        if self.hessian == "observed":
+            newton = _restrict(_observed_hessian(problem, pt, h, M), free)
+            delta = jnp.where(newton.ok, -_linalg.solve(newton, grad), delta)
+        slope = jnp.dot(grad, delta)
+        small = -0.5 * slope <= ctx.tol
+        converged = ok & small & jnp.all(jnp.abs(grad) <= jnp.maximum(ctx.tol, state.grad_floor))
+        true, false = jnp.ones((), bool), jnp.zeros((), bool)
+        # A step whose predicted decrease is at most tol is taken whole (its f* is finite):
+        # f*, a difference of two much larger terms, cannot resolve it.
+        return Proposal(delta, slope, None, small, ~ok, converged, true, false, false,
+                        jnp.ones((), grad.dtype), state.memory)
 
-    beta: Array
-    loss: Array
-    grad: Array
-    delta: Array
-    grad_floor: Array
-    n_iter: Array
-    status: Array
+    def init(self, problem: _loss.Problem, beta0: Array, ctx: Optional[Context] = None,
+             free: Optional[Array] = None) -> State:
+        """State at ``beta0``; ``free``: ``(p,)`` 0/1 mask of the coefficients to fit (None:
+        all), the others stay at ``beta0``."""
+        return self.step(problem, self.start(problem, beta0, free), ctx)
+
+    def run(self, problem: _loss.Problem, beta0: Array, ctx: Optional[Context] = None,
+            free: Optional[Array] = None) -> State:
+        """Iterate :meth:`step` from ``beta0`` until the model stops (``free`` as
+        :meth:`init`)."""
+        return self.iterate(problem, self.start(problem, beta0, free), ctx)
+
+    def start(self, problem: _loss.Problem, beta0: Array, free: Optional[Array]) -> State:
+        beta0 = jnp.asarray(beta0, problem.X.dtype)
+        state = self.before(problem, beta0)
+        if free is not None:
+            state = state._replace(memory=jnp.asarray(free, beta0.dtype))
+        return state
 
 
 class _Point(NamedTuple):
@@ -253,6 +294,11 @@ def hessian(beta: Array, problem: _loss.Problem) -> Array:
     return _observed_hessian(problem, pt, h, M)
 
 
+def _mask(memory) -> Optional[Array]:
+    """The free mask a Firth state carries, or None when every coefficient is free."""
+    return None if isinstance(memory, tuple) else memory
+
+
 def _restrict(H: Array, free, fac: Optional[_linalg.Factor] = None) -> _linalg.Factor:
     """Factor of ``H`` restricted to the free coefficients (identity on the fixed ones);
     ``fac``, a factor of ``H`` itself, is reused when every coefficient is free."""
@@ -261,140 +307,21 @@ def _restrict(H: Array, free, fac: Optional[_linalg.Factor] = None) -> _linalg.F
     return _linalg.factor(H * free[:, None] * free[None, :] + jnp.diag(1.0 - free))
 
 
-def _decide(problem, pt, n_iter, tol, max_iter, grad_floor, config, free):
-    """Gradient, direction and status at an evaluated point."""
-    grad, h, M = _gradient(problem, pt)
-    if free is not None:
-        grad = grad * free
-    fisher = _restrict(pt.info, free, pt.fac)
-    ok = pt.fac.ok & fisher.ok
-    delta = -_linalg.solve(fisher, grad)
-    if config.hessian == "observed":
-        newton = _restrict(_observed_hessian(problem, pt, h, M), free)
-        delta = jnp.where(newton.ok, -_linalg.solve(newton, grad), delta)
-    half_dec = -0.5 * jnp.dot(grad, delta)
-    converged = ok & (half_dec <= tol) & jnp.all(jnp.abs(grad) <= jnp.maximum(tol, grad_floor))
-    status = jnp.select(
-        [~pt.data_finite, ~ok, ~jnp.all(jnp.isfinite(grad)), converged, n_iter >= max_iter],
-        [int(Status.NONFINITE), int(Status.SINGULAR), int(Status.NONFINITE),
-         int(Status.CONVERGED), int(Status.MAX_ITER)],
-        _RUNNING,
-    ).astype(jnp.int32)
-    return grad, delta, status
+def init(problem: _loss.Problem, beta0: Array, ctx: Optional[Context] = None,
+         config: Firth = Firth(), free: Optional[Array] = None) -> State:
+    """State at the starting point ``beta0`` ``(p,)``, with its stopping decision made;
+    ``free`` as :meth:`Firth.init`."""
+    return config.init(problem, beta0, ctx, free)
 
 
-def _mask(free, beta):
-    return None if free is None else jnp.asarray(free, beta.dtype)
+def step(problem: _loss.Problem, state: State, ctx: Optional[Context] = None,
+         config: Firth = Firth()) -> State:
+    """One evaluation (a step or a halving) and the decision that follows."""
+    return config.step(problem, state, ctx)
 
 
-def init(
-    problem: _loss.Problem,
-    beta0: Array,
-    tol: Array,
-    max_iter: Array,
-    axis_name: Optional[str] = None,
-    config: Firth = Firth(),
-    free: Optional[Array] = None,
-) -> FirthState:
-    """State at the starting point ``beta0`` ``(p,)``, with its stopping decision made.
-
-    ``free``: ``(p,)`` 0/1 mask of the coefficients to fit (None: all); the others stay at
-    ``beta0``. ``axis_name`` is accepted for the common solver signature (the decision
-    needs no batch reduction).
-    """
-    _check_link(problem)
-    free = _mask(free, beta0)
-    pt = _point(problem, _loss.linear_predictor(beta0, problem))
-    floor = _common.gradient_floor(problem)
-    n_iter = jnp.zeros((), jnp.int32)
-    grad, delta, status = _decide(problem, pt, n_iter, tol, max_iter, floor, config, free)
-    status = jnp.where(_common.invalid_data(problem), jnp.int32(Status.INVALID), status)
-    return FirthState(beta0, pt.loss, grad, delta, floor, n_iter, status)
-
-
-def _line_search(problem, state, tol, config, skip, axis_name):
-    """Halve from ``t = 1`` until ``f*(beta + t delta) <= f*(beta) + c t grad^T delta``
-    (plus slack), at most ``max_halvings`` times; a full step with predicted decrease at
-    most ``tol`` needs only a finite ``f*``. Returns ``(accepted, t, point)``."""
-    eps = jnp.finfo(state.loss.dtype).eps
-    one = jnp.ones((), state.loss.dtype)
-    eta = _loss.linear_predictor(state.beta, problem)
-    xd = _loss.design_times(state.delta, problem)
-    f0 = state.loss
-    slack = 4.0 * eps * jnp.abs(f0)
-    slope = jnp.dot(state.grad, state.delta)
-    small = -0.5 * slope <= tol
-
-    def at(t):
-        pt = _point(problem, eta + t * xd)
-        decrease = pt.loss <= f0 + config.armijo * t * slope + slack
-        ok = jnp.isfinite(pt.loss) & (decrease | (small & (t == 1)))
-        return ok, pt
-
-    # The first pass of the loop tries t = 1 (k = 0), so `_point` is traced once.
-    blank = jax.tree_util.tree_map(
-        lambda a: jnp.zeros(a.shape, a.dtype), jax.eval_shape(lambda: _point(problem, eta))
-    )
-    carry = (skip, jnp.int32(-1), 2.0 * one, blank)
-
-    def cond(c):
-        return _common.any_model(~c[0] & (c[1] < config.max_halvings), axis_name)
-
-    def body(c):
-        done, k, t, pt = c
-        t_new = jnp.where(done, t, 0.5 * t)
-        ok, new = at(t_new)
-        keep = jax.tree_util.tree_map(lambda a, b: jnp.where(done, a, b), pt, new)
-        return done | ok, jnp.where(done, k, k + 1), t_new, keep
-
-    done, _, t, pt = jax.lax.while_loop(cond, body, carry)
-    return done & ~skip, t, pt
-
-
-def step(
-    problem: _loss.Problem,
-    state: FirthState,
-    tol: Array,
-    max_iter: Array,
-    config: Firth = Firth(),
-    axis_name: Optional[str] = None,
-    free: Optional[Array] = None,
-) -> FirthState:
-    """One step along ``state.delta`` (with halving) and the decision at the new point.
-
-    A model that has stopped is returned unchanged.
-    """
-    free = _mask(free, state.beta)
-    moving = state.status == _RUNNING
-    accepted, t, pt = _line_search(problem, state, tol, config, ~moving, axis_name)
-    beta = state.beta + t * state.delta
-    n_iter = state.n_iter + 1
-    grad, delta, status = _decide(
-        problem, pt, n_iter, tol, max_iter, state.grad_floor, config, free
-    )
-    new = FirthState(beta, pt.loss, grad, delta, state.grad_floor, n_iter, status)
-    return _common.commit(new, state, accepted)
-
-
-def run(
-    problem: _loss.Problem,
-    beta0: Array,
-    tol: Array,
-    max_iter: Array,
-    config: Firth = Firth(),
-    axis_name: Optional[str] = None,
-    leave=0,
-    free: Optional[Array] = None,
-) -> FirthState:
-    """Iterate :func:`step` from ``beta0`` until the model stops; returns the final state
-    (``loss`` is ``f*`` at the final ``beta``).
-
-    ``leave``: under a named ``vmap`` axis, stop once at most ``leave`` models are still
-    running (they come back ``RUNNING``, to be resumed from ``beta``), as Newton's ``run``.
-    ``free``: see :func:`init`.
-    """
-    return jax.lax.while_loop(
-        lambda s: _common.keep_going(s.status, axis_name, leave),
-        lambda s: step(problem, s, tol, max_iter, config, axis_name, free),
-        init(problem, beta0, tol, max_iter, axis_name, config, free),
-    )
+def run(problem: _loss.Problem, beta0: Array, ctx: Optional[Context] = None,
+        config: Firth = Firth(), free: Optional[Array] = None) -> State:
+    """Iterate :func:`step` from ``beta0`` until the model stops; ``free`` as
+    :meth:`Firth.init`."""
+    return config.run(problem, beta0, ctx, free)

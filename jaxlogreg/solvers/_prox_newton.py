@@ -69,32 +69,32 @@ Teboulle 2009) needs only ``X v`` and ``X^T r`` per iteration (``O(n p)``) and c
 at ``O(1/k^2)``: it wins when ``p`` is large (forming ``H`` costs ``O(n p^2)`` and a sweep
 ``O(p^2)``, against ``O(n p)`` per FISTA iteration) or when a loose tolerance suffices.
 
-``axis_name``: under ``jax.vmap(..., axis_name=axis_name)`` the loop predicates (outer
-iterations, sweeps, halvings) are reduced over that axis, so each loop stops as soon as
-every model of the vmapped chunk is done with it.
+Under ``jax.vmap(..., axis_name=ctx.axis_name)`` the sweeps' loop predicate is reduced
+over that axis, so the coordinate descent stops as soon as every model of the vmapped
+batch is done with it.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import ClassVar, NamedTuple, Optional
+from typing import ClassVar, Optional
 
 import jax
 import jax.numpy as jnp
 
 from .. import _loss
-from .._status import Status
-from . import _common
+from . import _common, _driver
+from ._driver import Context, Point, Proposal, State
 
 Array = jax.Array
 
 __all__ = ["ProxNewton", "ProxNewtonState", "init", "step", "run"]
 
-_RUNNING = int(Status.RUNNING)
+ProxNewtonState = State
 
 
 @dataclasses.dataclass(frozen=True)
-class ProxNewton:
+class ProxNewton(_driver.Solver):
     """Settings of the proximal Newton solver (L1 and elastic-net penalties).
 
     Attributes:
@@ -110,30 +110,34 @@ class ProxNewton:
     armijo: float = 1e-4
 
     name: ClassVar[str] = "prox_newton"
-    handles_l1: ClassVar[bool] = True
 
+    @property
+    def handles_l1(self) -> bool:
+        return True
 
-class ProxNewtonState(NamedTuple):
-    """Iterate of one model: ``p``-sized vectors and scalars only, so freezing a stopped
-    model costs nothing; linear predictors are recomputed from ``beta`` and ``delta``.
+    def search(self) -> _driver.Backtracking:
+        return _driver.Backtracking(self.armijo, self.max_halvings)
 
-    Shapes: ``beta (p,)``; ``loss ()`` the objective ``F(beta)``; ``grad (p,)``
-    gradient of the smooth part; ``delta (p,)`` proximal Newton step; ``slope ()`` its
-    ``D`` (module docstring); ``certified ()`` bool, the full step provably satisfies the
-    line-search condition (:func:`_certified`);
-    ``grad_floor (p,)`` rounding bound on ``grad``; ``n_iter ()`` int32 steps taken;
-    ``status ()`` int32 :class:`~jaxlogreg.Status` code, ``RUNNING`` until the model stops.
-    """
-
-    beta: Array
-    loss: Array
-    grad: Array
-    delta: Array
-    slope: Array
-    certified: Array
-    grad_floor: Array
-    n_iter: Array
-    status: Array
+    def propose(self, problem: _loss.Problem, beta: Array, point: Point, state: State,
+                accept: Array, ctx: Context) -> Proposal:
+        grad, hess = point.grad, point.curvature
+        subgrad = jnp.abs(_loss.min_norm_subgradient(beta, grad, problem))
+        G = jnp.max(subgrad)
+        target = self.inner_rtol * jnp.maximum(jnp.minimum(G, 1.0) * G, ctx.tol)
+        delta, hd = _subproblem(problem, beta, grad, hess, target, accept & point.finite, self,
+                                ctx.axis_name)
+        l1_change = _loss.l1_penalty(beta + delta, problem) - _loss.l1_penalty(beta, problem)
+        slope = jnp.dot(grad, delta) + l1_change
+        quad = jnp.dot(delta, hd)
+        decrease = -(slope + 0.5 * quad)
+        converged = (jnp.all(subgrad <= jnp.maximum(ctx.tol, state.grad_floor))
+                     & (decrease <= ctx.tol))
+        true, false = jnp.ones((), bool), jnp.zeros((), bool)
+        # A recession direction must change no L1-penalised coefficient (the L1 term grows
+        # linearly along any other).
+        unpenalised = _loss.l1_penalty(delta, problem) <= 0
+        return Proposal(delta, slope, quad, false, false, converged, true, false, unpenalised,
+                        jnp.ones((), grad.dtype), state.memory)
 
 
 def _l1_weights(problem: _loss.Problem, dtype) -> Array:
@@ -164,7 +168,8 @@ def _sweep(hess: Array, grad: Array, beta: Array, c: Array, delta: Array, hd: Ar
     return jax.lax.fori_loop(0, beta.shape[0], coordinate, (delta, hd))
 
 
-def _subproblem(problem, beta, grad, hess, target, active, config, axis_name):
+def _subproblem(problem, beta, grad, hess, target, active, config: ProxNewton,
+                axis_name: Optional[str]):
     """Approximate minimiser ``delta`` ``(p,)`` of the subproblem and ``H delta``.
 
     Sweeps until the subproblem's least subgradient at ``beta + delta`` (max norm) is at
@@ -194,171 +199,4 @@ def _subproblem(problem, beta, grad, hess, target, active, config, axis_name):
     return delta, hd
 
 
-def _certified(slope: Array, quad: Array, reach: Array, armijo: float) -> Array:
-    """Whether the full step provably satisfies ``F(beta + delta) <= F(beta) + c D``.
-
-    Along ``t -> beta + t delta`` the curvature of every row's loss grows at most by a
-    factor ``exp(t m)``, ``m = reach = max_i |(X delta)_i|`` over positively weighted rows,
-    because ``|d log(mu (1 - mu)) / d eta| <= 1`` (the L2 term's curvature is constant).
-    Integrating twice, ``f(beta + delta) - f(beta) <= g^T delta + k(m) q`` with ``q =
-    delta^T H delta`` and ``k(m) = (e^m - 1 - m) / m^2`` (increasing, ``k(0) = 1/2``); the
-    L1 term's change is exact, so ``F(beta + delta) - F(beta) <= D + k(m) q`` and the
-    condition holds when ``(1 - c) D + k(m) q <= 0``. ``m`` is raised to ``1e-3``, where
-    ``k`` is still accurate in float32, which only loosens the bound. (The logit link's
-    bound: other links never certify.)
-    """
-    m = jnp.maximum(reach, 1e-3)
-    k = (jnp.expm1(m) - m) / (m * m)
-    return (1.0 - armijo) * slope + k * quad <= 0
-
-
-def _direction(
-    problem, beta, eta, loss, grad, hess, n_iter, tol, max_iter, grad_floor, active, config,
-    axis_name,
-):
-    """Proximal Newton step at an iterate with linear predictor ``eta``, its slope ``D``,
-    whether the full step is certified, and the status it implies (``RUNNING`` to go on).
-    Models not ``active`` get no step."""
-    finite = jnp.isfinite(loss) & jnp.all(jnp.isfinite(grad)) & jnp.all(jnp.isfinite(hess))
-    subgrad = jnp.abs(_loss.min_norm_subgradient(beta, grad, problem))
-    G = jnp.max(subgrad)
-    target = config.inner_rtol * jnp.maximum(jnp.minimum(G, 1.0) * G, tol)
-    delta, hd = _subproblem(problem, beta, grad, hess, target, active & finite, config, axis_name)
-
-    l1_change = _loss.l1_penalty(beta + delta, problem) - _loss.l1_penalty(beta, problem)
-    slope = jnp.dot(grad, delta) + l1_change
-    quad = jnp.dot(delta, hd)
-    decrease = -(slope + 0.5 * quad)
-
-    unbounded, reach = _common.recession(problem, _loss.design_times(delta, problem), delta)
-    recession = unbounded & (_loss.l1_penalty(delta, problem) <= 0)
-    # The curvature bound is the logit's; any other link always takes the line search.
-    certified = _certified(slope, quad, reach, config.armijo) & (problem.link == "logit")
-    converged = jnp.all(subgrad <= jnp.maximum(tol, grad_floor)) & (decrease <= tol)
-    out_of_steps = n_iter >= max_iter
-    consult = finite & ~recession & ~converged & out_of_steps
-    certain = _common.certainly_separated(problem, eta, consult, axis_name)
-    status = jnp.select(
-        [~finite, recession, converged, out_of_steps],
-        [
-            int(Status.NONFINITE),
-            int(Status.SEPARATED),
-            int(Status.CONVERGED),
-            jnp.where(certain, int(Status.SEPARATED), int(Status.MAX_ITER)),
-        ],
-        _RUNNING,
-    ).astype(jnp.int32)
-    return delta, slope, certified, status
-
-
-def init(
-    problem: _loss.Problem,
-    beta0: Array,
-    tol: Array,
-    max_iter: Array,
-    config: ProxNewton = ProxNewton(),
-    axis_name: Optional[str] = None,
-) -> ProxNewtonState:
-    """State at the starting point ``beta0`` ``(p,)``, with its stopping decision made."""
-    eta = _loss.linear_predictor(beta0, problem)
-    loss, r, s = _loss.evaluate(eta, beta0, problem)
-    grad = _loss.gradient_from_rows(r, beta0, problem)
-    hess = _loss.hessian_from_rows(s, problem)
-    floor = _common.gradient_floor(problem)
-    n_iter = jnp.zeros((), jnp.int32)
-    invalid = _common.invalid_data(problem)
-    delta, slope, certified, status = _direction(
-        problem, beta0, eta, loss, grad, hess, n_iter, tol, max_iter, floor, ~invalid,
-        config, axis_name,
-    )
-    status = jnp.where(invalid, jnp.int32(Status.INVALID), status)
-    return ProxNewtonState(beta0, loss, grad, delta, slope, certified, floor, n_iter, status)
-
-
-def _line_search(problem, state, config, skip, axis_name):
-    """Step along ``state.delta``; returns ``(accepted, t, loss, r, s, eta)`` at the step
-    taken, with ``r`` and ``s`` the row weights of :func:`jaxlogreg._loss.evaluate`.
-
-    When the full step of every model in the batch (the vmapped chunk under ``axis_name``)
-    is certified or skipped, it is taken without a test. Otherwise ``F`` is evaluated at
-    ``beta`` and along the line, halving from ``t = 1`` at most ``max_halvings`` times until
-    the Tseng-Yun condition holds; models in ``skip`` do not backtrack.
-    """
-    eps = jnp.finfo(state.loss.dtype).eps
-    one = jnp.ones((), state.loss.dtype)
-    need = _common.any_model(~(skip | state.certified), axis_name)
-
-    def search(_):
-        eta = _loss.linear_predictor(state.beta, problem)
-        xd = _loss.design_times(state.delta, problem)
-        f0 = _loss.evaluate(eta, state.beta, problem)[0]
-        bound = f0 + 4.0 * eps * jnp.abs(f0)
-
-        def at(t):
-            eta_t = eta + t * xd
-            f, r, s = _loss.evaluate(eta_t, state.beta + t * state.delta, problem)
-            ok = jnp.isfinite(f) & (f <= bound + config.armijo * t * state.slope)
-            return ok, f, r, s, eta_t
-
-        return _common.backtrack(at, at(one), skip | state.certified, config.max_halvings, axis_name)
-
-    def full_step(_):
-        beta = state.beta + state.delta
-        eta = _loss.linear_predictor(beta, problem)
-        f, r, s = _loss.evaluate(eta, beta, problem)
-        return jnp.ones((), bool), one, f, r, s, eta
-
-    return jax.lax.cond(need, search, full_step, None)
-
-
-def step(
-    problem: _loss.Problem,
-    state: ProxNewtonState,
-    tol: Array,
-    max_iter: Array,
-    config: ProxNewton = ProxNewton(),
-    axis_name: Optional[str] = None,
-) -> ProxNewtonState:
-    """One line search along ``state.delta`` and the decision at the new point.
-
-    A model that has stopped is returned unchanged.
-    """
-    moving = state.status == _RUNNING
-    accepted, t, loss, r, s, eta = _line_search(problem, state, config, ~moving, axis_name)
-    beta = state.beta + t * state.delta
-    grad = _loss.gradient_from_rows(r, beta, problem)
-    hess = _loss.hessian_from_rows(s, problem)
-    n_iter = state.n_iter + 1
-    take = moving & accepted
-    delta, slope, certified, status = _direction(
-        problem, beta, eta, loss, grad, hess, n_iter, tol, max_iter, state.grad_floor, take,
-        config, axis_name,
-    )
-    new = ProxNewtonState(
-        beta, loss, grad, delta, slope, certified, state.grad_floor, n_iter, status
-    )
-    return _common.commit(new, state, accepted)
-
-
-def run(
-    problem: _loss.Problem,
-    beta0: Array,
-    tol: Array,
-    max_iter: Array,
-    config: ProxNewton = ProxNewton(),
-    axis_name: Optional[str] = None,
-    leave=0,
-) -> ProxNewtonState:
-    """Iterate :func:`step` from ``beta0`` until the model stops; returns the final state,
-    with ``loss`` the full objective at the final ``beta``.
-
-    ``leave`` (may be traced): under a named ``vmap`` axis, stop as soon as at most
-    ``leave`` models of the batch are still running; those come back with status
-    ``RUNNING`` for the caller to resume from ``beta``.
-    """
-    state = jax.lax.while_loop(
-        lambda s: _common.keep_going(s.status, axis_name, leave),
-        lambda s: step(problem, s, tol, max_iter, config, axis_name),
-        init(problem, beta0, tol, max_iter, config, axis_name),
-    )
-    return state._replace(loss=_loss.value(state.beta, problem))
+init, step, run = _driver.functions(ProxNewton)

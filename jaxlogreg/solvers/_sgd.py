@@ -86,13 +86,15 @@ import optax
 
 from .. import _loss, _validate
 from .._status import Status
-from . import _common
+from . import _common, _driver
+from ._driver import Context, Point, Proposal, State
 
 Array = jax.Array
 
 __all__ = [
     "SGD",
     "SGDState",
+    "SGDMemory",
     "adam",
     "init",
     "step",
@@ -132,7 +134,7 @@ def _key_value(key):
 
 
 @dataclasses.dataclass(frozen=True)
-class SGD:
+class SGD(_driver.Solver):
     """Settings of the minibatch stochastic gradient solver; pass as
     ``fit(..., solver=SGD(...))``. Hashable (a static ``jit`` argument).
 
@@ -159,6 +161,12 @@ class SGD:
     key: Any = 0
 
     name: ClassVar[str] = "sgd"
+    uses_hessian: ClassVar[bool] = False
+    resumable: ClassVar[bool] = False
+    synchronized: ClassVar[bool] = True  # the models of a batch share their row order
+    tests_direction: ClassVar[bool] = False
+    margin_test: ClassVar[bool] = False
+    failure: ClassVar[Status] = Status.NONFINITE
 
     def __post_init__(self):
         for field, low in (("batch_size", 1), ("epochs", 0)):
@@ -204,6 +212,74 @@ class SGD:
         impl, data = self.key
         return jax.random.wrap_key_data(jnp.asarray(data, jnp.uint32), impl=impl)
 
+    def rows_per_step(self, n: int) -> int:
+        return min(n, self.batch_size)
+
+    def search(self) -> _driver.Accept:
+        return _driver.Accept()
+
+    def bound(self, ctx: Context) -> Array:
+        """The epoch bound: ``min(max_iter, epochs)``."""
+        return jnp.minimum(ctx.max_iter, self.epochs)
+
+    def initial_memory(self, problem: _loss.Problem, beta0: Array) -> "SGDMemory":
+        _check(problem, self)
+        if self.learning_rate is None or callable(self.learning_rate):
+            rate = _auto_rate(problem)
+        else:
+            rate = jnp.asarray(self.learning_rate, problem.X.dtype)
+        return SGDMemory(rate, _transform(self, rate).init(beta0))
+
+    def trial(self, problem: _loss.Problem, state: State, ctx: Context):
+        """One epoch of minibatch updates from ``state.beta`` (none before the start)."""
+        _check(problem, self)
+        first = state.n_iter < 0
+        n = problem.X.shape[0]
+        b, n_slots, _ = _layout(self, n)
+
+        def epoch(_):
+            order = _chunk_slots(_epoch_keys(self, _shared_epoch(state, ctx.axis_name))[1], 0,
+                                 n_slots)
+            scale = n_slots / (b * _loss.weight_sum(problem))
+            updates = state.n_iter * (n_slots // b)
+            beta, opt_state = _updates(problem, state.beta, state.memory.opt_state, order, scale,
+                                       updates, state.memory.rate, self, b)
+            return beta, state.memory._replace(opt_state=opt_state)
+
+        live = (state.status == int(Status.RUNNING)) & ~first
+        return jax.lax.cond(_common.any_model(live, ctx.axis_name), epoch,
+                            lambda _: (state.beta, state.memory), None)
+
+    def propose(self, problem: _loss.Problem, beta: Array, point: Point, state: State,
+                accept: Array, ctx: Context) -> Proposal:
+        sub = _loss.min_norm_subgradient(beta, point.grad, problem)
+        converged = jnp.all(jnp.abs(sub) <= jnp.maximum(ctx.tol, state.grad_floor))
+        out = state.n_iter + 1 >= self.bound(ctx)
+        consult = point.finite & ~converged & out
+
+        def separated(_):
+            # beta as a direction: X beta = eta - offset. An L1 term grows linearly along
+            # it, so the certificate needs beta off the L1-penalised coefficients.
+            recession, _ = _common.recession(problem, point.eta - problem.offset, beta)
+            return recession & (_loss.l1_penalty(beta, problem) <= 0)
+
+        sep = jax.lax.cond(_common.any_model(consult, ctx.axis_name), separated,
+                           lambda _: jnp.zeros((), bool), None)
+        zero = jnp.zeros_like(beta)
+        false = jnp.zeros((), bool)
+        return Proposal(zero, jnp.zeros((), beta.dtype), None, false, false, converged,
+                        jnp.all(jnp.isfinite(beta)), consult & sep, false,
+                        jnp.ones((), beta.dtype), state.memory)
+
+
+class SGDMemory(NamedTuple):
+    """SGD's own state: ``rate ()`` plain SGD's constant rate (``learning_rate``, or the
+    automatic ``1 / L``; unused when a schedule or an optax optimizer sets the rate) and
+    ``opt_state`` the optax state."""
+
+    rate: Array
+    opt_state: Any
+
 
 @functools.lru_cache(maxsize=64)
 def _cached_adam(learning_rate, kw_items):
@@ -221,27 +297,7 @@ def adam(learning_rate=1e-2, *, batch_size: int = 256, epochs: int = 20, key=0, 
     return SGD(optimizer=tx, batch_size=batch_size, epochs=epochs, key=key)
 
 
-class SGDState(NamedTuple):
-    """Iterate of one model after a whole number of epochs.
-
-    Shapes: ``beta (p,)``; ``loss ()`` objective (full data, with penalties), evaluated
-    by :func:`init` and at the end of :func:`run`, not by :func:`step` (which keeps the
-    earlier value, as Newton's does); ``grad (p,)`` full-data gradient of the smooth part
-    at ``beta``; ``grad_floor (p,)`` rounding bound on ``grad``; ``rate ()`` plain SGD's
-    constant rate (``learning_rate``, or the automatic ``1 / L``; unused when a schedule
-    or an optax optimizer sets the rate); ``opt_state`` the optax state; ``n_iter ()``
-    int32 epochs done; ``status ()`` int32 :class:`~jaxlogreg.Status` code, ``RUNNING``
-    until the model stops.
-    """
-
-    beta: Array
-    loss: Array
-    grad: Array
-    grad_floor: Array
-    rate: Array
-    opt_state: Any
-    n_iter: Array
-    status: Array
+SGDState = State
 
 
 # --- row order -------------------------------------------------------------------------
@@ -378,39 +434,24 @@ def _status(finite, converged, separated, n_iter, bound) -> Array:
     ).astype(jnp.int32)
 
 
-def _decide(problem, beta, n_iter, floor, tol, bound, axis_name):
-    """Full-data ``(loss, grad, status)`` at ``beta``; the status ignores ``loss``, so
-    that a caller who drops it saves its evaluation (a ``log1p`` per row and model, a
-    third of an epoch-end evaluation).
-
-    The separation tests run only when some model of the batch is out of epochs (they
-    cost several passes over the ``(n,)`` rows).
-    """
-    eta = _loss.linear_predictor(beta, problem)
-    loss, r, _ = _loss.evaluate(eta, beta, problem)
-    grad = _loss.gradient_from_rows(r, beta, problem)
-    sub = _loss.min_norm_subgradient(beta, grad, problem)
-    finite = jnp.all(jnp.isfinite(beta)) & jnp.all(jnp.isfinite(grad))
-    converged = jnp.all(jnp.abs(sub) <= jnp.maximum(tol, floor))
-    consult = finite & ~converged & (n_iter >= bound)
-
-    def separated(_):
-        # beta as a direction: X beta = eta - offset. An L1 term grows linearly along it,
-        # so the certificate needs beta off the L1-penalised coefficients.
-        recession, _ = _common.recession(problem, eta - problem.offset, beta)
-        return recession & (_loss.l1_penalty(beta, problem) <= 0)
-
-    sep = jax.lax.cond(
-        _common.any_model(consult, axis_name), separated, lambda _: jnp.zeros((), bool), None
-    )
-    return loss, grad, _status(finite, converged, sep, n_iter, bound)
-
-
 def _bound(config: SGD, max_iter) -> Array:
     return jnp.minimum(jnp.asarray(max_iter, jnp.int32), config.epochs)
 
 
-def _commit(state: SGDState, new: SGDState) -> SGDState:
+class _StreamState(NamedTuple):
+    """One model's state in :func:`fit_streaming` (after a whole number of epochs)."""
+
+    beta: Array
+    loss: Array
+    grad: Array
+    grad_floor: Array
+    rate: Array
+    opt_state: Any
+    n_iter: Array
+    status: Array
+
+
+def _commit(state: _StreamState, new: _StreamState) -> _StreamState:
     """``new`` for a running model whose epoch ended finite; else ``state`` (with status
     ``NONFINITE`` for a running model whose epoch did not)."""
     moving = state.status == _RUNNING
@@ -419,99 +460,17 @@ def _commit(state: SGDState, new: SGDState) -> SGDState:
     return out._replace(status=jnp.where(moving & bad, jnp.int32(Status.NONFINITE), out.status))
 
 
-def init(
-    problem: _loss.Problem,
-    beta0: Array,
-    tol: Array,
-    max_iter: Array,
-    config: SGD = SGD(),
-    axis_name: Optional[str] = None,
-) -> SGDState:
-    """State at the starting point ``beta0`` ``(p,)``, with its stopping decision made.
 
-    Raises (while tracing, from the static settings): ``ValueError`` when ``problem`` has
-    an L1 term and ``config`` an optax optimizer.
-    """
-    _check(problem, config)
-    beta0 = jnp.asarray(beta0, problem.X.dtype)
-    if config.learning_rate is None or callable(config.learning_rate):
-        rate = _auto_rate(problem)
-    else:
-        rate = jnp.asarray(config.learning_rate, problem.X.dtype)
-    floor = _common.gradient_floor(problem)
-    n_iter = jnp.zeros((), jnp.int32)
-    loss, grad, status = _decide(
-        problem, beta0, n_iter, floor, tol, _bound(config, max_iter), axis_name
-    )
-    status = jnp.where(jnp.isfinite(loss), status, jnp.int32(Status.NONFINITE))
-    status = jnp.where(_common.invalid_data(problem), jnp.int32(Status.INVALID), status)
-    opt_state = _transform(config, rate).init(beta0)
-    return SGDState(beta0, loss, grad, floor, rate, opt_state, n_iter, status)
-
-
-def _shared_epoch(state: SGDState, axis_name: Optional[str]) -> Array:
+def _shared_epoch(state: State, axis_name: Optional[str]) -> Array:
     """Epoch number that sets the row order: the model's own, or under a named axis the
     largest among running models (unbatched, so the order is shared)."""
     if axis_name is None:
         return state.n_iter
-    return jax.lax.pmax(jnp.where(state.status == _RUNNING, state.n_iter, 0), axis_name)
+    running = state.status == int(Status.RUNNING)
+    return jax.lax.pmax(jnp.where(running, state.n_iter, 0), axis_name)
 
 
-def step(
-    problem: _loss.Problem,
-    state: SGDState,
-    tol: Array,
-    max_iter: Array,
-    config: SGD = SGD(),
-    axis_name: Optional[str] = None,
-) -> SGDState:
-    """One epoch of minibatch updates and the decision at its end (from the full-data
-    gradient; ``loss`` keeps its earlier value, as :func:`run` evaluates it at the end).
-
-    A model that has stopped is returned unchanged.
-    """
-    _check(problem, config)
-    n = problem.X.shape[0]
-    b, n_slots, _ = _layout(config, n)
-    epoch = _shared_epoch(state, axis_name)
-    order = _chunk_slots(_epoch_keys(config, epoch)[1], 0, n_slots)
-    scale = n_slots / (b * jnp.sum(problem.weights))
-    first = state.n_iter * (n_slots // b)
-    beta, opt_state = _updates(
-        problem, state.beta, state.opt_state, order, scale, first, state.rate, config, b
-    )
-    n_iter = state.n_iter + 1
-    _, grad, status = _decide(
-        problem, beta, n_iter, state.grad_floor, tol, _bound(config, max_iter), axis_name
-    )
-    new = SGDState(beta, state.loss, grad, state.grad_floor, state.rate, opt_state, n_iter,
-                   status)
-    return _commit(state, new)
-
-
-def run(
-    problem: _loss.Problem,
-    beta0: Array,
-    tol: Array,
-    max_iter: Array,
-    config: SGD = SGD(),
-    axis_name: Optional[str] = None,
-    leave=0,
-) -> SGDState:
-    """Iterate :func:`step` (epochs) from ``beta0`` until the model stops; returns the final
-    state (its ``loss`` is the objective at the final ``beta``).
-
-    ``leave`` is accepted for the common solver signature and ignored: every model runs to
-    its end. A resumed SGD model would restart its row order, its optax state and its
-    learning-rate schedule, so its trajectory would not be that of an uninterrupted run.
-    """
-    del leave
-    state = jax.lax.while_loop(
-        lambda s: _common.keep_going(s.status, axis_name, 0),
-        lambda s: step(problem, s, tol, max_iter, config, axis_name),
-        init(problem, beta0, tol, max_iter, config, axis_name),
-    )
-    return state._replace(loss=_loss.value(state.beta, problem))
+init, step, run = _driver.functions(SGD)
 
 
 # --- streaming -------------------------------------------------------------------------
@@ -729,7 +688,7 @@ def fit_streaming(
     n_iter = jnp.zeros((B,), jnp.int32)
     opt_state = jax.vmap(lambda r, x: _transform(config, r).init(x))(rate_d, beta)
     loss, grad, status = assess(beta, n_iter)
-    state = SGDState(beta, loss, grad, floor_d, rate_d, opt_state, n_iter, status)
+    state = _StreamState(beta, loss, grad, floor_d, rate_d, opt_state, n_iter, status)
 
     per_epoch = n_slots // b
     for epoch in range(int(bound)):
@@ -746,7 +705,7 @@ def fit_streaming(
             first += sizes[c] // b
         n_iter = state.n_iter + 1
         loss, grad, status = assess(beta, n_iter)
-        new = SGDState(beta, loss, grad, floor_d, rate_d, opt_state, n_iter, status)
+        new = _StreamState(beta, loss, grad, floor_d, rate_d, opt_state, n_iter, status)
         state = _stream_commit(state, new)
 
     out = (state.beta, state.status, state.n_iter, state.loss,
