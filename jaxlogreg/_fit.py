@@ -181,6 +181,8 @@ class _Prepared(NamedTuple):
     chunk_size: int
     statics: dict  # batch_shape, fit_intercept, l1_ratio, class_weight, link
     scheme: Optional[_resample.Scheme] = None
+    # Whether the caller gave an offset: without one the solvers add none (a pass saved).
+    offset_given: bool = True
 
 
 def _prepare(X, y, weights, offset, fit_intercept, solver, tol, max_iter, alpha, l1_ratio,
@@ -239,7 +241,7 @@ def _prepare(X, y, weights, offset, fit_intercept, solver, tol, max_iter, alpha,
     return _Prepared(
         data, alpha, pf, config, _validate._scalar(tol, dtype),
         _validate._scalar(max_iter, jnp.int32),
-        int(chunk_size), statics, scheme,
+        int(chunk_size), statics, scheme, offset is not None,
     )
 
 
@@ -262,16 +264,19 @@ def _solve(prep: _Prepared, start, alpha, mesh=None) -> FitResult:
     start = jax.lax.stop_gradient(start) if traced else start
     if start is None:
         start = pooled_start(prep, frozen[1])
-    args = (*frozen[0], start, frozen[1], frozen[2], prep.tol, prep.max_iter, prep.scheme)
+    X, y, w, o, t = frozen[0]
+    args = (X, y, w, o if prep.offset_given else None, t, start, frozen[1], frozen[2], prep.tol, prep.max_iter, prep.scheme)
     if mesh is not None:
         from ._sharding import sharded_fit  # it builds on this module
 
         res = sharded_fit(*args, mesh=mesh, config=prep.config, chunk_size=prep.chunk_size,
                           **prep.statics)
     else:
-        res, ok = _fit_checked(*args, config=prep.config, chunk_size=prep.chunk_size,
-                               **prep.statics)
-        if not data.checked:
+        statics = dict(config=prep.config, chunk_size=prep.chunk_size, **prep.statics)
+        if data.checked:  # checked at the boundary: no second pass over the data
+            res = _fit(*args, **statics)
+        else:
+            res, ok = _fit_checked(*args, **statics)
             _validate.check_values(*data_args, ok=ok)
     if not traced or prep.scheme is not None or isinstance(prep.config, solvers.Firth):
         # Nothing to differentiate, weights generated inside the fit, or Firth's objective:
@@ -313,7 +318,8 @@ def pooled_start(prep: _Prepared, alpha) -> Optional[Array]:
     if not (solvers.uses_hessian(prep.config) and batch and math.prod(batch) > 0
             and data.X.ndim == 2):
         return None
-    y, w, o, mean_alpha = _pool_rows(data.y, data.weights, data.offset, data.trials, alpha,
+    offset = data.offset if prep.offset_given else None
+    y, w, o, mean_alpha = _pool_rows(data.y, data.weights, offset, data.trials, alpha,
                                      batch_shape=batch, class_weight=statics["class_weight"])
     res, _ = _fit_checked(
         data.X, y, w, o, None, None, mean_alpha, prep.pf,
@@ -347,7 +353,8 @@ def _pool_rows(y, weights, offset, trials, alpha, *, batch_shape, class_weight):
     yy, ww = jax.vmap(lambda a, b, c: rows(a, b, c))(full["y"], full["weights"], full.get("trials"))
     wsum = jnp.sum(ww, axis=0)
     ypool = jnp.sum(ww * yy, axis=0) / jnp.where(wsum > 0, wsum, 1.0)
-    return ypool, wsum, jnp.mean(full["offset"], axis=0), mean_alpha
+    o = full.get("offset")
+    return ypool, wsum, None if o is None else jnp.mean(o, axis=0), mean_alpha
 
 
 _FIT_STATICS = ("batch_shape", "fit_intercept", "config", "chunk_size", "l1_ratio",
@@ -408,7 +415,7 @@ def _fit(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_iter, sch
     def problem_of(lane):
         """One model's :class:`~jaxlogreg._loss.Problem` from its lane."""
         Xm = lane["X"].T if "X" in lane else shared["X"]
-        offset = lane["offset"] if "offset" in lane else shared["offset"]
+        offset = lane["offset"] if "offset" in lane else shared.get("offset")
         return _loss.Problem(Xm, lane["y"], lane["weights"], offset, lane["l2"], pf,
                              products, lane.get("l1"), link, weight_sum=lane.get("weight_sum"),
                              side=lane.get("side"))

@@ -751,7 +751,7 @@ def _inference(arrays, groups, cov_code, crit, scheme, *, batch_shape, fit_inter
         conf_int = jnp.stack([beta - crit * bse, beta + crit * bse], axis=-1)
 
         llf = -jnp.sum(w * loss)
-        llnull = _null_loglik(yy, w, o, link)
+        llnull = _null_loglik(yy, w, jnp.zeros_like(w) if o is None else o, link)
         llr = 2.0 * (llf - llnull)
         df_model = jnp.asarray(k - 1, dtype)
         cox_snell = -jnp.expm1(2.0 * (llnull - llf) / nobs)

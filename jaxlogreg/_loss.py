@@ -105,7 +105,7 @@ class Problem:
       X: ``(n, p)`` design, with the column of ones first when an intercept is fitted.
       y: ``(n,)`` response in ``[0, 1]``.
       weights: ``(n,)`` nonnegative frequency weights, not all zero.
-      offset: ``(n,)`` added to the linear predictor.
+      offset: ``(n,)`` added to the linear predictor, or None for none (no pass adds it).
       l2: ``()`` L2 strength; the penalty is ``l2 / 2 * sum(pf * beta**2)``.
       penalty_factor: ``(p,)`` per-coefficient penalty scale ``pf`` (0 for the intercept).
       products: ``(n, p (p + 1) / 2)`` output of :func:`column_products` for ``X``, or None
@@ -123,7 +123,7 @@ class Problem:
     X: Array
     y: Array
     weights: Array
-    offset: Array
+    offset: Optional[Array]
     l2: Array
     penalty_factor: Array
     products: Optional[Array] = None
@@ -297,7 +297,13 @@ def design_transpose_times(r: Array, problem: Problem) -> Array:
 
 def linear_predictor(beta: Array, problem: Problem) -> Array:
     """``eta = X @ beta + offset``, shape ``(n,)``."""
-    return design_times(beta, problem) + problem.offset
+    eta = design_times(beta, problem)
+    return eta if problem.offset is None else eta + problem.offset
+
+
+def without_offset(eta: Array, problem: Problem) -> Array:
+    """``X @ beta`` from the linear predictor ``eta`` ``(n,)`` at ``beta``."""
+    return eta if problem.offset is None else eta - problem.offset
 
 
 def _penalty(beta: Array, problem: Problem) -> Array:

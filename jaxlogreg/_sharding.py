@@ -221,7 +221,7 @@ def sharded_fit(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_it
         if scheme is not None:
             scheme = _Indexed(scheme, a.pop("index"), num=local)
         res = _fit._fit(
-            a["X"], a["y"], a["weights"], a["offset"], a.get("trials"), a.get("init"),
+            a["X"], a["y"], a["weights"], a.get("offset"), a.get("trials"), a.get("init"),
             a["alpha"], a["pf_cols"], a["tol"], a["max_iter"], scheme,
             batch_shape=(local,), **statics,
         )

@@ -239,7 +239,7 @@ def value_flags(X, y, w, o, t=None) -> jax.Array:
             jnp.all(jnp.isfinite(w)),
             jnp.all(w >= 0),
             jnp.all(jnp.sum(total, axis=-1) > 0),
-            jnp.all(jnp.isfinite(o)),
+            True if o is None else jnp.all(jnp.isfinite(o)),
             True if t is None else jnp.all(jnp.isfinite(t) & (t >= 0)),
         ]
     )
@@ -259,8 +259,9 @@ def values_ok(X, y, w, o, t=None) -> jax.Array:
         y, t = jnp.broadcast_arrays(y, t)
         y_ok = jnp.all(jnp.isfinite(y) & (y >= 0) & (y <= t) & jnp.isfinite(t) & (t >= 0))
         total = jnp.multiply(*jnp.broadcast_arrays(w, t))
-    return (jnp.all(jnp.isfinite(X)) & y_ok & jnp.all(jnp.isfinite(w) & (w >= 0))
-            & jnp.all(jnp.sum(total, axis=-1) > 0) & jnp.all(jnp.isfinite(o)))
+    ok = (jnp.all(jnp.isfinite(X)) & y_ok & jnp.all(jnp.isfinite(w) & (w >= 0))
+          & jnp.all(jnp.sum(total, axis=-1) > 0))
+    return ok if o is None else ok & jnp.all(jnp.isfinite(o))
 
 
 _values_ok = jax.jit(values_ok)

@@ -166,7 +166,7 @@ class LBFGS(_driver.Solver):
         gmax = jnp.max(jnp.abs(grad))
         t0 = jnp.where(mem.stored > 0, 1.0, _safe_div(1.0, gmax, 1.0)).astype(grad.dtype)
         # beta itself as a direction: X beta = eta - offset.
-        along_beta, _ = _common.recession(problem, point.eta - problem.offset, beta)
+        along_beta, _ = _common.recession(problem, _loss.without_offset(point.eta, problem), beta)
         converged = jnp.all(jnp.abs(grad) <= jnp.maximum(ctx.tol, state.grad_floor))
         true, false = jnp.ones((), bool), jnp.zeros((), bool)
         return Proposal(d, slope, None, false, false, converged, jnp.all(jnp.isfinite(d)),

@@ -260,7 +260,8 @@ class SGD(_driver.Solver):
         def separated(_):
             # beta as a direction: X beta = eta - offset. An L1 term grows linearly along
             # it, so the certificate needs beta off the L1-penalised coefficients.
-            recession, _ = _common.recession(problem, point.eta - problem.offset, beta)
+            recession, _ = _common.recession(problem, _loss.without_offset(point.eta, problem),
+                                             beta)
             return recession & (_loss.l1_penalty(beta, problem) <= 0)
 
         sep = jax.lax.cond(_common.any_model(consult, ctx.axis_name), separated,
@@ -357,7 +358,8 @@ def _batch_gradient(beta: Array, problem: _loss.Problem, slots: Array, scale) ->
     take = functools.partial(jnp.take, indices=slots, axis=0, mode="clip")
     w = jnp.where(slots < n, take(problem.weights), 0.0)
     batch = problem._replace(
-        X=take(problem.X), y=take(problem.y), weights=w, offset=take(problem.offset),
+        X=take(problem.X), y=take(problem.y), weights=w,
+        offset=None if problem.offset is None else take(problem.offset),
         products=None,
     )
     _, mu, _ = _loss.pointwise(_loss.linear_predictor(beta, batch), batch.y)
