@@ -10,7 +10,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _implicit, _links, _loss, _resample, _validate, solvers
+from . import _implicit, _linalg, _links, _loss, _resample, _validate, solvers
+from .solvers import _common
 from ._batch import chunk_for, shared_design, split_models
 from ._result import FitResult
 from .solvers import Context
@@ -262,7 +263,7 @@ def _solve(prep: _Prepared, start, alpha, mesh=None) -> FitResult:
     traced = not all(map(_validate._is_concrete, (*data_args, alpha, prep.pf, start)))
     frozen = jax.lax.stop_gradient((data_args, alpha, prep.pf)) if traced else (data_args, alpha, prep.pf)
     start = jax.lax.stop_gradient(start) if traced else start
-    if start is None:
+    if start is None and not (mesh is None and _pools_inside(prep.config)):
         start = pooled_start(prep, frozen[1])
     X, y, w, o, t = frozen[0]
     args = (X, y, w, o if prep.offset_given else None, t, start, frozen[1], frozen[2], prep.tol, prep.max_iter, prep.scheme)
@@ -319,8 +320,8 @@ def pooled_start(prep: _Prepared, alpha) -> Optional[Array]:
             and data.X.ndim == 2):
         return None
     offset = data.offset if prep.offset_given else None
-    y, w, o, mean_alpha = _pool_rows(data.y, data.weights, offset, data.trials, alpha,
-                                     batch_shape=batch, class_weight=statics["class_weight"])
+    y, w, o, mean_alpha = _pooled_rows(data.y, data.weights, offset, data.trials, alpha,
+                                       batch_shape=batch, class_weight=statics["class_weight"])
     res, _ = _fit_checked(
         data.X, y, w, o, None, None, mean_alpha, prep.pf,
         prep.tol, prep.max_iter, None, config=prep.config, chunk_size=prep.chunk_size,
@@ -330,6 +331,39 @@ def pooled_start(prep: _Prepared, alpha) -> Optional[Array]:
     return _usable(res)
 
 
+def _pools_inside(config) -> bool:
+    """Whether a batch fitted by ``config`` on one device finds its pooled start inside
+    its own compiled program (:func:`_pooled_newton`) rather than by a fit of its own."""
+    return isinstance(config, solvers.Newton)
+
+
+def _pooled_newton(problem: _loss.Problem, fit_intercept: bool, tol, max_steps: int = 30):
+    """``(p,)`` the optimum of the pooled ``problem`` by undamped Newton steps from
+    :func:`_default_start`, or NaN when they do not converge within ``max_steps`` (a
+    singular or non-finite step stops them).
+
+    A start for the batch's own fits, which have every safeguard: all it needs to be is
+    good, and its few lines compile with the batch's program, where a fit of its own would
+    be a second program. It stops on the test of :class:`jaxlogreg.Newton`.
+    """
+    floor = _common.gradient_floor(problem)
+
+    def body(carry):
+        beta, k, _, _ = carry
+        _, grad, hess = _loss.value_grad_hess(beta, problem)
+        delta, solved = _linalg.solve_spd(hess, -grad)
+        converged = (solved & (-0.5 * jnp.sum(grad * delta) <= tol)
+                     & jnp.all(jnp.abs(grad) <= jnp.maximum(tol, floor)))
+        usable = solved & jnp.all(jnp.isfinite(delta))
+        return jnp.where(converged | ~usable, beta, beta + delta), k + 1, converged, usable
+
+    beta0 = _default_start(problem, fit_intercept)
+    start = (beta0, jnp.zeros((), jnp.int32), jnp.zeros((), bool), jnp.ones((), bool))
+    beta, _, converged, _ = jax.lax.while_loop(
+        lambda c: (c[1] < max_steps) & ~c[2] & c[3], body, start)
+    return jnp.where(converged & jnp.all(jnp.isfinite(beta)), beta, jnp.nan)
+
+
 @jax.jit
 def _usable(res: FitResult) -> Array:
     """``res.params`` of a converged single fit with finite parameters, else NaN."""
@@ -337,7 +371,6 @@ def _usable(res: FitResult) -> Array:
     return jnp.where(ok, res.params, jnp.nan)
 
 
-@functools.partial(jax.jit, static_argnames=("batch_shape", "class_weight"))
 def _pool_rows(y, weights, offset, trials, alpha, *, batch_shape, class_weight):
     """``(y, w, offset)`` of the pooled model, each ``(n,)``, and the models' mean penalty
     strength (see :func:`pooled_start`)."""
@@ -357,8 +390,16 @@ def _pool_rows(y, weights, offset, trials, alpha, *, batch_shape, class_weight):
     return ypool, wsum, None if o is None else jnp.mean(o, axis=0), mean_alpha
 
 
+_pooled_rows = functools.partial(jax.jit, static_argnames=("batch_shape", "class_weight"))(
+    _pool_rows)
+
+
 _FIT_STATICS = ("batch_shape", "fit_intercept", "config", "chunk_size", "l1_ratio",
                 "class_weight", "link")
+
+# A batch of at least this many lane counts of models evaluates them at their shared start
+# by products (_loss.shared_rows): it saves a pass per model, and costs a larger program.
+_SHARED_START_MODELS = 8
 
 
 @functools.partial(jax.jit, static_argnames=_FIT_STATICS)
@@ -380,6 +421,13 @@ def _fit(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_iter, sch
         shared["X"], products = shared_design(shared["X"], fit_intercept, batch_shape)
         if not solvers.uses_hessian(config):
             products = None  # only Hessian-based solvers use the column products
+        if batch_shape and B > 0 and init is None and _pools_inside(config):
+            # The pooled start (see pooled_start), found here.
+            yp, wp, op, ap = _pool_rows(y, weights, offset, trials, alpha,
+                                        batch_shape=batch_shape, class_weight=class_weight)
+            pooled = _loss.Problem(shared["X"], yp, wp, op, ap * (1.0 - l1_ratio), pf,
+                                   products, link=link)
+            shared["init"] = _pooled_newton(pooled, fit_intercept, tol)
 
     def model(a):
         """One model's per-model data (a lane of the batch) and its start, from its inputs
@@ -429,12 +477,50 @@ def _fit(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_iter, sch
             jnp.zeros((0, p), dtype), jnp.zeros((0,), jnp.int32), jnp.zeros((0,), jnp.int32),
             jnp.zeros((0,), dtype), jnp.zeros((0,), dtype))
     else:
-        def load(ids):
-            per_model = jax.tree_util.tree_map(lambda v: v[ids], mapped)
-            return jax.vmap(lambda m: model({**shared, **m}))(per_model)
+        ctx = Context(tol, max_iter)
+        # Models that share their start (the pooled start), design, response and offset
+        # share the row terms there: their first evaluation is one product of their weights
+        # with those rows (_loss.shared_rows), not a pass of their own.
+        # The products are a second instance of a step's decision in the program: worth
+        # its compile time only for a batch of several blocks of lanes.
+        common = ("init" in shared and "y" in shared and "offset" not in mapped
+                  and "trials" not in mapped and class_weight is None and products is not None
+                  and solvers.uses_hessian(config) and not isinstance(config, solvers.Firth)
+                  and B >= _SHARED_START_MODELS * chunk_size)
 
-        out = solvers._driver.run_batch(config, problem_of, load, B, Context(tol, max_iter),
-                                        chunk_size)
+        def start(ids):
+            per_model = jax.tree_util.tree_map(lambda v: v[ids], mapped)
+            lane, beta0 = jax.vmap(lambda m: model({**shared, **m}))(per_model)
+            before = solvers._driver.before_states(config, problem_of, lane, beta0)
+            if not common:
+                return lane, before
+
+            def evaluated(_):
+                beta = shared["init"]
+                # The shared response after its trials (the weights go with each model).
+                y_rows, _ = _loss.response_weights(shared["y"], jnp.ones_like(shared["y"]),
+                                                   shared.get("trials"))
+                rows_problem = _loss.Problem(shared["X"], y_rows, jnp.ones_like(y_rows),
+                                             shared.get("offset"), jnp.zeros((), dtype), pf,
+                                             products, link=link)
+                rows = _loss.shared_rows(beta, rows_problem)
+                eta = _loss.linear_predictor(beta, rows_problem)
+                V = lane["weights"] @ rows
+
+                def one(ln, v):
+                    problem = problem_of(ln)
+                    f, grad, hess = _loss.from_shared_rows(v, beta, problem)
+                    finite = (jnp.isfinite(f) & jnp.all(jnp.isfinite(grad))
+                              & jnp.all(jnp.isfinite(hess)))
+                    point = solvers._driver.Point(f, grad, hess, eta, finite)
+                    return config.start_at(problem, beta, point, ctx)
+
+                return jax.vmap(one)(lane, V)
+
+            usable = jnp.all(jnp.isfinite(shared["init"]))
+            return lane, jax.lax.cond(usable, evaluated, lambda _: before, None)
+
+        out = solvers._driver.run_batch(config, problem_of, start, B, ctx, chunk_size)
         out = jax.tree_util.tree_map(lambda a: a.reshape(batch_shape + a.shape[1:]), out)
     beta, status, n_iter, loss, gnorm = out
     intercept = beta[..., 0] if fit_intercept else jnp.zeros(batch_shape, dtype)

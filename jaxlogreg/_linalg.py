@@ -18,7 +18,7 @@ from jax.scipy.linalg import solve_triangular
 
 Array = jax.Array
 
-__all__ = ["Factor", "factor", "solve", "inverse", "singular_rtol"]
+__all__ = ["Factor", "factor", "solve", "solve_spd", "inverse", "singular_rtol"]
 
 
 class Factor(NamedTuple):
@@ -49,7 +49,7 @@ def factor(H: Array, rtol: float | None = None) -> Factor:
     # Columns with a zero diagonal get a unit pivot so the factorisation stays finite; the
     # system is marked singular through `positive` regardless.
     C = C + jnp.diag(jnp.where(positive, 0.0, 1.0).astype(H.dtype))
-    L = _cholesky(C)
+    L = jnp.linalg.cholesky(C)
     pivots = jnp.diagonal(L) ** 2
     ok = jnp.all(positive) & jnp.all(jnp.isfinite(L)) & jnp.all(pivots > rtol)
     L = jnp.where(ok, L, jnp.eye(H.shape[-1], dtype=H.dtype))
@@ -58,56 +58,46 @@ def factor(H: Array, rtol: float | None = None) -> Factor:
 
 def solve(f: Factor, b: Array) -> Array:
     """``H^-1 b`` for ``b`` of shape ``(p,)``; zeros where the factor is not ok."""
-    z = _forward(f.L, f.scale * b)
-    x = f.scale * _backward(f.L, z)
+    z = solve_triangular(f.L, f.scale * b, lower=True)
+    x = f.scale * solve_triangular(f.L.T, z, lower=False)
     return jnp.where(f.ok, x, 0.0)
 
 
-# Systems of at most this many unknowns are factored and solved by unrolled scalar
-# recurrences: vmapped over a batch they become a few elementwise passes over the batch,
-# where LAPACK's routines would be called once per matrix.
+# Systems of at most this many unknowns are solved by Gauss-Jordan elimination written out
+# step by step: vmapped over a batch, each step is one elementwise pass over the batch's
+# matrices, where LAPACK's routines would be called once per matrix.
 _UNROLLED = 8
 
 
-def _cholesky(C: Array) -> Array:
-    """Lower Cholesky factor of a symmetric ``(p, p)`` matrix (NaN where it is not positive
-    definite)."""
-    p = C.shape[-1]
+def solve_spd(H: Array, b: Array, rtol: float | None = None) -> tuple[Array, Array]:
+    """``(H^-1 b, ok)`` for a symmetric ``(p, p)`` ``H`` and ``b`` ``(p,)``: the test of
+    :func:`factor` (``ok``: safely positive definite) and the solution, zeros where not ok.
+
+    The matrix is scaled to unit diagonal as in :func:`factor`; up to :data:`_UNROLLED`
+    unknowns the scaled system is solved by Gauss-Jordan elimination without pivoting
+    (stable for positive definite matrices; its pivots are those of the Cholesky factor,
+    squared, so the test is the same), beyond that through :func:`factor`.
+    """
+    p = H.shape[-1]
     if p > _UNROLLED:
-        return jnp.linalg.cholesky(C)
-    L: list[list] = [[None] * p for _ in range(p)]
-    for j in range(p):
-        d = jnp.sqrt(C[j, j] - sum((L[j][k] * L[j][k] for k in range(j)), jnp.zeros((), C.dtype)))
-        L[j][j] = d
-        for i in range(j + 1, p):
-            acc = sum((L[i][k] * L[j][k] for k in range(j)), jnp.zeros((), C.dtype))
-            L[i][j] = (C[i, j] - acc) / d
-    zero = jnp.zeros((), C.dtype)
-    return jnp.stack([jnp.stack([L[i][j] if j <= i else zero for j in range(p)]) for i in range(p)])
-
-
-def _forward(L: Array, b: Array) -> Array:
-    """``L^-1 b`` for lower triangular ``L`` ``(p, p)`` and ``b`` ``(p,)``."""
-    p = L.shape[-1]
-    if p > _UNROLLED:
-        return solve_triangular(L, b, lower=True)
-    z: list = []
-    for i in range(p):
-        acc = sum((L[i, k] * z[k] for k in range(i)), jnp.zeros((), b.dtype))
-        z.append((b[i] - acc) / L[i, i])
-    return jnp.stack(z)
-
-
-def _backward(L: Array, z: Array) -> Array:
-    """``L^-T z`` for lower triangular ``L`` ``(p, p)`` and ``z`` ``(p,)``."""
-    p = L.shape[-1]
-    if p > _UNROLLED:
-        return solve_triangular(L.T, z, lower=False)
-    x: list = [None] * p
-    for i in reversed(range(p)):
-        acc = sum((L[k, i] * x[k] for k in range(i + 1, p)), jnp.zeros((), z.dtype))
-        x[i] = (z[i] - acc) / L[i, i]
-    return jnp.stack(x)
+        f = factor(H, rtol)
+        return solve(f, b), f.ok
+    if rtol is None:
+        rtol = singular_rtol(H.dtype)
+    diag = jnp.diagonal(H)
+    positive = jnp.isfinite(diag) & (diag > 0)
+    scale = jnp.where(positive, jax.lax.rsqrt(jnp.where(positive, diag, 1.0)), 0.0)
+    C = H * scale[:, None] * scale[None, :]
+    C = C + jnp.diag(jnp.where(positive, 0.0, 1.0).astype(H.dtype))
+    A = jnp.concatenate([C, (scale * b)[:, None]], axis=1)
+    pivots = []
+    for k in range(p):
+        pivot = A[k, k]
+        row = A[k] / pivot
+        A = (A - A[:, k : k + 1] * row[None, :]).at[k].set(row)
+        pivots.append(pivot)
+    ok = jnp.all(positive) & jnp.all(jnp.isfinite(A)) & jnp.all(jnp.stack(pivots) > rtol)
+    return jnp.where(ok, scale * A[:, p], 0.0), ok
 
 
 def inverse(f: Factor) -> Array:

@@ -93,6 +93,9 @@ __all__ = [
     "prepared",
     "sides",
     "weight_sum",
+    "shared_rows",
+    "from_shared_rows",
+    "without_offset",
 ]
 
 
@@ -364,6 +367,35 @@ def row_terms(eta: Array, y: Array, link: str = "logit", information: str = "exp
         return loss, mu - y, var
     r = _links.rows(link, eta, y)
     return r.loss, r.score, (r.fisher if information == "expected" else r.observed)
+
+
+def shared_rows(beta: Array, problem: Problem) -> Array:
+    """``(n, 1 + p + p (p + 1) / 2)``: the row terms at ``beta`` of a batch whose models share
+    the design (with its column products), the response and the offset, and differ only in
+    their weights and penalties: ``[l_i, r_i x_i, c_i z_i]`` with ``l``, ``r``, ``c`` the
+    loss, score and curvature of :func:`row_terms` and ``z_i`` row ``i`` of
+    ``problem.products``.
+
+    A model with weights ``w`` then has its objective, gradient and Hessian at ``beta`` in
+    the product ``w @ rows`` (:func:`from_shared_rows`): no transcendental function per
+    model, one matrix product for the batch.
+    """
+    loss, score, curvature = row_terms(linear_predictor(beta, problem), problem.y, problem.link)
+    X = problem.X
+    return jnp.concatenate(
+        [loss[:, None], score[:, None] * X, curvature[:, None] * problem.products], axis=1)
+
+
+def from_shared_rows(v: Array, beta: Array, problem: Problem) -> tuple[Array, Array, Array]:
+    """``(f, grad, hess)`` at ``beta`` of the model ``problem`` from ``v = w @ rows`` ``(1 +
+    p + p (p + 1) / 2,)``, ``rows`` from :func:`shared_rows` of the batch at ``beta`` and
+    ``w`` the model's weights: the data terms over ``sum w`` plus the penalty."""
+    p = beta.shape[-1]
+    v = v / weight_sum(problem)
+    f = v[0] + _penalty(beta, problem)
+    grad = v[1 : 1 + p] + problem.l2 * problem.penalty_factor * beta
+    hess = _symmetric_from_upper(v[1 + p :], p) + jnp.diag(problem.l2 * problem.penalty_factor)
+    return f, grad, hess
 
 
 def value(beta: Array, problem: Problem) -> Array:

@@ -56,6 +56,7 @@ descents as separate state machines in one loop).
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any, Callable, ClassVar, NamedTuple, Optional
 
 import jax
@@ -456,10 +457,25 @@ class Solver:
         """One evaluation at the trial point and what follows from it (module docstring). A
         model that has stopped is returned unchanged."""
         ctx = context(dtype=state.loss.dtype) if ctx is None else ctx
+        beta, memory = self.trial(problem, state, ctx)
+        return self.advance(problem, state, beta, memory, self.evaluate(problem, beta, memory),
+                            ctx)
+
+    def start_at(self, problem: _loss.Problem, beta0: Array, point: Point,
+                 ctx: Context) -> State:
+        """:meth:`init` with the evaluation at ``beta0`` given (``point``): a batch whose
+        models share their start and rows evaluates them all at once by products
+        (:func:`jaxlogreg._loss.shared_rows`)."""
+        before = self.before(problem, beta0)
+        return self.advance(problem, before, beta0, before.memory, point, ctx)
+
+    def advance(self, problem: _loss.Problem, state: State, beta: Array, memory,
+                point: Point, ctx: Context) -> State:
+        """What follows from the evaluation ``point`` of the trial ``beta`` (with the
+        solver's ``memory`` there) in the state ``state``: the search's verdict, and at an
+        accepted point the next direction and the stopping decision."""
         first = state.n_iter < 0
         running = (state.status == RUNNING) | first
-        beta, memory = self.trial(problem, state, ctx)
-        point = self.evaluate(problem, beta, memory)
         search = self.search()
         verdict = search.judge(state, point)
         accept = running & (first | verdict.accept)
@@ -575,16 +591,59 @@ def finish(problem: _loss.Problem, state: State) -> Result:
     return Result(state.beta, state.status, state.n_iter, state.loss, _grad_norm(problem, state))
 
 
-def run_batch(solver: Solver, problem_of: Callable, load: Callable, num: int, ctx: Context,
+class _Layout:
+    """The leaves of a pytree of per-model arrays (models in front) laid side by side, one
+    2-D array per dtype: moving models between the lanes and the queue is then one gather
+    and one scatter per dtype, not one per leaf."""
+
+    def __init__(self, shapes):
+        leaves, self.treedef = jax.tree_util.tree_flatten(shapes)
+        widths: dict = {}
+        self.fields = []
+        for leaf in leaves:
+            dtype, shape = jnp.dtype(leaf.dtype), tuple(leaf.shape[1:])
+            size = math.prod(shape)
+            self.fields.append((dtype, widths.get(dtype, 0), size, shape))
+            widths[dtype] = widths.get(dtype, 0) + size
+        self.dtypes = tuple(widths)
+        self.widths = tuple(widths[d] for d in self.dtypes)
+
+    def pack(self, tree) -> tuple:
+        leaves = jax.tree_util.tree_leaves(tree)
+        k = leaves[0].shape[0]
+        groups: dict = {d: [] for d in self.dtypes}
+        for leaf, (dtype, _, size, _) in zip(leaves, self.fields):
+            groups[dtype].append(jnp.reshape(leaf, (k, size)))
+        return tuple(jnp.concatenate(groups[d], axis=1) for d in self.dtypes)
+
+    def unpack(self, packed: tuple):
+        arrays = dict(zip(self.dtypes, packed))
+        leaves = [arrays[dtype][:, offset : offset + size].reshape((-1,) + shape)
+                  for dtype, offset, size, shape in self.fields]
+        return jax.tree_util.tree_unflatten(self.treedef, leaves)
+
+    def zeros(self, k: int) -> tuple:
+        return tuple(jnp.zeros((k, w), d) for d, w in zip(self.dtypes, self.widths))
+
+
+def before_states(solver: Solver, problem_of: Callable, lane, beta0) -> State:
+    """The states before the start of a block of models (``lane`` and ``beta0`` with the
+    models in front): :meth:`Solver.before`, vmapped."""
+    return jax.vmap(lambda ln, b: solver.before(problem_of(ln), b))(lane, beta0)
+
+
+def run_batch(solver: Solver, problem_of: Callable, start: Callable, num: int, ctx: Context,
               lanes: int) -> Result:
     """Fit ``num`` models on ``lanes`` lanes refilled from a queue (module docstring).
 
     Args:
       solver: the settings.
       problem_of: ``lane -> Problem``: one model's problem from its per-model data (the
-        pytree ``load`` returns, one lane of it), the shared data closed over.
-      load: ``ids -> (lane, beta0)``: the per-model data and starting points of the models
-        ``ids`` ``(k,)`` int32 (indices clipped to ``num - 1``), with ``k`` in front.
+        pytree ``start`` returns, one lane of it), the shared data closed over.
+      start: ``ids -> (lane, state)``: the per-model data and the states of the models
+        ``ids`` ``(k,)`` int32 (indices clipped to ``num - 1``), with ``k`` in front; the
+        states before the start (:func:`before_states`) or already evaluated there
+        (:meth:`Solver.start_at`).
       num: the number of models (``> 0``).
       ctx: tolerance and iteration bound; its ``axis_name`` is replaced by :data:`AXIS`.
       lanes: models run at once (at most ``num`` are used).
@@ -592,8 +651,9 @@ def run_batch(solver: Solver, problem_of: Callable, load: Callable, num: int, ct
     Returns:
       :class:`Result` with ``num`` in front.
 
-    Models are loaded ``lanes`` at a time into a buffer (one vectorised call of ``load``:
-    drawing resampling weights is cheapest in large blocks), and lanes are refilled from it
+    Models are started four lane counts at a time, a block (one vectorised call of
+    ``start``: drawing resampling weights is cheapest in large blocks), and lanes are
+    refilled from it
     up to ``lanes / 4`` at a time, as soon as ``lanes / 16`` are free: a model takes several
     steps, so a quarter of the lanes per step keeps up with the models that finish, and a
     refill costs a quarter of a step's rows. For a :attr:`Solver.synchronized` solver all
@@ -601,62 +661,64 @@ def run_batch(solver: Solver, problem_of: Callable, load: Callable, num: int, ct
     """
     L = max(1, min(int(lanes), int(num)))
     K = L if (solver.synchronized or L < 8) else max(1, L // 4)
-    Q = L
+    # Blocks of four lane counts: each block's end leaves lanes idle for a step (its last
+    # models fill fewer lanes than are free), so blocks are several refills long.
+    Q = min(int(num), L if solver.synchronized else 4 * L)
     ctx = dataclasses.replace(ctx, axis_name=AXIS)
-
-    def start(ids):
-        lane, beta0 = load(ids)
-        state = jax.vmap(lambda ln, b: solver.before(problem_of(ln), b))(lane, beta0)
-        return lane, state
 
     step = jax.vmap(lambda ln, s: solver.step(problem_of(ln), s, ctx), axis_name=AXIS)
     done = jax.vmap(lambda ln, s: finish(problem_of(ln), s))
     lane_q, state_q = jax.eval_shape(start, jnp.arange(Q, dtype=jnp.int32))
+    states, results = _Layout(state_q), _Layout(jax.eval_shape(done, lane_q, state_q))
     zeros = lambda shapes, k: jax.tree_util.tree_map(  # noqa: E731
         lambda s: jnp.zeros((k,) + s.shape[1:], s.dtype), shapes)
-    out_shapes = jax.eval_shape(done, lane_q, state_q)
     ids_k = jnp.arange(K, dtype=jnp.int32)
+    blocks = -(-num // Q)
 
-    def body(carry):
-        lane, model, state, queued, out, buffer, first = carry
-        # A new block of models once the buffer is used up.
-        buffer, first = jax.lax.cond(
-            (queued >= first + Q) & (queued < num),
-            lambda b: (start(jnp.minimum(queued + jnp.arange(Q, dtype=jnp.int32), num - 1)),
-                       queued),
-            lambda b: b, (buffer, first))
-        free = model < 0
-        n_free = jnp.sum(free, dtype=jnp.int32)
-        left = num - queued
-        if solver.synchronized:
-            need = (left > 0) & (n_free == L)
-        else:
-            need = (left > 0) & (n_free >= jnp.minimum(max(1, K // 4), left))
-        count = jnp.where(need, jnp.minimum(jnp.minimum(n_free, K), first + Q - queued), 0)
-        source = jnp.minimum(queued - first + ids_k, Q - 1)
-        (slots,) = jnp.nonzero(free, size=K, fill_value=L)
-        target = jnp.where(ids_k < count, slots, L)  # L: dropped
-        put = lambda a, b: a.at[target].set(b[source], mode="drop")  # noqa: E731
-        lane = jax.tree_util.tree_map(put, lane, buffer[0])
-        state = jax.tree_util.tree_map(put, state, buffer[1])
-        model = model.at[target].set(queued + ids_k, mode="drop")
+    def block(b, carry):
+        """Start models ``b Q ..`` and run the lanes until every one of them has a lane
+        (the last block: until every lane is done)."""
+        first = b * Q
+        end = jnp.minimum(first + Q, num)
+        queue_lane, queue_state = start(jnp.minimum(first + jnp.arange(Q, dtype=jnp.int32),
+                                                    num - 1))
+        queue_state = states.pack(queue_state)
 
-        state = step(lane, state)
+        def body(carry):
+            lane, model, state, queued, out = carry
+            free = model < 0
+            n_free = jnp.sum(free, dtype=jnp.int32)
+            left = end - queued
+            if solver.synchronized:
+                need = (left > 0) & (n_free == L)
+            else:
+                need = (left > 0) & (n_free >= jnp.minimum(max(1, K // 4), left))
+            count = jnp.where(need, jnp.minimum(jnp.minimum(n_free, K), left), 0)
+            source = jnp.minimum(queued - first + ids_k, Q - 1)
+            (slots,) = jnp.nonzero(free, size=K, fill_value=L)
+            target = jnp.where(ids_k < count, slots, L)  # L: dropped
+            put = lambda a, b: a.at[target].set(b[source], mode="drop")  # noqa: E731
+            lane = jax.tree_util.tree_map(put, lane, queue_lane)
+            state = tuple(map(put, state, queue_state))
+            model = model.at[target].set(queued + ids_k, mode="drop")
 
-        stopped = (model >= 0) & (state.status != RUNNING)
-        where = jnp.where(stopped, model, num)  # num: dropped
-        results = done(lane, state)
-        out = jax.tree_util.tree_map(lambda o, r: o.at[where].set(r, mode="drop"), out, results)
-        return lane, jnp.where(stopped, -1, model), state, queued + count, out, buffer, first
+            new = step(lane, states.unpack(state))
+
+            stopped = (model >= 0) & (new.status != RUNNING)
+            where = jnp.where(stopped, model, num)  # num: dropped
+            finished = results.pack(done(lane, new))
+            out = tuple(o.at[where].set(r, mode="drop") for o, r in zip(out, finished))
+            return lane, jnp.where(stopped, -1, model), states.pack(new), queued + count, out
+
+        last = b == blocks - 1
+        return jax.lax.while_loop(
+            lambda c: (c[3] < end) | (last & jnp.any(c[1] >= 0)), body, carry)
 
     carry = (
         zeros(lane_q, L),
         jnp.full((L,), -1, jnp.int32),
-        zeros(state_q, L),
+        states.zeros(L),
         jnp.zeros((), jnp.int32),
-        zeros(out_shapes, num),
-        (zeros(lane_q, Q), zeros(state_q, Q)),
-        jnp.full((), -Q, jnp.int32),
+        results.zeros(num),
     )
-    carry = jax.lax.while_loop(lambda c: jnp.any(c[1] >= 0) | (c[3] < num), body, carry)
-    return carry[4]
+    return results.unpack(jax.lax.fori_loop(0, blocks, block, carry)[4])

@@ -64,14 +64,13 @@ class Newton(_driver.Solver):
     def propose(self, problem: _loss.Problem, beta: Array, point: Point, state: State,
                 accept: Array, ctx: Context) -> Proposal:
         grad, hess = point.grad, point.curvature
-        fac = _linalg.factor(hess)
-        delta = -_linalg.solve(fac, grad)
-        slope = jnp.dot(grad, delta)
-        converged = (fac.ok & (-0.5 * slope <= ctx.tol)
+        delta, ok = _linalg.solve_spd(hess, -grad)
+        slope = jnp.sum(grad * delta)
+        converged = (ok & (-0.5 * slope <= ctx.tol)
                      & jnp.all(jnp.abs(grad) <= jnp.maximum(ctx.tol, state.grad_floor)))
         true = jnp.ones((), bool)
         false = jnp.zeros((), bool)
-        return Proposal(delta, slope, -slope, false, ~fac.ok, converged, true, false, fac.ok,
+        return Proposal(delta, slope, -slope, false, ~ok, converged, true, false, ok,
                         jnp.ones((), grad.dtype), state.memory)
 
 
