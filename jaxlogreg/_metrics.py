@@ -317,15 +317,43 @@ def _reliability(y, p, w, *, n_bins, strategy):
     )
 
 
+def _calibrated_step(y, p, w, logit):
+    """The Newton step of each calibration fit from calibrated predictions (intercept 0,
+    slope 1), where the fitted probabilities are ``p`` themselves: ``(slope fit (..., 2),
+    intercept fit (..., 1))`` starting points, from sums over rows (no pass of the fits).
+
+    With ``r = w (p - y)`` and ``c = w p (1 - p)``, the slope fit's gradient is ``(sum r,
+    sum r l)`` and its Hessian ``[[sum c, sum c l], [sum c l, sum c l^2]]`` (``l`` the
+    logit of ``p``); the intercept fit's are the first entries. Where a system is singular
+    or the step not finite, the start stays at the calibrated point.
+    """
+    y, p, w, logit = jnp.broadcast_arrays(y, p, w, logit)
+    r, c = w * (p - y), w * p * (1 - p)
+    g0, g1 = jnp.sum(r, axis=-1), jnp.sum(r * logit, axis=-1)
+    h00, h01, h11 = (jnp.sum(c, axis=-1), jnp.sum(c * logit, axis=-1),
+                     jnp.sum(c * logit * logit, axis=-1))
+    det = h00 * h11 - h01 * h01
+    ok = jnp.isfinite(det) & (det > 1e-12 * h00 * h11)
+    safe = jnp.where(ok, det, 1.0)
+    intercept = jnp.where(ok, -(h11 * g0 - h01 * g1) / safe, 0.0)
+    slope = jnp.where(ok, 1.0 - (h00 * g1 - h01 * g0) / safe, 1.0)
+    a = jnp.where(h00 > 0, -g0 / jnp.where(h00 > 0, h00, 1.0), 0.0)
+    start = jnp.stack([intercept, slope], axis=-1)
+    fine = jnp.all(jnp.isfinite(start), axis=-1, keepdims=True)
+    start = jnp.where(fine, start, jnp.asarray([0.0, 1.0], p.dtype))
+    return start, jnp.where(jnp.isfinite(a), a, 0.0)[..., None]
+
+
 @jax.jit
 def _calibration(y, p, w):
     # No broadcasting here: a p shared by the batch stays one shared design for fit.
     logit = jax.scipy.special.logit(_clip(p))
-    # Both fits start from calibrated predictions (intercept 0, slope 1), near where useful
-    # predictions' estimates lie: fewer Newton steps than from the default start.
-    slope_fit = fit(logit[..., None], y, weights=w, init=jnp.asarray([0.0, 1.0], p.dtype))
+    # Both fits start one Newton step from calibrated predictions (intercept 0, slope 1),
+    # near where useful predictions' estimates lie, a step found without a pass of theirs.
+    slope_start, large_start = _calibrated_step(y, _clip(p), w, logit)
+    slope_fit = fit(logit[..., None], y, weights=w, init=slope_start)
     large = fit(jnp.zeros(logit.shape[-1:] + (0,), p.dtype), y, weights=w, offset=logit,
-                init=jnp.zeros((1,), p.dtype))
+                init=large_start)
     return CalibrationResult(
         intercept=jnp.where(large.converged, large.intercept, jnp.nan),
         slope=jnp.where(slope_fit.converged, slope_fit.coef[..., 0], jnp.nan),

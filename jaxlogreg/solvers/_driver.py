@@ -626,6 +626,10 @@ class _Layout:
         return tuple(jnp.zeros((k, w), d) for d, w in zip(self.dtypes, self.widths))
 
 
+# Lanes refilled at once, as a share of the lanes: 1 / _REFILL.
+_REFILL = 3
+
+
 def before_states(solver: Solver, problem_of: Callable, lane, beta0) -> State:
     """The states before the start of a block of models (``lane`` and ``beta0`` with the
     models in front): :meth:`Solver.before`, vmapped."""
@@ -660,7 +664,7 @@ def run_batch(solver: Solver, problem_of: Callable, start: Callable, num: int, c
     lanes are refilled at once, when all are free.
     """
     L = max(1, min(int(lanes), int(num)))
-    K = L if (solver.synchronized or L < 8) else max(1, L // 4)
+    K = L if (solver.synchronized or L < 8) else max(1, L // _REFILL)
     # Blocks of four lane counts: each block's end leaves lanes idle for a step (its last
     # models fill fewer lanes than are free), so blocks are several refills long.
     Q = min(int(num), L if solver.synchronized else 4 * L)
