@@ -6,6 +6,7 @@ annotations of dtype kind and shape whose dimension names state the batching con
 (:mod:`jaxlogreg._typing`).
 """
 
+from ._cache import enable_compilation_cache
 from ._datasets import make_seed_data
 from ._fit import fit
 from ._firth_profile import FirthProfile, firth_profile
@@ -69,6 +70,7 @@ __all__ = [
     "path",
     "PathResult",
     "fit_rows_sharded",
+    "enable_compilation_cache",
     # inference
     "inference",
     "InferenceResult",

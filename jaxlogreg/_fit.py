@@ -421,13 +421,6 @@ def _fit(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_iter, sch
         shared["X"], products = shared_design(shared["X"], fit_intercept, batch_shape)
         if not solvers.uses_hessian(config):
             products = None  # only Hessian-based solvers use the column products
-        if batch_shape and B > 0 and init is None and _pools_inside(config):
-            # The pooled start (see pooled_start), found here.
-            yp, wp, op, ap = _pool_rows(y, weights, offset, trials, alpha,
-                                        batch_shape=batch_shape, class_weight=class_weight)
-            pooled = _loss.Problem(shared["X"], yp, wp, op, ap * (1.0 - l1_ratio), pf,
-                                   products, link=link)
-            shared["init"] = _pooled_newton(pooled, fit_intercept, tol)
 
     def model(a):
         """One model's per-model data (a lane of the batch) and its start, from its inputs
@@ -483,41 +476,59 @@ def _fit(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_iter, sch
         # with those rows (_loss.shared_rows), not a pass of their own.
         # The products are a second instance of a step's decision in the program: worth
         # its compile time only for a batch of several blocks of lanes.
-        common = ("init" in shared and "y" in shared and "offset" not in mapped
+        common = ("y" in shared and "offset" not in mapped
                   and "trials" not in mapped and class_weight is None and products is not None
                   and solvers.uses_hessian(config) and not isinstance(config, solvers.Firth)
-                  and B >= _SHARED_START_MODELS * chunk_size)
+                  and link == "logit" and B >= _SHARED_START_MODELS * chunk_size)
+
+        # The pooled start (see pooled_start), fitted here when none is given.
+        pool = "X" in shared and "init" not in shared and "init" not in mapped and _pools_inside(
+            config)
+        common = common and ("init" in shared or pool)
+
+        lead = None
+        if pool:
+            yp, wp, op, ap = _pool_rows(y, weights, offset, trials, alpha,
+                                        batch_shape=batch_shape, class_weight=class_weight)
+            pooled = _loss.Problem(shared["X"], yp, wp,
+                                   op if "offset" in mapped else shared.get("offset"),
+                                   ap * (1.0 - l1_ratio), pf, products, link=link)
+            lead = _pooled_newton(pooled, fit_intercept, tol)
 
         def start(ids):
             per_model = jax.tree_util.tree_map(lambda v: v[ids], mapped)
             lane, beta0 = jax.vmap(lambda m: model({**shared, **m}))(per_model)
+            base = shared["init"] if "init" in shared else lead
+            if lead is not None:
+                beta0 = jnp.where(jnp.all(jnp.isfinite(lead)), lead, beta0)
             before = solvers._driver.before_states(config, problem_of, lane, beta0)
             if not common:
                 return lane, before
 
+            assert base is not None  # a shared start: given, or the pooled one
+
             def evaluated(_):
-                beta = shared["init"]
                 # The shared response after its trials (the weights go with each model).
                 y_rows, _ = _loss.response_weights(shared["y"], jnp.ones_like(shared["y"]),
                                                    shared.get("trials"))
                 rows_problem = _loss.Problem(shared["X"], y_rows, jnp.ones_like(y_rows),
                                              shared.get("offset"), jnp.zeros((), dtype), pf,
                                              products, link=link)
-                rows = _loss.shared_rows(beta, rows_problem)
-                eta = _loss.linear_predictor(beta, rows_problem)
+                rows = _loss.shared_rows(base, rows_problem)
+                eta = _loss.linear_predictor(base, rows_problem)
                 V = lane["weights"] @ rows
 
                 def one(ln, v):
                     problem = problem_of(ln)
-                    f, grad, hess = _loss.from_shared_rows(v, beta, problem)
+                    f, grad, hess = _loss.from_shared_rows(v, base, problem)
                     finite = (jnp.isfinite(f) & jnp.all(jnp.isfinite(grad))
                               & jnp.all(jnp.isfinite(hess)))
                     point = solvers._driver.Point(f, grad, hess, eta, finite)
-                    return config.start_at(problem, beta, point, ctx)
+                    return config.start_at(problem, base, point, ctx)
 
                 return jax.vmap(one)(lane, V)
 
-            usable = jnp.all(jnp.isfinite(shared["init"]))
+            usable = jnp.all(jnp.isfinite(base))
             return lane, jax.lax.cond(usable, evaluated, lambda _: before, None)
 
         out = solvers._driver.run_batch(config, problem_of, start, B, ctx, chunk_size)

@@ -336,16 +336,17 @@ def min_norm_subgradient(beta: Array, grad: Array, problem: Problem) -> Array:
     return jnp.where(beta != 0, grad + c * jnp.sign(beta), at_zero)
 
 
-def evaluate(eta: Array, beta: Array, problem: Problem) -> tuple[Array, Array, Array]:
+def evaluate(eta: Array, beta: Array, problem: Problem,
+             information: str = "expected") -> tuple[Array, Array, Array]:
     """Objective at ``beta`` given its linear predictor ``eta``, and the row weights of its
     derivatives.
 
     Returns ``(f, r, s)``: ``f`` scalar; ``r = w (mu - y) / sum w`` and
     ``s = w mu (1 - mu) / sum w``, each ``(n,)``, so that ``grad f = X^T r + l2 pf beta``
-    and ``hess f = X^T diag(s) X + l2 diag(pf)``. Solvers use it at trial points along a
-    line, where ``eta`` is cheap to update.
+    and ``hess f = X^T diag(s) X + l2 diag(pf)`` (for another link, ``r`` and ``s`` from the
+    row score and the ``information`` weight of :func:`row_terms`).
     """
-    loss, score, curvature = row_terms(eta, problem.y, problem.link)
+    loss, score, curvature = row_terms(eta, problem.y, problem.link, information)
     w = problem.weights
     scale = 1.0 / weight_sum(problem)
     f = scale * across_rows(jnp.sum(w * loss), problem) + _penalty(beta, problem)

@@ -71,9 +71,10 @@ def _first(mask: np.ndarray) -> tuple[int, ...]:
     return tuple(int(i) for i in np.argwhere(mask)[0])
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2))
 def _full(shape: tuple[int, ...], value: float, dtype) -> jax.Array:
-    return jnp.full(shape, value, dtype)
+    """``jnp.full(shape, value, dtype)``, filled on the host and moved to the device: no
+    program of its own to compile (each distinct jitted ``jnp.full`` would be one)."""
+    return jax.device_put(np.full(shape, value, jnp.dtype(dtype)))
 
 
 # Default arrays of at most this many elements (512 KiB of float64) are made once and kept;

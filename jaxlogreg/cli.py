@@ -314,37 +314,6 @@ def fit_csv(args, out=None) -> dict:
 # --------------------------------------------------------------------------------------------
 
 
-def _default_compile_cache() -> str:
-    """The persistent compilation cache's directory when ``--compile-cache`` is not given:
-    ``$JAX_COMPILATION_CACHE_DIR``, else ``jaxlogreg/jax`` in ``$XDG_CACHE_HOME`` or
-    ``~/.cache``."""
-    if os.environ.get("JAX_COMPILATION_CACHE_DIR"):
-        return os.environ["JAX_COMPILATION_CACHE_DIR"]
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "jaxlogreg", "jax")
-
-
-def _use_compile_cache(path: str) -> None:
-    """Keep every program this process compiles in JAX's persistent cache at ``path``. The
-    main job compiles about a hundred programs, most of them small and under JAX's default
-    one-second threshold, so the threshold is set to 0 unless
-    ``$JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS`` says otherwise. A directory that cannot
-    be made or written leaves the cache off, with a note on stderr."""
-    import jax
-
-    try:
-        os.makedirs(path, exist_ok=True)
-    except OSError as e:
-        print(f"jaxlogreg: no compilation cache: cannot make {path}: {e.strerror}", file=sys.stderr)
-        return
-    if not os.access(path, os.W_OK | os.X_OK):
-        print(f"jaxlogreg: no compilation cache: {path} is not writable", file=sys.stderr)
-        return
-    jax.config.update("jax_compilation_cache_dir", path)
-    if "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS" not in os.environ:
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jaxlogreg", description="Batched logistic regression in JAX.")
     common = argparse.ArgumentParser(add_help=False)
@@ -397,7 +366,9 @@ def main(argv=None) -> int:
     elif args.bootstrap < 0 or args.bootstrap == 1:
         parser.error("--bootstrap: need 0 (none) or at least 2 resamples")
     if not args.no_compile_cache:
-        _use_compile_cache(args.compile_cache or _default_compile_cache())
+        from ._cache import enable_compilation_cache
+
+        enable_compilation_cache(args.compile_cache)
     try:
         if args.command == "study":
             study(args)

@@ -1,11 +1,15 @@
 """Newton's method (IRLS) for one model, written to be vmapped over many.
 
-At an iterate ``beta`` with gradient ``g`` and Hessian ``H`` (from :mod:`jaxlogreg._loss`;
-for a link other than the logit, the expected information: Fisher scoring):
+At an iterate ``beta`` with gradient ``g`` and Hessian ``H`` (from :mod:`jaxlogreg._loss`):
 
-* the direction is ``d = -H^-1 g``, from a Cholesky factor of ``H`` scaled to unit diagonal
-  (:mod:`jaxlogreg._linalg`); ``H`` is ``SINGULAR`` when a scaled pivot falls below
-  ``eps^(2/3)``;
+* the direction is ``d = -H^-1 g``, with ``H`` scaled to unit diagonal
+  (:func:`jaxlogreg._linalg.solve_spd`); ``H`` is ``SINGULAR`` when a scaled pivot falls
+  below ``eps^(2/3)``. For the logit (canonical) link ``H`` is the information matrix. For
+  another link it is the observed information (the Hessian itself: Newton's quadratic
+  convergence, where Fisher scoring's expected information converges only linearly and
+  its stopping rule would stop early), and the expected information (Fisher scoring) where
+  the observed one is not positive definite, as can happen far from the optimum or for the
+  cauchit link, whose likelihood is not concave;
 * ``CONVERGED``: half the squared Newton decrement ``lambda^2 / 2 = -g^T d / 2 <= tol``
   and every ``|g_j| <= max(tol, floor_j)``, ``floor_j = eps ||X_j||_2 ||w||_2 / sum w`` the
   rounding bound of ``g_j`` (it matters only in float32 on columns of very large scale).
@@ -34,7 +38,7 @@ import jax
 import jax.numpy as jnp
 
 from .. import _linalg, _loss
-from . import _driver
+from . import _common, _driver
 from ._driver import Context, Point, Proposal, State
 
 Array = jax.Array
@@ -61,9 +65,31 @@ class Newton(_driver.Solver):
     def search(self) -> _driver.Backtracking:
         return _driver.Backtracking(self.armijo, self.max_halvings)
 
+    def evaluate(self, problem: _loss.Problem, beta: Array, memory) -> Point:
+        """The driver's evaluation; for a non-canonical link the curvature is ``(observed
+        Hessian, expected-information row weights)`` (module docstring)."""
+        if problem.link == "logit":
+            return super().evaluate(problem, beta, memory)
+        eta = _loss.linear_predictor(beta, problem)
+        f, r, observed = _loss.evaluate(eta, beta, problem, "observed")
+        expected = _loss.evaluate(eta, beta, problem, "expected")[2]
+        grad = _loss.gradient_from_rows(r, beta, problem)
+        hess = _loss.hessian_from_rows(observed, problem)
+        finite = (jnp.isfinite(f) & jnp.all(jnp.isfinite(grad)) & jnp.all(jnp.isfinite(hess))
+                  & jnp.all(jnp.isfinite(expected)))
+        return Point(f, grad, (hess, expected), eta, finite)
+
     def propose(self, problem: _loss.Problem, beta: Array, point: Point, state: State,
                 accept: Array, ctx: Context) -> Proposal:
         grad, hess = point.grad, point.curvature
+        if problem.link != "logit":
+            observed, expected = hess
+            delta, ok = _linalg.solve_spd(observed, -grad)
+            # Fisher scoring where the observed information is not positive definite.
+            hess = jax.lax.cond(
+                _common.any_model(~ok, ctx.axis_name),
+                lambda: jnp.where(ok, observed, _loss.hessian_from_rows(expected, problem)),
+                lambda: observed)
         delta, ok = _linalg.solve_spd(hess, -grad)
         slope = jnp.sum(grad * delta)
         converged = (ok & (-0.5 * slope <= ctx.tol)
