@@ -183,13 +183,6 @@ def _scalar(value, dtype) -> jax.Array:
     return _filled((), np.asarray(value).item(), jnp.dtype(dtype))
 
 
-@jax.jit
-def _to_device(a: jax.Array) -> jax.Array:
-    """``a`` as a JAX array by one fast dispatch (eager ``jnp.asarray`` of a Python number
-    costs about 50 us, this about 10; under a trace both give a tracer)."""
-    return a
-
-
 def _as_array(name: str, a, dtype, min_ndim: int = 0, ndim=None) -> jax.Array:
     """``a`` as a ``dtype`` array; a ``ValueError`` naming ``name`` when it is not numeric,
     has fewer than ``min_ndim`` dimensions, or (``ndim``) not exactly that many. A JAX
@@ -201,10 +194,10 @@ def _as_array(name: str, a, dtype, min_ndim: int = 0, ndim=None) -> jax.Array:
     try:
         if isinstance(a, jax.Array):
             arr = a
-        elif isinstance(a, (int, float, np.generic, np.ndarray)) and np.ndim(a) == 0:
-            arr = np.asarray(a)  # a number: checked and cast on the host
         else:
-            arr = jnp.asarray(a)
+            # Checked and cast on the host, then moved: jnp.asarray would compile a program
+            # per shape on the way.
+            arr = np.asarray(a)
     except (TypeError, ValueError) as e:
         raise ValueError(f"{name}: cannot be read as a numeric array ({e})") from None
     if not (jnp.issubdtype(arr.dtype, jnp.number) or arr.dtype == jnp.bool_):
@@ -217,7 +210,7 @@ def _as_array(name: str, a, dtype, min_ndim: int = 0, ndim=None) -> jax.Array:
             f"{name}: expected at least {min_ndim} dimension(s), got shape {arr.shape}"
         )
     if isinstance(arr, np.ndarray):
-        return _scalar(arr, dtype) if arr.ndim == 0 else _to_device(arr.astype(dtype))
+        return _scalar(arr, dtype) if arr.ndim == 0 else jax.device_put(arr.astype(dtype))
     if arr.dtype == dtype and getattr(arr, "weak_type", True) is False:
         return arr  # what astype would return, less its dispatch
     return arr.astype(dtype)
