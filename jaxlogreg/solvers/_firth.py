@@ -89,7 +89,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _linalg, _loss
-from .._status import Status
 from . import _driver
 from ._driver import Context, Point, Proposal, State
 

@@ -32,7 +32,7 @@ newton.step(problem, state, ctx)`` while ``state.status == Status.RUNNING``, or
 from __future__ import annotations
 
 import dataclasses
-from typing import ClassVar, Optional
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
