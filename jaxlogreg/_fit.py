@@ -75,7 +75,7 @@ def fit(
         inside its chunk, so no ``(B, n)`` array is ever held.
       offset: ``(..., n)`` known term added to the linear predictor, or None.
       fit_intercept: fit an unpenalised intercept (a leading column of ones).
-      solver: ``"auto"`` (proximal Newton with an L1 term; else Newton up to 64 parameters,
+      solver: ``"auto"`` (proximal Newton with an L1 term; else Newton up to 48 parameters,
         intercept included, and L-BFGS above: :func:`jaxlogreg.solvers.auto`), a registered
         name (``"newton"``, ...) or a settings object (:class:`jaxlogreg.Newton`, ...); see
         :func:`jaxlogreg.solvers.names`.

@@ -64,12 +64,12 @@ _NAMES: dict[str, Callable[[], Any]] = {
 }
 
 # "auto" picks Newton up to this many parameters (intercept included), L-BFGS above. A
-# Newton iteration costs about ``n p^2 / 2`` multiply-adds for its Hessian and an L-BFGS
-# one about ``2 n p``, so with 4-5 Newton iterations against 15-25 for L-BFGS the two meet
-# near p = 30-50 (``benchmarks/bench_solvers.py``, BENCHMARKS.md); above that the Hessian
-# stops paying. Newton's quadratic convergence and exact separation tests make it the
-# safer side of the crossing.
-AUTO_NEWTON_MAX_COLUMNS = 64
+# Newton step costs about n p^2 / 2 multiply-adds for its Hessian, an L-BFGS step about
+# 2 n p, and Newton takes 3-4 steps where L-BFGS takes 10-20: on well-conditioned data the
+# two meet near p = 30-50 (``benchmarks/bench_engine.py`` measures the crossing; see
+# BENCHMARKS.md). Near it Newton is kept for its quadratic convergence, which ill-
+# conditioned designs do not slow (L-BFGS's iterations grow with the condition number).
+AUTO_NEWTON_MAX_COLUMNS = 48
 
 
 def names() -> tuple[str, ...]:
