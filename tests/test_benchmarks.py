@@ -7,6 +7,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
+# Slow tier (pytest -m slow): subprocesses, benchmarks, compilation of large programs.
+pytestmark = pytest.mark.slow
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -39,6 +44,19 @@ def test_bench_newton_quick():
     rows = section_rows(run_quick("bench_newton.py"), "bench_newton")
     assert any(r.startswith("| batched fits (B) | 200 |") for r in rows)
     assert any("statuses" in r and "CONVERGED" in r for r in rows)
+
+
+def test_bench_engine_quick():
+    out = run_quick("bench_engine.py")
+    rows = section_rows(out, "bench_engine")
+    for label in ("`jaxlogreg.fit`, warm", "`fit` / yardstick, same passes",
+                  "speed-up per fit over statsmodels", "first fit of one model",
+                  "first batch of 1,000 seed splits", "yardstick's first call"):
+        assert any(r.startswith(f"| {label}") for r in rows), label
+    # The fits agree with statsmodels; the crossing table has both solvers per column count.
+    rel = next(r for r in rows if r.startswith("| largest relative difference"))
+    assert float(rel.strip("|").split("|")[1]) < 1e-8, rel
+    assert any(r.startswith("| 8 |") and r.count(" ms ") == 2 for r in rows), rows
 
 
 def test_bench_solvers_quick():

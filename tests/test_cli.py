@@ -14,6 +14,9 @@ import statsmodels.api as sm
 
 from jaxlogreg import cli
 
+# Slow tier (pytest -m slow): subprocesses, benchmarks, compilation of large programs.
+pytestmark = pytest.mark.slow
+
 
 def run(*args, cache_home, timeout=600):
     """``python -m jaxlogreg.cli ARGS`` with ``$XDG_CACHE_HOME`` at ``cache_home`` (the

@@ -11,6 +11,9 @@ import re
 
 import pytest
 
+# Slow tier (pytest -m slow): subprocesses, benchmarks, compilation of large programs.
+pytestmark = pytest.mark.slow
+
 DOCS = sorted((pathlib.Path(__file__).resolve().parent.parent / "docs").glob("*.md"))
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 

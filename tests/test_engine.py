@@ -269,6 +269,7 @@ def test_a_fit_compiles_one_program_and_new_data_none():
     assert _compiles(lambda: jaxlogreg.fit(X + 1.0, 1.0 - y, weights=W[::-1]).coef) == 0
 
 
+@pytest.mark.slow
 def test_enable_compilation_cache_keeps_the_programs(tmp_path):
     """In a fresh process: the cache directory is made and filled by a fit; one that cannot
     be made gives a note and None."""

@@ -30,6 +30,9 @@ import pytest
 import jaxlogreg
 from jaxlogreg import Status, _sharding
 
+# Slow tier (pytest -m slow): subprocesses, benchmarks, compilation of large programs.
+pytestmark = pytest.mark.slow
+
 FIELDS = ("coef", "intercept", "status", "n_iter", "loss", "grad_norm")
 RTOL = 1e-12
 

@@ -39,6 +39,7 @@ def splits_study(batch=25):
     return jaxlogreg.run_study(X, y, TRUE, scheme=scheme(), batch=batch)
 
 
+@pytest.mark.slow
 def test_replicates_match_statsmodels_and_scikit_learn():
     X, y = data()
     result = splits_study()
@@ -62,6 +63,7 @@ def test_replicates_match_statsmodels_and_scikit_learn():
         np.testing.assert_allclose(reps["calibration_slope"][b], slope.params[1], rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_metrics_over_the_held_out_rows_alone_equal_the_weighted_metrics():
     # Out-of-bag sets differ in size, so most replicates are padded with rows of weight 0.
     X, y = data()
@@ -112,6 +114,7 @@ def test_summary_follows_its_definitions():
     assert "x2" in result.table() and "Not identifiable" in result.reading()
 
 
+@pytest.mark.slow
 def test_chunking_does_not_change_the_replicates():
     a, b = splits_study(batch=25), splits_study(batch=60)
     for key in ("params", "bse", "status", "n_iter", "auc"):
@@ -170,6 +173,7 @@ def test_fresh_data_standard_errors_are_calibrated():
     assert np.isnan(s["auc"])  # no scheme: no held-out part
 
 
+@pytest.mark.slow
 def test_fresh_data_with_a_scheme_are_scored_on_their_own_held_out_rows():
     coef, intercept = jnp.asarray([0.6, -0.3]), -0.5
     key = jax.random.key(12)

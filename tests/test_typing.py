@@ -284,6 +284,7 @@ wrong: jaxlogreg.FitResult = jaxlogreg.laplace(res, X, y)  # error: LaplaceResul
 """
 
 
+@pytest.mark.slow
 def test_mypy_is_clean_on_the_package(tmp_path):
     user = tmp_path / "user_module.py"
     user.write_text(textwrap.dedent(USER_MODULE))
