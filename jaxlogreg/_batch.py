@@ -9,6 +9,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from . import _loss
 
@@ -39,8 +40,9 @@ def chunk_for(chunk_size, n: int) -> int:
     :func:`default_chunk` for ``n`` rows when None."""
     if chunk_size is None:
         return default_chunk(n)
-    if int(chunk_size) < 1:
-        raise ValueError(f"chunk_size: must be a positive integer, got {chunk_size}")
+    integer = isinstance(chunk_size, (int, np.integer)) and not isinstance(chunk_size, bool)
+    if not integer or int(chunk_size) < 1:
+        raise ValueError(f"chunk_size: must be a positive integer, got {chunk_size!r}")
     return int(chunk_size)
 
 

@@ -194,6 +194,9 @@ def _prepare(X, y, weights, offset, fit_intercept, solver, tol, max_iter, alpha,
     ``defer``: a small problem's value checks may be left to :func:`_solve`, which makes them
     inside the fit's compiled program (:func:`jaxlogreg._validate.fit_inputs`).
     """
+    if not isinstance(fit_intercept, (bool, np.bool_)):
+        raise ValueError(f"fit_intercept: expected True or False, got {fit_intercept!r}")
+    fit_intercept = bool(fit_intercept)
     if firth and not isinstance(solver, solvers.Firth):
         if solver not in ("auto", "newton", "firth"):
             raise ValueError(f"solver: firth=True fits by Firth's method; got solver={solver!r}")
@@ -225,10 +228,8 @@ def _prepare(X, y, weights, offset, fit_intercept, solver, tol, max_iter, alpha,
     cw = _validate.class_weight_spec(class_weight)
     tol = default_tol(dtype) if tol is None else tol
     max_iter = DEFAULT_MAX_ITER if max_iter is None else max_iter
-    if _validate._is_concrete(tol) and not float(tol) > 0:
-        raise ValueError(f"tol: must be positive, got {tol}")
-    if _validate._is_concrete(max_iter) and int(max_iter) < 0:
-        raise ValueError(f"max_iter: must be nonnegative, got {max_iter}")
+    _validate.check_tol(tol)
+    _validate.check_max_iter(max_iter)
     n = data.X.shape[-2]
     # Rows a model touches per step: all of them, or a minibatch for stochastic solvers.
     chunk_size = chunk_for(chunk_size, config.rows_per_step(n))
@@ -287,14 +288,22 @@ def _solve(prep: _Prepared, start, alpha, mesh=None) -> FitResult:
 
 
 def _default_start(problem: _loss.Problem, fit_intercept: bool) -> Array:
-    """Zero slopes; the intercept at the link of the weighted mean response."""
+    """Zero slopes; the intercept at the link of the weighted mean response, less the
+    weighted mean offset (so that the start's mean linear predictor is the link of the mean
+    response also under a large offset: the null model's optimum for a constant one)."""
     p = problem.X.shape[-1]
     beta = jnp.zeros((p,), problem.X.dtype)
     if fit_intercept:
         w = problem.weights
-        total = _loss.across_rows(jnp.stack([jnp.sum(w * problem.y), jnp.sum(w)]), problem)
+        sums = [jnp.sum(w * problem.y), jnp.sum(w)]
+        if problem.offset is not None:
+            sums.append(jnp.sum(w * problem.offset))
+        total = _loss.across_rows(jnp.stack(sums), problem)
         ybar = jnp.clip(total[0] / total[1], 1e-6, 1 - 1e-6)
-        beta = beta.at[0].set(_links.link_function(problem.link, ybar))
+        intercept = _links.link_function(problem.link, ybar)
+        if problem.offset is not None:
+            intercept = intercept - total[2] / total[1]
+        beta = beta.at[0].set(intercept)
     return beta
 
 
@@ -384,10 +393,22 @@ def _pool_rows(y, weights, offset, trials, alpha, *, batch_shape, class_weight):
     full = {k: jnp.broadcast_to(v, batch_shape + (n,)).reshape(B, n)
             for k, v in named.items() if v is not None}
     yy, ww = jax.vmap(lambda a, b, c: rows(a, b, c))(full["y"], full["weights"], full.get("trials"))
+    # Models with invalid or non-finite data (possible under jit) are left out, so that a
+    # model's start depends only on the batch's valid members.
+    o = full.get("offset")
+    alphas = jnp.broadcast_to(alpha, batch_shape).reshape(B)
+    valid = (jnp.all(jnp.isfinite(yy) & jnp.isfinite(ww) & (ww >= 0) & (yy >= 0) & (yy <= 1),
+                     axis=1) & jnp.isfinite(alphas))
+    if o is not None:
+        valid = valid & jnp.all(jnp.isfinite(o), axis=1)
+    ww = jnp.where(valid[:, None], ww, 0.0)
+    yy = jnp.where(valid[:, None], yy, 0.0)
+    count = jnp.maximum(jnp.sum(valid), 1)
+    mean_alpha = jnp.sum(jnp.where(valid, alphas, 0.0)) / count
     wsum = jnp.sum(ww, axis=0)
     ypool = jnp.sum(ww * yy, axis=0) / jnp.where(wsum > 0, wsum, 1.0)
-    o = full.get("offset")
-    return ypool, wsum, None if o is None else jnp.mean(o, axis=0), mean_alpha
+    mean_o = None if o is None else jnp.sum(jnp.where(valid[:, None], o, 0.0), axis=0) / count
+    return ypool, wsum, mean_o, mean_alpha
 
 
 _pooled_rows = functools.partial(jax.jit, static_argnames=("batch_shape", "class_weight"))(

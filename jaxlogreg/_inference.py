@@ -222,8 +222,9 @@ class InferenceResult:
         ``GLMInfluence.cooks_distance[0]`` (scale 1) of ``get_influence(observed=...)``
         likewise. It does not depend on ``cov_type``.
       status: ``(...)`` int32 :class:`~jaxlogreg.Status` of each fit.
-      valid: ``(...)`` bool: the fit converged and its information matrix is nonsingular;
-        where False, covariance-based fields are NaN (module docstring).
+      valid: ``(...)`` bool: the fit converged, its information matrix is nonsingular and
+        its covariance finite (the cluster covariance needs two clusters or more); where
+        False, covariance-based fields are NaN (module docstring).
       alpha: level of the intervals is ``1 - alpha`` (static).
       cov_type: ``"nonrobust"``, ``"HC0"``, ``"HC1"`` or ``"cluster"`` (static).
       fit_intercept: whether ``params[..., 0]`` is an intercept (static).
@@ -745,6 +746,10 @@ def _inference(arrays, groups, cov_code, crit, scheme, *, batch_shape, fit_inter
         }
         cov = jax.lax.switch(cov_code, [branches[c] for c in COV_TYPES])
         cov = 0.5 * (cov + cov.T)
+        # A covariance that cannot be formed (the cluster one from a single cluster) makes
+        # the model's inference invalid, not NaN standard errors that claim to be valid.
+        valid = valid & jnp.all(jnp.isfinite(cov))
+        cov = jnp.where(valid, cov, jnp.nan)
         bse = jnp.sqrt(jnp.diagonal(cov))
         z = beta / bse
         pvalues = 2.0 * ndtr(-jnp.abs(z))

@@ -183,6 +183,36 @@ def _scalar(value, dtype) -> jax.Array:
     return _filled((), np.asarray(value).item(), jnp.dtype(dtype))
 
 
+# The largest iteration bound: max_iter travels as an int32.
+_MAX_ITER_LIMIT = 2**31 - 1
+
+
+def check_tol(tol) -> None:
+    """``tol`` (when concrete) is a real number in ``(0, 1)``: a gradient of the mean loss
+    is below 1 long before it is small, so a larger ``tol`` would stop at the start."""
+    if not _is_concrete(tol):
+        return
+    if isinstance(tol, bool) or np.iscomplexobj(tol) or np.ndim(tol) != 0:
+        raise ValueError(f"tol: expected a real number in (0, 1), got {tol!r}")
+    if not float(tol) > 0:
+        raise ValueError(f"tol: must be positive, got {tol}")
+    if not float(tol) < 1:
+        raise ValueError(f"tol: must be below 1, got {tol}")
+
+
+def check_max_iter(max_iter) -> None:
+    """``max_iter`` (when concrete) is an integer in ``[0, 2**31 - 1]``."""
+    if not _is_concrete(max_iter):
+        return
+    value = np.asarray(max_iter)
+    if isinstance(max_iter, bool) or value.ndim != 0 or not np.issubdtype(value.dtype, np.integer):
+        raise ValueError(f"max_iter: expected an integer, got {max_iter!r}")
+    if int(max_iter) < 0:
+        raise ValueError(f"max_iter: must be nonnegative, got {max_iter}")
+    if int(max_iter) > _MAX_ITER_LIMIT:
+        raise ValueError(f"max_iter: must be at most {_MAX_ITER_LIMIT}, got {max_iter}")
+
+
 def _as_array(name: str, a, dtype, min_ndim: int = 0, ndim=None) -> jax.Array:
     """``a`` as a ``dtype`` array; a ``ValueError`` naming ``name`` when it is not numeric,
     has fewer than ``min_ndim`` dimensions, or (``ndim``) not exactly that many. A JAX
@@ -202,6 +232,8 @@ def _as_array(name: str, a, dtype, min_ndim: int = 0, ndim=None) -> jax.Array:
         raise ValueError(f"{name}: cannot be read as a numeric array ({e})") from None
     if not (jnp.issubdtype(arr.dtype, jnp.number) or arr.dtype == jnp.bool_):
         raise ValueError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
+    if jnp.issubdtype(arr.dtype, jnp.complexfloating):
+        raise ValueError(f"{name}: expected real values, got dtype {arr.dtype}")
     if ndim is not None and arr.ndim != ndim:
         shape = {0: "a scalar", 1: "shape (d,)", 2: "shape (n, d)"}.get(ndim, f"{ndim} dimensions")
         raise ValueError(f"{name}: expected {shape}, got shape {arr.shape}")

@@ -457,8 +457,12 @@ def assert_same_inference(a, b, rtol=BATCH_RTOL, err_msg=""):
             scale = max(scale, float(np.max(np.abs(np.asarray(b.llf)))))
         if field.name.startswith("prsquared"):  # 1 - a ratio: rounding is relative to 1
             scale = max(scale, 1.0)
+        # A residual moves with the fitted mean over sqrt(mu (1 - mu)): the two fits' 1e-13
+        # relative agreement becomes about 1e-12 of the largest residual where mu nears a
+        # label (the deviance residual, a square root of a difference, is then tiny).
+        floor = 1e-11 if field.name.startswith("resid") else 1e-13
         np.testing.assert_allclose(
-            np.asarray(x), y, rtol=rtol, atol=1e-13 * scale, err_msg=f"{err_msg} {field.name}"
+            np.asarray(x), y, rtol=rtol, atol=floor * scale, err_msg=f"{err_msg} {field.name}"
         )
 
 

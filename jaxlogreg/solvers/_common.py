@@ -24,6 +24,7 @@ __all__ = [
     "keep_going",
     "invalid_data",
     "gradient_floor",
+    "information_scale",
     "recession",
     "certainly_separated",
 ]
@@ -63,8 +64,30 @@ def gradient_floor(problem: _loss.Problem) -> Array:
     w = problem.weights
     eps = jnp.finfo(problem.X.dtype).eps
     total = lambda x: _loss.across_rows(x, problem)  # noqa: E731
-    squares = total(jnp.sum(problem.X * problem.X, axis=0)) * total(jnp.sum(w * w))
-    return eps * jnp.sqrt(squares) / _loss.weight_sum(problem)
+    # ||w||_2 / sum w from the weights scaled by their largest: w * w would overflow for
+    # weights near the square root of the largest float (and make every test pass).
+    top = _loss.across_rows(jnp.max(jnp.abs(w)), problem, "max")
+    scaled = w / jnp.where(top > 0, top, 1.0)
+    norm = jnp.sqrt(total(jnp.sum(scaled * scaled))) / total(jnp.sum(scaled))
+    return eps * jnp.sqrt(total(jnp.sum(problem.X * problem.X, axis=0))) * norm
+
+
+def information_scale(problem: _loss.Problem) -> Array:
+    """``()`` the multiplier of ``tol`` in the decrement tests: ``min(1, 2 min(W1, W0) / W)``
+    with ``W1 = sum_i w_i y_i``, ``W0 = W - W1``, ``W = sum_i w_i``.
+
+    The mean loss's gradient and Hessian both scale with the rarer class's share (every row
+    of the common class is fitted nearly exactly), and so does the Newton decrement
+    ``g^T H^-1 g``: with one positive in 100,000 rows an absolute test on it is met after one
+    step, far from the optimum. Scaled by the share, the test asks the step itself (in
+    parameter units) to be small. 1 for balanced classes (the unscaled test), and 1 where a
+    class is absent: there is no rate to scale by (such a model is separated, or for Firth's
+    method converges to a finite estimate as any other).
+    """
+    total = _loss.weight_sum(problem)
+    ones = _loss.across_rows(jnp.sum(problem.weights * problem.y), problem)
+    share = jnp.minimum(ones, total - ones) / total
+    return jnp.where(share > 0, jnp.clip(2.0 * share, 0.0, 1.0), 1.0)
 
 
 def recession(problem: _loss.Problem, xd: Array, direction: Array) -> tuple[Array, Array]:

@@ -164,7 +164,8 @@ class State(NamedTuple):
     decrease test; ``t ()`` the next trial step (the trial point is ``beta + t d``);
     ``search`` the search's state; ``memory`` the solver's own (L-BFGS pairs, SGD's optax
     state); ``grad_floor (p,)`` the gradient's rounding bound
-    (:func:`_common.gradient_floor`); ``n_iter ()`` int32 accepted steps (``-1`` before the
+    (:func:`_common.gradient_floor`); ``tol_scale ()`` the multiplier of ``tol`` in a
+    decrement test (:func:`_common.information_scale`); ``n_iter ()`` int32 accepted steps (``-1`` before the
     starting point is evaluated); ``status ()`` int32 :class:`~jaxlogreg.Status`,
     ``RUNNING`` until the model stops.
     """
@@ -179,6 +180,7 @@ class State(NamedTuple):
     search: Any
     memory: Any
     grad_floor: Array
+    tol_scale: Array
     n_iter: Array
     status: Array
 
@@ -445,6 +447,7 @@ class Solver:
         return State(beta0, jnp.full((), jnp.inf, dtype), zeros, zeros, jnp.zeros((), dtype),
                      jnp.ones((), bool), jnp.ones((), dtype), self.search().start(dtype),
                      self.initial_memory(problem, beta0), _common.gradient_floor(problem),
+                     _common.information_scale(problem).astype(dtype),
                      jnp.full((), -1, jnp.int32), status.astype(jnp.int32))
 
     def init(self, problem: _loss.Problem, beta0: Array, ctx: Optional[Context] = None) -> State:
@@ -508,7 +511,7 @@ class Solver:
             search_state = search.reset(search_state, prop.slope)
         accepted = State(beta, point.loss, point.grad, prop.direction, prop.slope, certified,
                          prop.t0.astype(dtype), search_state, prop.memory, state.grad_floor,
-                         n_iter, status)
+                         state.tol_scale, n_iter, status)
         failed = running & ~accept & verdict.failed
         retry = running & ~verdict.failed  # a shorter trial next (a failed model is kept)
         rejected = state._replace(

@@ -158,7 +158,8 @@ class Firth(_driver.Solver):
             delta = jnp.where(newton.ok, -_linalg.solve(newton, grad), delta)
         slope = jnp.dot(grad, delta)
         small = -0.5 * slope <= ctx.tol
-        converged = ok & small & jnp.all(jnp.abs(grad) <= jnp.maximum(ctx.tol, state.grad_floor))
+        converged = (ok & (-0.5 * slope <= ctx.tol * state.tol_scale)
+                     & jnp.all(jnp.abs(grad) <= jnp.maximum(ctx.tol, state.grad_floor)))
         true, false = jnp.ones((), bool), jnp.zeros((), bool)
         # A step whose predicted decrease is at most tol is taken whole (its f* is finite):
         # f*, a difference of two much larger terms, cannot resolve it.

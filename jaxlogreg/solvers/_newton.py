@@ -92,7 +92,7 @@ class Newton(_driver.Solver):
                 lambda: observed)
         delta, ok = _linalg.solve_spd(hess, -grad)
         slope = jnp.sum(grad * delta)
-        converged = (ok & (-0.5 * slope <= ctx.tol)
+        converged = (ok & (-0.5 * slope <= ctx.tol * state.tol_scale)
                      & jnp.all(jnp.abs(grad) <= jnp.maximum(ctx.tol, state.grad_floor)))
         true = jnp.ones((), bool)
         false = jnp.zeros((), bool)

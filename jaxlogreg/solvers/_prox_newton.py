@@ -131,7 +131,7 @@ class ProxNewton(_driver.Solver):
         quad = jnp.dot(delta, hd)
         decrease = -(slope + 0.5 * quad)
         converged = (jnp.all(subgrad <= jnp.maximum(ctx.tol, state.grad_floor))
-                     & (decrease <= ctx.tol))
+                     & (decrease <= ctx.tol * state.tol_scale))
         true, false = jnp.ones((), bool), jnp.zeros((), bool)
         # A recession direction must change no L1-penalised coefficient (the L1 term grows
         # linearly along any other).
