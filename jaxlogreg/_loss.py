@@ -423,9 +423,36 @@ def hessian_from_rows(s: Array, problem: Problem) -> Array:
         # columns alone would be hoisted out of a solver's loop as a (p, p, n) array.
         XT = problem.X.T
         data = across_rows(jnp.sum((XT * s[None, :])[:, None, :] * XT[None, :, :], axis=-1), problem)
+    elif problem.X.shape[0] >= 2 * _HESSIAN_ROWS:
+        data = across_rows(_blocked_hessian(s, problem.X), problem)
     else:
         data = across_rows((problem.X.T * s[None, :]) @ problem.X, problem)
     return data + jnp.diag(problem.l2 * problem.penalty_factor)
+
+
+# A design too large for its column products (tall or wide) forms its Hessian's data term
+# block by block of this many rows: each block's scaled copy stays in the caches, where
+# ``X^T diag(s) X`` over all rows would write and read a scaled copy of the whole design
+# (per model, under vmap).
+_HESSIAN_ROWS = 8192
+
+
+def _blocked_hessian(s: Array, X: Array) -> Array:
+    """``(p, p)`` ``X^T diag(s) X`` summed over blocks of rows (this device's rows)."""
+    n, p = X.shape
+    full = n // _HESSIAN_ROWS
+
+    def block(total, start):
+        Xb = jax.lax.dynamic_slice_in_dim(X, start, _HESSIAN_ROWS)
+        sb = jax.lax.dynamic_slice_in_dim(s, start, _HESSIAN_ROWS)
+        return total + (Xb.T * sb[None, :]) @ Xb, None
+
+    starts = jnp.arange(full, dtype=jnp.int32) * _HESSIAN_ROWS
+    total, _ = jax.lax.scan(block, jnp.zeros((p, p), s.dtype), starts)
+    rest = full * _HESSIAN_ROWS
+    if rest < n:
+        total = total + (X[rest:].T * s[None, rest:]) @ X[rest:]
+    return 0.5 * (total + total.T)  # symmetric to the last bit, as the products' form
 
 
 def gradient(beta: Array, problem: Problem) -> Array:

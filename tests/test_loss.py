@@ -200,6 +200,26 @@ def test_hessian_products_path_equals_direct_path(seed, pf_kind):
     np.testing.assert_allclose(np.asarray(H_vgh), H_direct, rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("extra", [0, 123])
+def test_hessian_of_a_tall_design_by_blocks_of_rows(extra):
+    """A design of several blocks of rows (and a partial one) without column products:
+    X^T diag(s) X summed block by block equals NumPy's, alone and vmapped over models."""
+    rows = 3 * _loss._HESSIAN_ROWS + extra
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(rows, 4))
+    S = rng.random((2, rows))
+    pf = np.ones(4)
+    problem = _loss.Problem(jnp.asarray(X), jnp.zeros(rows), jnp.ones(rows), None,
+                            jnp.asarray(0.25), jnp.asarray(pf))
+    expected = [X.T @ (s[:, None] * X) + 0.25 * np.diag(pf) for s in S]
+    atol = 1e-14 * np.max(np.abs(expected))  # sums of 24,000 terms: rounding of the largest
+    one = np.asarray(_loss.hessian_from_rows(jnp.asarray(S[0]), problem))
+    np.testing.assert_allclose(one, expected[0], rtol=1e-12, atol=atol)
+    np.testing.assert_array_equal(one, one.T)
+    both = jax.vmap(lambda s: _loss.hessian_from_rows(s, problem))(jnp.asarray(S))
+    np.testing.assert_allclose(np.asarray(both), np.stack(expected), rtol=1e-12, atol=atol)
+
+
 def test_column_products_layout():
     rng = np.random.default_rng(5)
     X = rng.normal(size=(7, 4))
