@@ -72,14 +72,16 @@ def stages(X, y, size: int) -> dict:
     res = stage("fit", lambda: jaxlogreg.fit(X, y, weights=W))
     stage("standard errors (inference)",
           lambda: _study._standard_errors(res, X, y, W, cov_type="nonrobust"))
-    p = stage("predict", lambda: _study._predict(X, res.params, True))
-    yb = jnp.asarray(y, p.dtype)
+    eta = stage("predict", lambda: _study._predict(X, res.params, True))
+    yb = jnp.asarray(y, eta.dtype)
     rows = _study._held_out_columns(H)
     if rows is not None:  # as the study does: the metrics see the held-out rows only
-        yb, p, H = stage("held-out rows", lambda: _study._held_out_rows(yb, p, H, rows=rows))
+        yb, eta, H = stage("held-out rows",
+                           lambda: _study._held_out_rows(yb, eta, H, rows=rows))
+    p = jax.nn.sigmoid(eta)
     stage("log loss + Brier", lambda: (_metrics.log_loss(yb, p, H), _metrics.brier_score(yb, p, H)))
     stage("ROC AUC", lambda: _metrics.roc_auc(yb, p, H))
-    stage("calibration (2 fits)", lambda: _metrics.calibration(yb, p, H))
+    stage("calibration (2 fits)", lambda: _metrics._calibration_logits(yb, eta, H))
     stage("reliability curve", lambda: _metrics.reliability_curve(yb, p, H))
     return out
 

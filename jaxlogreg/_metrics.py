@@ -346,11 +346,20 @@ def _calibrated_step(y, p, w, logit):
 
 @jax.jit
 def _calibration(y, p, w):
+    return _calibration_logits(y, jax.scipy.special.logit(_clip(p)), w)
+
+
+@jax.jit
+def _calibration_logits(y, logit, w):
+    """:func:`calibration` from the predictions' logits (clipped as ``p`` is there)."""
+    eps = jnp.finfo(logit.dtype).eps
+    bound = jnp.log1p(-eps) - jnp.log(eps)  # the logit of 1 - eps
+    logit = jnp.clip(logit, -bound, bound)
+    p = jax.nn.sigmoid(logit)
     # No broadcasting here: a p shared by the batch stays one shared design for fit.
-    logit = jax.scipy.special.logit(_clip(p))
     # Both fits start one Newton step from calibrated predictions (intercept 0, slope 1),
     # near where useful predictions' estimates lie, a step found without a pass of theirs.
-    slope_start, large_start = _calibrated_step(y, _clip(p), w, logit)
+    slope_start, large_start = _calibrated_step(y, p, w, logit)
     slope_fit = fit(logit[..., None], y, weights=w, init=slope_start)
     large = fit(jnp.zeros(logit.shape[-1:] + (0,), p.dtype), y, weights=w, offset=logit,
                 init=large_start)

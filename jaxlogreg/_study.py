@@ -283,7 +283,8 @@ def run_study(
         reference = dict(
             params=np.asarray(full.params, np.float64), bse=np.asarray(full_inf.bse, np.float64),
             status=int(full.status), n=int(n),
-            n_train=float(jnp.sum(scheme.weights(jnp.int32(0), jnp.asarray(y, dtype)))),
+            n_train=float(jnp.sum(_draw(_Window(scheme, jnp.asarray(0, jnp.int32), num=1),
+                                        jnp.asarray(y, dtype), False)[0])),
             vif=np.asarray(variance_inflation_factors(X), np.float64),
         )
     chunk_kw = dict(fit_kw)
@@ -374,14 +375,15 @@ def _held_out_metrics(X, y, res, held, size) -> dict:
         return dict(log_loss=nan, brier=nan, auc=nan, calibration_intercept=nan,
                     calibration_slope=nan, reliability_predicted=bins,
                     reliability_observed=bins, reliability_weight=np.zeros_like(bins))
-    p = _predict(X, res.params, res.fit_intercept)
-    y_b = jnp.asarray(y, p.dtype)
+    eta = _predict(X, res.params, res.fit_intercept)
+    y_b = jnp.asarray(y, eta.dtype)
     rows = _held_out_columns(held)
     if rows is not None:
         # The metrics (two calibration fits, a sort for the AUC) then pass over a chunk's
         # held-out rows only: about a third of the rows of a 65% split.
-        y_b, p, held = _held_out_rows(y_b, p, held, rows=rows)
-    cal = _metrics.calibration(y_b, p, held)
+        y_b, eta, held = _held_out_rows(y_b, eta, held, rows=rows)
+    p = jax.nn.sigmoid(eta)
+    cal = _metrics._calibration_logits(y_b, eta, held)
     curve = _metrics.reliability_curve(y_b, p, held, n_bins=_RELIABILITY_BINS)
     return dict(
         log_loss=np.asarray(_metrics.log_loss(y_b, p, held)),
@@ -406,7 +408,8 @@ def _held_out_columns(held) -> Optional[int]:
 
 @functools.partial(jax.jit, static_argnames=("rows",))
 def _held_out_rows(y, p, held, *, rows):
-    """``(B, rows)`` labels, predictions and weights of each replicate's held-out rows, in
+    """``(B, rows)`` labels, predictions (or logits) and weights of each replicate's held-out
+    rows, in
     row order, then padding of weight 0. ``y`` is ``(n,)`` (shared) or ``(B, n)``; ``p`` and
     ``held`` are ``(B, n)``. Weighted metrics are unchanged, up to rounding."""
     nonzero = held != 0
@@ -419,12 +422,12 @@ def _held_out_rows(y, p, held, *, rows):
 
 @functools.partial(jax.jit, static_argnames=("fit_intercept",))
 def _predict(X, params, fit_intercept):
-    """``(B, n)`` fitted probabilities of every row for ``params (B, k)``; ``X`` shared
-    ``(n, d)`` or per replicate ``(B, n, d)``."""
+    """``(B, n)`` linear predictors (logits) of every row for ``params (B, k)``; ``X`` shared
+    ``(n, d)`` or per replicate ``(B, n, d)``. The metrics take their probabilities, the
+    calibration fits the logits themselves."""
     if fit_intercept:
         X = jnp.concatenate([jnp.ones(X.shape[:-1] + (1,), X.dtype), X], axis=-1)
-    eta = params @ X.T if X.ndim == 2 else jnp.einsum("bnk,bk->bn", X, params)
-    return jax.nn.sigmoid(eta)
+    return params @ X.T if X.ndim == 2 else jnp.einsum("bnk,bk->bn", X, params)
 
 
 # --------------------------------------------------------------------------------------------
