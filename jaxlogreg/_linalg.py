@@ -38,17 +38,23 @@ def singular_rtol(dtype) -> float:
     return float(jnp.finfo(dtype).eps) ** (2.0 / 3.0)
 
 
-def factor(H: Array, rtol: float | None = None) -> Factor:
-    """Factor a symmetric ``(p, p)`` matrix; ``ok`` says whether it is safely positive definite."""
-    if rtol is None:
-        rtol = singular_rtol(H.dtype)
+def _unit_diagonal(H: Array) -> tuple[Array, Array, Array]:
+    """``(C, scale, positive)``: ``C = D^-1/2 H D^-1/2`` (``scale = D^-1/2`` as a vector) and
+    whether each diagonal entry is finite and positive. Columns with a zero diagonal get a
+    unit pivot so that the factorisation stays finite; the system is marked singular through
+    ``positive`` regardless."""
     diag = jnp.diagonal(H)
     positive = jnp.isfinite(diag) & (diag > 0)
     scale = jnp.where(positive, jax.lax.rsqrt(jnp.where(positive, diag, 1.0)), 0.0)
     C = H * scale[:, None] * scale[None, :]
-    # Columns with a zero diagonal get a unit pivot so the factorisation stays finite; the
-    # system is marked singular through `positive` regardless.
-    C = C + jnp.diag(jnp.where(positive, 0.0, 1.0).astype(H.dtype))
+    return C + jnp.diag(jnp.where(positive, 0.0, 1.0).astype(H.dtype)), scale, positive
+
+
+def factor(H: Array, rtol: float | None = None) -> Factor:
+    """Factor a symmetric ``(p, p)`` matrix; ``ok`` says whether it is safely positive definite."""
+    if rtol is None:
+        rtol = singular_rtol(H.dtype)
+    C, scale, positive = _unit_diagonal(H)
     L = jnp.linalg.cholesky(C)
     pivots = jnp.diagonal(L) ** 2
     ok = jnp.all(positive) & jnp.all(jnp.isfinite(L)) & jnp.all(pivots > rtol)
@@ -84,11 +90,7 @@ def solve_spd(H: Array, b: Array, rtol: float | None = None) -> tuple[Array, Arr
         return solve(f, b), f.ok
     if rtol is None:
         rtol = singular_rtol(H.dtype)
-    diag = jnp.diagonal(H)
-    positive = jnp.isfinite(diag) & (diag > 0)
-    scale = jnp.where(positive, jax.lax.rsqrt(jnp.where(positive, diag, 1.0)), 0.0)
-    C = H * scale[:, None] * scale[None, :]
-    C = C + jnp.diag(jnp.where(positive, 0.0, 1.0).astype(H.dtype))
+    C, scale, positive = _unit_diagonal(H)
     A = jnp.concatenate([C, (scale * b)[:, None]], axis=1)
     pivots = []
     for k in range(p):

@@ -140,10 +140,11 @@ def test_line_search_failure_keeps_the_model():
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("lanes", [1, 3, 64])
+@pytest.mark.parametrize("lanes", [1, 3, 4, 64])
 def test_a_model_is_its_own_whatever_the_lanes(lanes):
     """Each model's status, steps and coefficients equal its solo fit, for lane counts that
-    leave every model waiting for a lane (1, 3) and one lane per model and more (64)."""
+    leave models waiting for a lane (1, 3, 4: refilled as models stop) and one lane per
+    model and more (64)."""
     X, Y, W, O = mixed_data()
     start = np.zeros(X.shape[1] + 1)
     batch = jaxlogreg.fit(X, Y, weights=W, offset=O, init=start, chunk_size=lanes)

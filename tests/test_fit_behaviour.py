@@ -405,19 +405,6 @@ def test_status_counts_match_bincount():
     assert Status.counts(jnp.asarray(status)) == counts
 
 
-def test_straggler_compaction_keeps_every_model_its_own_result():
-    """Chunks of 4 stop with stragglers left over, which are resumed in fresh chunks; each
-    model's status, step count and coefficients must equal its own solo fit."""
-    X, Y, W, O = mixed_data()
-    start = np.zeros(X.shape[1] + 1)
-    batch = jaxlogreg.fit(X, Y, weights=W, offset=O, init=start, chunk_size=4)
-    for b in range(Y.shape[0]):
-        solo = jaxlogreg.fit(X, Y[b], weights=W[b], offset=O[b], init=start)
-        assert int(batch.status[b]) == int(solo.status), b
-        assert int(batch.n_iter[b]) == int(solo.n_iter), b
-        np.testing.assert_allclose(batch.params[b], solo.params, rtol=1e-12, atol=1e-12)
-
-
 def test_default_chunk_follows_the_platform_budget():
     """Models per chunk: a power of two near the platform's budget of values over n rows
     (2**17 on a CPU, 2**24 on an accelerator), clipped to its range."""
