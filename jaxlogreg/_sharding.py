@@ -19,11 +19,11 @@ independent of the device it lands on:
   models, and each device's scheme (:class:`_Indexed`) maps its local model ``i`` to the
   global model ``index[i]``, whose weights depend only on the key and that index.
 
-For Newton and proximal Newton a model's result then differs from the one-device fit only
-by rounding (the models a chunk holds decide the blocking of its shared matrix products,
-and whether a line search evaluates the loss at a full step): the two agree to about 1e-14
-relative, and bit for bit when every model has its own ``X``. L-BFGS and SGD, whose
-stragglers restart their memory in a chunk of other models, agree to within ``tol``.
+A model's result then differs from the one-device fit only by rounding (the models that
+share its lanes decide the blocking of the shared matrix products): the two agree to about
+1e-14 relative, and bit for bit when every model has its own ``X``. (SGD's models share
+their row order with the models of their lanes, which differ between the two: they agree
+to within ``tol``.)
 
 Sharding the rows (:func:`fit_rows_sharded`)
 --------------------------------------------
