@@ -9,7 +9,9 @@ statsmodels loop, and what a first fit costs to compile.
   number of passes over the rows, and a loop of statsmodels ``Logit(...).fit(method=
   "newton")`` over the first splits, interleaved in rounds in one process. A fit's passes
   are its evaluations: ``n_iter + 1`` (the start's, by products or by a pass, and one per
-  step). The yardstick's time at that mean is interpolated between its two step counts.
+  step). The yardstick's time at that mean is interpolated between its two step counts. The
+  yardstick also runs in float32, so that the difference of its two step counts prices one
+  float32 step against one float64 step.
 * **First fits.** Each in a fresh process (the best of three): the first fit of one model
   and the first batch of 1,000 seed splits, from the call to the result, beside the
   yardstick's first call on the same 1,000 splits (5 steps) and its warm call.
@@ -71,10 +73,14 @@ def warm(B: int, rounds: int, loop: int) -> dict:
     lo = int(np.floor(passes))
     pooled = jaxlogreg.fit(X, y).params
     beta0 = jnp.tile(pooled, (B, 1))
+    # The yardstick in float32 too: what a float32 pass would save over a float64 one.
+    X32, y32, W32, beta32 = (a.astype(jnp.float32) for a in (X, y, W, beta0))
     runs = {
         "fit": lambda: jaxlogreg.fit(X, y, weights=W),
         lo: lambda: bare_newton(X, y, W, lo, beta0),
         lo + 1: lambda: bare_newton(X, y, W, lo + 1, beta0),
+        "f32 lo": lambda: bare_newton(X32, y32, W32, lo, beta32),
+        "f32 hi": lambda: bare_newton(X32, y32, W32, lo + 1, beta32),
     }
     for f in runs.values():
         jax.block_until_ready(f())
@@ -95,6 +101,7 @@ def warm(B: int, rounds: int, loop: int) -> dict:
     return dict(
         B=B, passes=passes, fit=med["fit"], fit_best=min(times["fit"]), bare=bare,
         bare_lo=med[lo], bare_hi=med[lo + 1], lo=lo, rounds=rounds,
+        step64=med[lo + 1] - med[lo], step32=med["f32 hi"] - med["f32 lo"],
         statsmodels=statistics.median(sm_times), loop=loop, rel=rel, looped=int(good.sum()),
         counts=jaxlogreg.Status.counts(res.status),
     )
@@ -190,6 +197,8 @@ def table(w: dict, f: dict, cross: list) -> str:
         f"{w['bare_lo']:.3f} s, {w['bare_hi']:.3f} s |",
         f"| yardstick at {w['passes']:.2f} passes (interpolated) | {w['bare']:.3f} s |",
         f"| `fit` / yardstick, same passes | {w['fit'] / w['bare']:.2f}x |",
+        f"| yardstick's step (the difference of its two times): float64, float32 | "
+        f"{w['step64'] * 1e3:.1f} ms, {w['step32'] * 1e3:.1f} ms |",
         f"| statsmodels `Logit` newton, looped over {w['loop']} splits | "
         f"{w['statsmodels'] * 1e3:.2f} ms per fit |",
         f"| speed-up per fit over statsmodels | {w['statsmodels'] / per_fit:.0f}x "

@@ -5,9 +5,10 @@ runs on the CPU as a check of itself). The study: the built-in data set (n = 100
 an intercept, about 9% positives), B models as 65% train splits of its rows from a
 `jaxlogreg.Splits` scheme passed as ``fit(X, y, weights=scheme)`` (each model's 0/1 weights
 drawn on the device inside its chunk, part of the timed call, so memory stays ``O(chunk n)``
-plus the ``(B, p)`` results for any B), Newton (the default solver), the default chunk size
-unless ``--chunk-size`` is given. The splits depend on the key only, not on the dtype, so
-the float32 and float64 fits at one B are of the same models.
+plus the ``(B, p)`` results for any B), Newton (what the default solver picks for seven
+parameters), the default chunk size unless ``--chunk-size`` is given. The splits depend
+on the key only, not on the dtype, so the float32 and float64 fits at one B are of the same
+models.
 
 For each dtype (float64 with ``jax_enable_x64`` on; float32 by giving X and y as float32
 arrays, which the fit computes in) and each B: the first call (compilation and run), the

@@ -8,7 +8,8 @@ slopes ``(-1)^j / sqrt(d)``, so the linear predictor has variance 1 for every d,
 intercept solved for a 30% positive rate), float64, and B models given by 65% train splits
 of its rows from a `jaxlogreg.Splits` scheme passed as ``weights=`` (each model's 0/1
 weights are drawn on the device inside its chunk, so memory stays ``O(chunk n)`` for any B;
-the draw is part of the timed call). Default solver (Newton), default chunk size.
+the draw is part of the timed call). Newton at every d (the default solver would switch
+to L-BFGS above 48 parameters), default chunk size.
 
 Every configuration runs in a fresh process of its own (this script re-invoked with the
 hidden ``--one B n d``), so that its peak resident memory (``ru_maxrss`` at the end of the
@@ -139,7 +140,7 @@ def one_child(B: int, n: int, d: int, repeats: int, budget: float, seed: int, we
 
     def call():
         t0 = time.perf_counter()
-        res = jax.block_until_ready(jaxlogreg.fit(X, y, weights=W))
+        res = jax.block_until_ready(jaxlogreg.fit(X, y, weights=W, solver="newton"))
         return res, time.perf_counter() - t0
 
     res, first = call()

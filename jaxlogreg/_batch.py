@@ -21,7 +21,7 @@ __all__ = [
 # Per-observation values a chunk of models may hold at once. On a CPU, about 1 MiB of
 # float64 per working array, which keeps one Newton iteration of a chunk inside the L2/L3
 # caches. On an accelerator a chunk must instead fill the device's many cores: 2**24 values
-# (128 MiB of float64 per working array, a few GiB for all of them), not measured yet.
+# (128 MiB of float64 per working array, a few GiB for all of them).
 _CHUNK_ELEMENTS = 2**17
 _ACCELERATOR_CHUNK_ELEMENTS = 2**24
 

@@ -66,7 +66,9 @@ def fit(
     Args:
       X: ``(..., n, d)`` design matrix. A single ``(n, d)`` matrix is shared by every model
         of the batch and is never copied per model.
-      y: ``(..., n)`` labels in {0, 1} (with ``trials``: success counts).
+      y: ``(..., n)`` labels in {0, 1}, or proportions in [0, 1] (a fractional response,
+        fitted by the Bernoulli quasi-likelihood as statsmodels' binomial ``GLM`` fits it);
+        with ``trials``: success counts.
       weights: ``(..., n)`` nonnegative frequency weights (a weight of 2 is the row twice),
         or None for ones. A ``(B, n)`` array over a shared ``X`` fits ``B`` models, e.g. one
         per bootstrap resample or train split (0 for held-out rows). Or a resampling scheme
@@ -129,7 +131,7 @@ def fit(
       ``status``; nothing raises inside a batch.
 
     Raises:
-      ValueError: at the Python boundary, for non-finite data, labels outside {0, 1},
+      ValueError: at the Python boundary, for non-finite data, labels outside [0, 1],
         negative weights, a model whose weights are all zero, shapes that do not broadcast,
         ``n = 0``, a bad penalty or a solver that cannot handle it, naming the argument and
         the first bad index.
@@ -330,7 +332,8 @@ def pooled_start(prep: _Prepared, alpha) -> Optional[Array]:
         return None
     offset = data.offset if prep.offset_given else None
     y, w, o, mean_alpha = _pooled_rows(data.y, data.weights, offset, data.trials, alpha,
-                                       batch_shape=batch, class_weight=statics["class_weight"])
+                                       batch_shape=batch, class_weight=statics["class_weight"],
+                                       chunk=prep.chunk_size)
     res, _ = _fit_checked(
         data.X, y, w, o, None, None, mean_alpha, prep.pf,
         prep.tol, prep.max_iter, None, config=prep.config, chunk_size=prep.chunk_size,
@@ -380,38 +383,54 @@ def _usable(res: FitResult) -> Array:
     return jnp.where(ok, res.params, jnp.nan)
 
 
-def _pool_rows(y, weights, offset, trials, alpha, *, batch_shape, class_weight):
+def _pool_rows(y, weights, offset, trials, alpha, *, batch_shape, class_weight, chunk):
     """``(y, w, offset)`` of the pooled model, each ``(n,)``, and the models' mean penalty
-    strength (see :func:`pooled_start`)."""
+    strength (see :func:`pooled_start`). Sums over models are taken ``chunk`` models at a
+    time, so no ``(B, n)`` array is formed beyond the inputs."""
     rows = functools.partial(_loss.response_weights, class_weight=class_weight)
-    mean_alpha = jnp.mean(jnp.broadcast_to(alpha, batch_shape))
     named = {"y": y, "weights": weights, "offset": offset, "trials": trials}
     if not any(v is not None and v.ndim > 1 for v in named.values()):
         yy, ww = rows(y, weights, trials)
-        return yy, ww, offset, mean_alpha
+        return yy, ww, offset, jnp.mean(jnp.broadcast_to(alpha, batch_shape))
     B, n = math.prod(batch_shape), y.shape[-1]
-    full = {k: jnp.broadcast_to(v, batch_shape + (n,)).reshape(B, n)
+    # Inputs with batch axes as (B, n); shared ones stay (n,), broadcast a chunk at a time.
+    full = {k: v if v.ndim == 1 else jnp.broadcast_to(v, batch_shape + (n,)).reshape(B, n)
             for k, v in named.items() if v is not None}
-    yy, ww = jax.vmap(lambda a, b, c: rows(a, b, c))(full["y"], full["weights"], full.get("trials"))
-    # Models with invalid or non-finite data (possible under jit) are left out, so that a
-    # model's start depends only on the batch's valid members.
-    o = full.get("offset")
     alphas = jnp.broadcast_to(alpha, batch_shape).reshape(B)
-    valid = (jnp.all(jnp.isfinite(yy) & jnp.isfinite(ww) & (ww >= 0) & (yy >= 0) & (yy <= 1),
-                     axis=1) & jnp.isfinite(alphas))
-    if o is not None:
-        valid = valid & jnp.all(jnp.isfinite(o), axis=1)
-    ww = jnp.where(valid[:, None], ww, 0.0)
-    yy = jnp.where(valid[:, None], yy, 0.0)
-    count = jnp.maximum(jnp.sum(valid), 1)
-    mean_alpha = jnp.sum(jnp.where(valid, alphas, 0.0)) / count
-    wsum = jnp.sum(ww, axis=0)
-    ypool = jnp.sum(ww * yy, axis=0) / jnp.where(wsum > 0, wsum, 1.0)
-    mean_o = None if o is None else jnp.sum(jnp.where(valid[:, None], o, 0.0), axis=0) / count
-    return ypool, wsum, mean_o, mean_alpha
+    chunk = min(chunk, B)
+    zero = jnp.zeros((n,), y.dtype)
+
+    def body(i, sums):
+        # The last chunk ends at B and may overlap the one before: its first models, counted
+        # already, are left out.
+        first = jnp.minimum(i * chunk, B - chunk)
+        part = {k: jnp.broadcast_to(v, (chunk, n)) if v.ndim == 1
+                else jax.lax.dynamic_slice_in_dim(v, first, chunk) for k, v in full.items()}
+        a = jax.lax.dynamic_slice_in_dim(alphas, first, chunk)
+        yy, ww = jax.vmap(rows)(part["y"], part["weights"], part.get("trials"))
+        # Models with invalid or non-finite data (possible under jit) are left out, so that
+        # a model's start depends only on the batch's valid members.
+        valid = ((first + jnp.arange(chunk) >= i * chunk) & jnp.isfinite(a) & jnp.all(
+            jnp.isfinite(yy) & jnp.isfinite(ww) & (ww >= 0) & (yy >= 0) & (yy <= 1), axis=1))
+        o = part.get("offset")
+        if o is not None:
+            valid = valid & jnp.all(jnp.isfinite(o), axis=1)
+        v = valid[:, None]
+        count, a_sum, w_sum, wy_sum, o_sum = sums
+        return (count + jnp.sum(valid, dtype=jnp.int32), a_sum + jnp.sum(jnp.where(valid, a, 0.0)),
+                w_sum + jnp.sum(jnp.where(v, ww, 0.0), axis=0),
+                wy_sum + jnp.sum(jnp.where(v, ww * yy, 0.0), axis=0),
+                o_sum if o is None else o_sum + jnp.sum(jnp.where(v, o, 0.0), axis=0))
+
+    sums = (jnp.zeros((), jnp.int32), jnp.zeros((), alphas.dtype), zero, zero, zero)
+    count, a_sum, w_sum, wy_sum, o_sum = jax.lax.fori_loop(0, -(-B // chunk), body, sums)
+    count = jnp.maximum(count, 1)
+    ypool = wy_sum / jnp.where(w_sum > 0, w_sum, 1.0)
+    mean_o = None if "offset" not in full else o_sum / count
+    return ypool, w_sum, mean_o, a_sum / count
 
 
-_pooled_rows = functools.partial(jax.jit, static_argnames=("batch_shape", "class_weight"))(
+_pooled_rows = functools.partial(jax.jit, static_argnames=("batch_shape", "class_weight", "chunk"))(
     _pool_rows)
 
 
@@ -510,7 +529,8 @@ def _fit(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_iter, sch
         lead = None
         if pool:
             yp, wp, op, ap = _pool_rows(y, weights, offset, trials, alpha,
-                                        batch_shape=batch_shape, class_weight=class_weight)
+                                        batch_shape=batch_shape, class_weight=class_weight,
+                                        chunk=chunk_size)
             pooled = _loss.Problem(shared["X"], yp, wp,
                                    op if "offset" in mapped else shared.get("offset"),
                                    ap * (1.0 - l1_ratio), pf, products, link=link)

@@ -571,7 +571,7 @@ def inference(
 
 def _inference_result(arrays: dict, **statics) -> InferenceResult:
     """``InferenceResult(**arrays, **statics)`` without the frozen dataclass's ``__init__``,
-    which sets its 34 fields one ``object.__setattr__`` at a time (about 20 us); the fields
+    which sets its 34 fields one ``object.__setattr__`` at a time; the fields
     are complete and already checked by construction here."""
     res = object.__new__(InferenceResult)
     res.__dict__.update(arrays)

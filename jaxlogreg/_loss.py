@@ -267,9 +267,8 @@ def pointwise(eta: Array, y: Array) -> tuple[Array, Array, Array]:
 # Designs of at most this many columns (intercept included) without column products are
 # multiplied by sums over their columns and form their Hessian by elementwise products
 # summed over rows: under vmap a design per model otherwise becomes a batched product of
-# skinny matrices (measured for two columns and 1,000 rows, vmapped over 128 models: the
-# Hessian 2.8 against 5.8 us per model, slower from four columns; the study's calibration
-# slope fit 10 to 25% faster with the products by column sums, in interleaved runs).
+# skinny matrices, which was measured the slower of the two up to two columns (CHANGELOG.md,
+# 2026-11-23).
 _ELEMENTWISE = 2
 
 

@@ -98,11 +98,17 @@ def _check_key(key) -> None:
         )
 
 
+# Models are indexed by int32 inside a fit: a scheme has at most this many.
+_MAX_MODELS = 2**31 - 1
+
+
 def _positive_int(name: str, value, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ValueError(f"{name}: expected an int >= {minimum}, got {value!r}")
     if value < minimum:
         raise ValueError(f"{name}: expected an int >= {minimum}, got {value}")
+    if value > _MAX_MODELS:
+        raise ValueError(f"{name}: at most {_MAX_MODELS:,} (2**31 - 1), got {value:,}")
     return int(value)
 
 
@@ -500,6 +506,9 @@ class KFold(Scheme):
         object.__setattr__(self, "k", _positive_int("k", self.k, minimum=2))
         object.__setattr__(self, "repeats", _positive_int("repeats", self.repeats))
         object.__setattr__(self, "stratify", _flag("stratify", self.stratify))
+        if self.k * self.repeats > _MAX_MODELS:
+            raise ValueError(f"repeats: k * repeats models, at most {_MAX_MODELS:,} (2**31 - 1), "
+                             f"got {self.k * self.repeats:,}")
 
     @property
     def num(self) -> int:

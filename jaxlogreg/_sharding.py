@@ -337,7 +337,7 @@ def _rows_fit(X, y, weights, offset, tol, max_iter, *, mesh, batch_shape, fit_in
 
     # Replicated outputs: every device computes the same iterate from psum-ed sums. The
     # replication check is off because it cannot yet type a collective over a vmap axis (the
-    # models of a batch; jax 0.10.2).
+    # models of a batch).
     out = jax.shard_map(
         local, mesh=mesh, in_specs=(P(axis, None), P(None, axis), P(axis), P(), P()),
         out_specs=P(), check_vma=False,

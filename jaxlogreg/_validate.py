@@ -1,21 +1,24 @@
 """Checks at the Python boundary: bad input becomes a ValueError naming the argument.
 
-Shapes are always checked. Values (finite, labels in {0, 1}, nonnegative weights) are
+Shapes are always checked. Values (finite, labels in [0, 1], nonnegative weights) are
 checked only when the arrays are concrete; inside a user's ``jit`` nothing raises and the
 per-model statuses carry the news instead (``NONFINITE`` for NaN or inf, ``INVALID`` for a
-negative weight or a label outside [0, 1]; a label strictly between 0 and 1 is then fitted
-as a proportion, as the loss allows). The value checks are one fused reduction on the
-device (:func:`value_flags`); for a small problem a single pass/fail of them
-(:func:`values_ok`) runs inside the fit's own compiled program and the error is found and
-raised after it, so an eager call costs one dispatch; a large problem is checked before its
-fit starts. The first bad index is located only when a check
-has failed. Warm calls whose argument signature was seen before reuse the shape and option
+negative weight or a label outside [0, 1]). A label strictly between 0 and 1 is a
+proportion, fitted by the same loss in both paths (the Bernoulli quasi-likelihood of a
+fractional response, as statsmodels' ``GLM(family=Binomial())`` fits it). The value checks
+are one fused reduction on the device (:func:`value_flags`); for a small problem a single
+pass/fail of them (:func:`values_ok`) runs inside the fit's own compiled program and the
+error is found and raised after it, so an eager call costs one dispatch; a large problem is
+checked before its fit starts. The first bad index is located only when a check has
+failed. Sizes that cannot fit in the device's memory are refused before any array is
+converted (:func:`_check_size`). Warm calls whose argument signature was seen before reuse the shape and option
 checks (:class:`Plans`)."""
 
 from __future__ import annotations
 
 import functools
 import math
+import os
 from typing import NamedTuple, Optional, cast
 
 import jax
@@ -86,7 +89,7 @@ _KEEP_ELEMENTS = 2**16
 def _filled(shape: tuple[int, ...], value: float, dtype) -> jax.Array:
     """``jnp.full(shape, value, dtype)``, made once per distinct small argument and shared
     (JAX arrays are immutable): a default array then costs a dictionary lookup instead of a
-    dispatch (about 10 us) or eager ``jnp.ones``' chain of them (about 100). Always a
+    dispatch or eager ``jnp.ones``' chain of them. Always a
     concrete array, also when called under a trace (never a cached tracer)."""
     if math.prod(shape) <= _KEEP_ELEMENTS:
         return _kept(shape, value, dtype)
@@ -177,7 +180,7 @@ class Plans:
 def _scalar(value, dtype) -> jax.Array:
     """``value`` as a ``()`` ``dtype`` argument of a jitted call: a JAX array (or tracer)
     stays one; a number becomes the device array :func:`_filled` keeps for it (a NumPy
-    argument would cost the call about 10 us to move, eager ``jnp.asarray`` about 70)."""
+    argument would cost the call a transfer, eager ``jnp.asarray`` a dispatch)."""
     if isinstance(value, jax.Array):
         return jnp.asarray(value, dtype)
     return _filled((), np.asarray(value).item(), jnp.dtype(dtype))
@@ -242,7 +245,8 @@ def _as_array(name: str, a, dtype, min_ndim: int = 0, ndim=None) -> jax.Array:
             f"{name}: expected at least {min_ndim} dimension(s), got shape {arr.shape}"
         )
     if isinstance(arr, np.ndarray):
-        return _scalar(arr, dtype) if arr.ndim == 0 else jax.device_put(arr.astype(dtype))
+        # One device copy: no host copy first when the dtype already matches.
+        return _scalar(arr, dtype) if arr.ndim == 0 else jax.device_put(np.asarray(arr, dtype))
     if arr.dtype == dtype and getattr(arr, "weak_type", True) is False:
         return arr  # what astype would return, less its dispatch
     return arr.astype(dtype)
@@ -255,7 +259,7 @@ def value_flags(X, y, w, o, t=None) -> jax.Array:
     the fit's own compiled program when the check is deferred to after the call."""
     if t is not None:
         y, t = jnp.broadcast_arrays(y, t)
-    labels = ((y == 0) | (y == 1)) if t is None else ((y >= 0) & (y <= t))
+    labels = ((y >= 0) & (y <= 1)) if t is None else ((y >= 0) & (y <= t))
     total = w if t is None else jnp.multiply(*jnp.broadcast_arrays(w, t))
     return jnp.stack(
         [
@@ -279,7 +283,7 @@ def values_ok(X, y, w, o, t=None) -> jax.Array:
     array). Pure: a small problem's fit computes it inside its own compiled program and
     passes it to :func:`check_values` (which finds and names a failure)."""
     if t is None:
-        y_ok = jnp.all((y == 0) | (y == 1))
+        y_ok = jnp.all((y >= 0) & (y <= 1))
         total = w
     else:
         y, t = jnp.broadcast_arrays(y, t)
@@ -296,12 +300,18 @@ _values_ok = jax.jit(values_ok)
 def check_values(X, y, w, o, t=None, ok=None) -> None:
     """Raise the ``ValueError`` of the first bad value of the data, if any: a pass/fail
     (:func:`values_ok`, or ``ok`` when the caller's program computed it) and, only after a
-    failure, :func:`value_flags` and :func:`raise_for_flags`."""
-    if ok is None:
-        ok = _values_ok(X, y, w, o, t)
-    if np.asarray(ok):
+    failure, :func:`value_flags` and :func:`raise_for_flags`. Traced data is not checked
+    (nothing raises inside a user's ``jit``); an ``ok`` traced by a user's ``jit`` around
+    concrete data (closed over, with a traced ``alpha`` say) is recomputed from the data."""
+    if not all(_is_concrete(a) for a in (X, y, w, o, t) if a is not None):
         return
-    raise_for_flags(np.asarray(_value_flags(X, y, w, o, t)), X, y, w, o, t)
+    with jax.ensure_compile_time_eval():  # concrete data: evaluated now, even under a trace
+        if ok is None or not _is_concrete(ok):
+            ok = _values_ok(X, y, w, o, t)
+        if np.asarray(ok):
+            return
+        flags = np.asarray(_value_flags(X, y, w, o, t))
+    raise_for_flags(flags, X, y, w, o, t)
 
 
 def raise_for_flags(flags: np.ndarray, X, y, w, o, t=None) -> None:
@@ -325,8 +335,10 @@ def raise_for_flags(flags: np.ndarray, X, y, w, o, t=None) -> None:
     if not flags[2]:
         yn = np.asarray(y)
         if t is None:
-            idx = _first((yn != 0) & (yn != 1))
-            raise ValueError(f"y: labels must be 0 or 1, got {yn[idx]} at index {idx}")
+            idx = _first((yn < 0) | (yn > 1))
+            raise ValueError(
+                f"y: labels must be 0 or 1 (or proportions between), got {yn[idx]} at index {idx}"
+            )
         yb, tb = np.broadcast_arrays(yn, np.asarray(t))
         idx = _first((yb < 0) | (yb > tb))
         raise ValueError(
@@ -360,6 +372,66 @@ def raise_for_flags(flags: np.ndarray, X, y, w, o, t=None) -> None:
 _DEFER_LIMIT = 2**20
 
 
+@functools.cache
+def _memory_bytes() -> Optional[int]:
+    """Bytes of memory of the default device: the limit its allocator reports (GPUs), else
+    the host's physical memory (CPUs); None when neither is known."""
+    try:
+        stats = jax.devices()[0].memory_stats() or {}
+    except Exception:  # a backend without memory statistics
+        stats = {}
+    if stats.get("bytes_limit"):
+        return int(stats["bytes_limit"])
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not a POSIX system
+        return None
+
+
+def _gib(nbytes: float) -> str:
+    return f"{nbytes / 2**30:,.1f} GiB"
+
+
+def _check_size(named: dict, extra_batch, fit_intercept: bool, dtype) -> None:
+    """Refuse a problem that cannot fit in memory before any array is converted or moved.
+
+    What a fit holds at least, in ``dtype``: the design with its intercept column, the
+    per-row inputs (``y``, weights, offset, trials; ``n`` each when shared) and the results
+    (``p + 4`` values per model: parameters, loss, gradient norm, status, iterations). The
+    ``ValueError`` names the largest of them and its size against the device's memory."""
+    shapes = {k: tuple(np.shape(a)) if not hasattr(a, "shape") else tuple(a.shape)
+              for k, a in named.items() if a is not None}
+    if len(shapes["X"]) < 2:
+        return  # the shape checks name it
+    n, d = shapes["X"][-2:]
+    try:
+        batch = np.broadcast_shapes(shapes["X"][:-2], tuple(extra_batch),
+                                    *(s[:-1] for k, s in shapes.items() if k != "X" and s))
+    except ValueError:
+        return  # the shape checks name it
+    B, p = math.prod(batch), d + int(fit_intercept)
+    needs = {"X": math.prod(shapes["X"][:-2]) * n * p}
+    for k in ("y", "weights", "offset"):
+        needs[k] = max(n, math.prod(shapes.get(k, ())))
+    if "trials" in shapes:
+        needs["trials"] = max(n, math.prod(shapes["trials"]))
+    needs["results"] = B * (p + 4)
+    item = jnp.dtype(dtype).itemsize
+    total, limit = sum(needs.values()) * item, _memory_bytes()
+    if limit is None or total <= limit:
+        return
+    name = max(needs, key=lambda k: needs[k])
+    what = (f"batch: {B:,} models (batch axes {tuple(batch)}) need {_gib(needs[name] * item)} "
+            "for their results" if name == "results" else
+            f"{name}: shape {shapes[name]}{' with its intercept column' if name == 'X' and fit_intercept else ''} "
+            f"needs {_gib(needs[name] * item)}")
+    raise ValueError(
+        f"{what} in {jnp.dtype(dtype).name} ({_gib(total)} for the whole problem), more than "
+        f"the {_gib(limit)} of memory of {jax.devices()[0].platform.upper()} device 0; fit "
+        "fewer models or rows per call"
+    )
+
+
 def fit_inputs(X, y, weights, offset, *, fit_intercept: bool, trials=None, extra_batch=(),
                defer: bool = False) -> FitInputs:
     """Validate and convert the data arguments of :func:`jaxlogreg.fit`.
@@ -373,6 +445,8 @@ def fit_inputs(X, y, weights, offset, *, fit_intercept: bool, trials=None, extra
     its own compiled call and passes it to :func:`check_values`.
     """
     dtype = float_dtype(X)
+    _check_size(dict(X=X, y=y, weights=weights, offset=offset, trials=trials), extra_batch,
+                fit_intercept, dtype)
     X = _as_array("X", X, dtype, 2)
     n, d = X.shape[-2:]
     if n == 0:

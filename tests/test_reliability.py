@@ -137,3 +137,129 @@ def test_invalid_models_leave_the_others_as_the_valid_members_alone_would():
     np.testing.assert_array_equal(np.asarray(res.n_iter)[rest], alone.n_iter)
     np.testing.assert_allclose(np.asarray(res.params)[rest], alone.params, rtol=1e-13,
                                atol=1e-15)
+
+
+def _closed_over_data():
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(150, 3))
+    y = simulate(rng, X, -0.3, [0.8, -0.5, 0.1])
+    return jax.numpy.asarray(X), jax.numpy.asarray(y)
+
+
+@pytest.mark.parametrize("traced", ["alpha", "tol", "max_iter"])
+def test_fit_under_jit_with_jax_arrays_closed_over(traced):
+    """``jax.jit(lambda a: fit(X, y, alpha=a))`` with ``X``, ``y`` JAX arrays closed over
+    (concrete inside the trace, their values checked at the call), and traced ``tol`` or
+    ``max_iter``: the eager fit's answer."""
+    X, y = _closed_over_data()
+    value = {"alpha": 0.5, "tol": 1e-10, "max_iter": 50}[traced]
+    eager = jaxlogreg.fit(X, y, **{traced: value})
+    res = jax.jit(lambda v: jaxlogreg.fit(X, y, **{traced: v}))(value)
+    assert int(res.status) == int(eager.status) == int(Status.CONVERGED)
+    np.testing.assert_allclose(res.params, eager.params, rtol=1e-12, atol=1e-14)
+
+
+def test_inference_under_jit_with_jax_arrays_closed_over():
+    X, y = _closed_over_data()
+    res = jaxlogreg.fit(X, y)
+    eager = jaxlogreg.inference(res, X, y)
+    inf = jax.jit(lambda r: jaxlogreg.inference(r, X, y))(res)
+    np.testing.assert_allclose(inf.bse, eager.bse, rtol=1e-12)
+    np.testing.assert_allclose(inf.llf, eager.llf, rtol=1e-12)
+
+
+def test_bad_data_closed_over_a_jit_is_named_at_the_call():
+    """Concrete data inside a trace are checked when the trace runs: the ValueError names
+    the argument, as in an eager call."""
+    X, y = _closed_over_data()
+    X = X.at[4, 1].set(np.nan)
+    with pytest.raises(ValueError, match=r"X: non-finite value nan at index \(4, 1\)"):
+        jax.jit(lambda a: jaxlogreg.fit(X, y, alpha=a))(0.5)
+
+
+def test_proportions_fit_as_statsmodels_binomial_glm_eagerly_and_under_jit():
+    """A fractional response ``y`` in [0, 1]: the same fit eagerly and under ``jit``, equal
+    to statsmodels' binomial GLM (coefficients and model-based standard errors)."""
+    rng = np.random.default_rng(8)
+    n = 400
+    X = rng.normal(size=(n, 2))
+    p = 1.0 / (1.0 + np.exp(-(0.3 + X @ np.array([0.7, -0.4]))))
+    y = np.clip(p + rng.normal(scale=0.1, size=n), 0.0, 1.0)  # proportions, some 0 and 1
+    glm = sm.GLM(y, sm.add_constant(X), family=sm.families.Binomial()).fit(tol=1e-12)
+    eager = jaxlogreg.fit(X, y)
+    traced = jax.jit(lambda y: jaxlogreg.fit(X, y))(y)
+    for res in (eager, traced):
+        assert int(res.status) == int(Status.CONVERGED)
+        np.testing.assert_allclose(res.params, glm.params, rtol=1e-8)
+    np.testing.assert_allclose(jaxlogreg.inference(eager, X, y).bse, glm.bse, rtol=1e-8)
+
+
+@pytest.fixture
+def one_gib(monkeypatch):
+    """A device of 1 GiB (the check reads the limit through this function)."""
+    from jaxlogreg import _validate
+
+    monkeypatch.setattr(_validate, "_memory_bytes", lambda: 2**30)
+
+
+def test_a_batch_whose_results_cannot_fit_is_refused_before_it_starts(one_gib):
+    """10^8 models of 4 parameters hold 4 + 4 float64 values each in their results,
+    6.0 GiB: refused at the call, naming the batch, against the (faked) 1 GiB device."""
+    X, y = _closed_over_data()
+    assert f"{10**8 * 8 * 8 / 2**30:.1f}" == "6.0"
+    with pytest.raises(ValueError, match=r"^batch: 100,000,000 models .* need 6\.0 GiB .* "
+                                         r"more than the 1\.0 GiB of memory"):
+        jaxlogreg.fit(X, y, weights=jaxlogreg.Bootstrap(jax.random.key(0), 10**8))
+    with pytest.raises(ValueError, match=r"^batch: 100,000,000 models"):
+        jaxlogreg.fit(X, y, alpha=np.broadcast_to(1.0, (10**4, 10**4)))
+
+
+def test_rows_that_cannot_fit_are_refused_before_any_copy(one_gib):
+    """A broadcast view costs nothing until copied: 10^9 rows are named before they are."""
+    X = np.broadcast_to(np.float64(1.0), (10**9, 2))
+    y = np.broadcast_to(np.float64(0.0), (10**9,))
+    with pytest.raises(ValueError, match=r"^X: shape \(1000000000, 2\) with its intercept "
+                                         r"column needs 22\.4 GiB in float64"):
+        jaxlogreg.fit(X, y)
+
+
+@pytest.mark.parametrize("make", [lambda k: jaxlogreg.Bootstrap(k, 2**31),
+                                  lambda k: jaxlogreg.KFold(k, 4, repeats=2**30)])
+def test_schemes_of_more_models_than_int32_indices_are_refused(make):
+    with pytest.raises(ValueError, match=r"at most 2,147,483,647 \(2\*\*31 - 1\)"):
+        make(jax.random.key(0))
+
+
+@pytest.mark.slow
+def test_dense_weights_are_moved_without_a_host_copy_and_fitted_without_a_copy():
+    """A float64 weights array in a float64 fit: no host copy on the way to the device
+    (NumPy's allocations, traced), and the fit's program holds no ``(B, n)`` temporary:
+    XLA's memory analysis of the compiled fit grows by far less than the weights when the
+    batch doubles."""
+    import tracemalloc
+
+    from jaxlogreg import _fit, _validate
+
+    rng = np.random.default_rng(9)
+    n, B = 500, 4000
+    X = rng.normal(size=(n, 3))
+    y = simulate(rng, X, -0.5, [0.5, -0.5, 0.25])
+    W = (rng.random((2 * B, n)) < 0.65).astype(np.float64)
+    tracemalloc.start()
+    moved = _validate._as_array("weights", W, np.dtype(np.float64), 1)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < W.nbytes / 10
+
+    def temporaries(weights):
+        prep = _fit._prepare(X, y, weights, None, True, "auto", None, None, 0.0, 0.0, None,
+                             None, None, None)
+        data = prep.data
+        compiled = _fit._fit.lower(
+            data.X, data.y, data.weights, None, None, None, prep.alpha, prep.pf, prep.tol,
+            prep.max_iter, None, config=prep.config, chunk_size=prep.chunk_size, **prep.statics,
+        ).compile()
+        return compiled.memory_analysis().temp_size_in_bytes
+
+    growth = temporaries(moved) - temporaries(moved[:B])
+    assert growth < 0.1 * (W.nbytes - W[:B].nbytes)

@@ -95,13 +95,14 @@ def test_nonfinite_offset_batched():
 # ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("label", [2.0, 0.5, -1.0])
+@pytest.mark.parametrize("label", [2.0, 1.5, -1.0, -0.25])
 def test_labels_outside_0_1(label):
     X, y = data()
     y[4] = label
     y[10] = 3.0
     raises(
-        r"^y: labels must be 0 or 1, got " + re.escape(str(label)) + r" at index " + re.escape("(4,)") + "$",
+        r"^y: labels must be 0 or 1 \(or proportions between\), got " + re.escape(str(label))
+        + r" at index " + re.escape("(4,)") + "$",
         X,
         y,
     )
@@ -110,8 +111,9 @@ def test_labels_outside_0_1(label):
 def test_labels_outside_0_1_batched():
     X, y = data()
     Y = np.stack([y, y])
-    Y[1, 4] = 0.5
-    raises(r"^y: labels must be 0 or 1, got 0.5 at index " + re.escape("(1, 4)"), X, Y)
+    Y[1, 4] = 1.5
+    raises(r"^y: labels must be 0 or 1 \(or proportions between\), got 1.5 at index "
+           + re.escape("(1, 4)"), X, Y)
 
 
 def test_negative_weights():
@@ -315,7 +317,7 @@ def _device(*arrays):
     "which, match",
     [
         ("X", r"^X: non-finite value nan at index \(5, 1\)$"),
-        ("y", r"^y: labels must be 0 or 1, got 2.0 at index \(5,\)$"),
+        ("y", r"^y: labels must be 0 or 1 \(or proportions between\), got 2.0 at index \(5,\)$"),
         ("weights", r"^weights: negative value -1.0 at index \(5,\)$"),
         ("offset", r"^offset: non-finite value inf at index \(5,\)$"),
     ],
@@ -341,8 +343,9 @@ def test_warm_inference_with_bad_values_raises():
     res = jaxlogreg.fit(X, y)
     assert bool(jnp_all_finite(jaxlogreg.inference(res, X, y).bse))
     y_bad = np.asarray(y).copy()
-    y_bad[4] = 0.5
-    with pytest.raises(ValueError, match=r"^y: labels must be 0 or 1, got 0.5 at index \(4,\)$"):
+    y_bad[4] = -0.5
+    with pytest.raises(ValueError, match=r"^y: labels must be 0 or 1 \(or proportions between\), "
+                                         r"got -0.5 at index \(4,\)$"):
         jaxlogreg.inference(res, X, jax.device_put(y_bad))
 
 
