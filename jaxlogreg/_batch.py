@@ -5,7 +5,10 @@ Owned here so that fitting and inference share one way of walking a batch.
 
 from __future__ import annotations
 
+import functools
 import math
+import os
+from typing import Optional
 
 import jax
 import jax.numpy as jnp
@@ -14,8 +17,8 @@ import numpy as np
 from . import _loss
 
 __all__ = [
-    "AXIS", "CORE_AXES", "chunk_for", "chunked_map", "default_chunk", "split_batch", "split_models",
-    "shared_design", "map_models",
+    "AXIS", "CORE_AXES", "chunk_for", "chunk_of", "chunked_map", "default_chunk", "device_memory",
+    "platform_of", "split_batch", "split_models", "shared_design", "map_models",
 ]
 
 # Per-observation values a chunk of models may hold at once. On a CPU, about 1 MiB of
@@ -26,24 +29,77 @@ _CHUNK_ELEMENTS = 2**17
 _ACCELERATOR_CHUNK_ELEMENTS = 2**24
 
 
-def default_chunk(n: int, platform: str | None = None) -> int:
-    """Models per chunk for ``n`` rows on ``platform`` (``jax.default_backend()`` when None):
-    a power of two near ``_CHUNK_ELEMENTS / n`` on a CPU (8 to 4,096 models), near
-    ``_ACCELERATOR_CHUNK_ELEMENTS / n`` elsewhere (8 to 65,536)."""
+# A chunk's largest working array, a design-sized ``(chunk, n, p)`` (the scaled design of
+# the per-model Hessians, when there are no shared column products), may take at most this
+# share of the device's memory: the rest holds the data, the results and the chunk's other,
+# ``(chunk, n)``-sized, arrays.
+_MEMORY_SHARE = 1 / 16
+
+
+@functools.cache
+def device_memory(platform: str | None = None) -> Optional[int]:
+    """Bytes of memory of the first device of ``platform`` (the default backend when None):
+    the limit its allocator reports (GPUs), else the host's physical memory (CPUs); None
+    when neither is known."""
+    try:
+        stats = jax.devices(platform)[0].memory_stats() or {}
+    except Exception:  # a backend without memory statistics
+        stats = {}
+    if stats.get("bytes_limit"):
+        return int(stats["bytes_limit"])
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not a POSIX system
+        return None
+
+
+def platform_of(a) -> str | None:
+    """The platform of the device holding the array ``a`` (None when it is not a concrete
+    JAX array: the default backend's)."""
+    try:
+        return next(iter(a.devices())).platform
+    except Exception:  # a tracer, a NumPy array
+        return None
+
+
+def default_chunk(n: int, platform: str | None = None, *, p: int = 1, itemsize: int = 8) -> int:
+    """Models per chunk for ``n`` rows and ``p`` parameters in values of ``itemsize`` bytes
+    on ``platform`` (``jax.default_backend()`` when None).
+
+    A power of two near ``_CHUNK_ELEMENTS / n`` on a CPU (8 to 4,096 models), near
+    ``_ACCELERATOR_CHUNK_ELEMENTS / n`` elsewhere (8 to 65,536); then halved, down to 8, until
+    a design-sized array of the chunk, ``chunk n p itemsize`` bytes, takes at most
+    ``_MEMORY_SHARE`` of the device's memory (:func:`device_memory`).
+    """
     platform = jax.default_backend() if platform is None else platform
     budget, most = (_CHUNK_ELEMENTS, 4096) if platform == "cpu" else (_ACCELERATOR_CHUNK_ELEMENTS, 65536)
-    return int(min(most, max(8, 2 ** round(math.log2(max(1, budget // n))))))
+    chunk = int(min(most, max(8, 2 ** round(math.log2(max(1, budget // n))))))
+    memory = device_memory(platform)
+    if memory is not None:
+        while chunk > 8 and chunk * n * p * itemsize > _MEMORY_SHARE * memory:
+            chunk //= 2
+    return chunk
 
 
-def chunk_for(chunk_size, n: int) -> int:
+def chunk_for(chunk_size, n: int, *, p: int = 1, itemsize: int = 8, platform: str | None = None) -> int:
     """Models per chunk: ``chunk_size`` checked (a positive integer), or
-    :func:`default_chunk` for ``n`` rows when None."""
+    :func:`default_chunk` for ``n`` rows, ``p`` parameters, ``itemsize`` and ``platform``
+    when None."""
     if chunk_size is None:
-        return default_chunk(n)
+        return default_chunk(n, platform, p=p, itemsize=itemsize)
     integer = isinstance(chunk_size, (int, np.integer)) and not isinstance(chunk_size, bool)
     if not integer or int(chunk_size) < 1:
         raise ValueError(f"chunk_size: must be a positive integer, got {chunk_size!r}")
     return int(chunk_size)
+
+
+def chunk_of(chunk_size, X, fit_intercept: bool, rows: int | None = None) -> int:
+    """:func:`chunk_for` a problem of design ``X`` ``(..., n, d)`` (a converted JAX array):
+    ``rows`` per model per step (``n`` when None), ``d + fit_intercept`` parameters, ``X``'s
+    item size and the platform it is on."""
+    n = X.shape[-2] if rows is None else rows
+    return chunk_for(chunk_size, n, p=X.shape[-1] + int(fit_intercept),
+                     itemsize=X.dtype.itemsize, platform=platform_of(X))
 
 
 AXIS = "models"

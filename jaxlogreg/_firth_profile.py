@@ -52,7 +52,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _linalg, _loss, _validate
-from ._batch import chunk_for, chunked_map, shared_design, split_batch
+from ._batch import chunk_of, chunked_map, shared_design, split_batch
 from ._result import FitResult
 from ._status import Status
 from ._typing import ArrayLike, Float, Integer, Numeric, Real
@@ -180,7 +180,7 @@ def firth_profile(
         jnp.asarray(z, dtype), jnp.asarray(tol, dtype), jnp.asarray(root_tol, dtype),
         jnp.asarray(max_iter, jnp.int32), batch_shape=data.batch_shape,
         fit_intercept=fit_intercept, columns=columns, kinds=kinds,
-        chunk_size=chunk_for(chunk_size, data.X.shape[-2]),
+        chunk_size=chunk_of(chunk_size, data.X, fit_intercept),
         config=config, max_root_iter=int(max_root_iter), max_expand=int(max_expand),
     )
     stat = out[..., -1]

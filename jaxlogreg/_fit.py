@@ -12,7 +12,7 @@ import numpy as np
 
 from . import _implicit, _linalg, _links, _loss, _resample, _validate, solvers
 from .solvers import _common
-from ._batch import chunk_for, shared_design, split_models
+from ._batch import chunk_of, shared_design, split_models
 from ._result import FitResult
 from .solvers import Context
 from ._status import Status
@@ -234,7 +234,7 @@ def _prepare(X, y, weights, offset, fit_intercept, solver, tol, max_iter, alpha,
     _validate.check_max_iter(max_iter)
     n = data.X.shape[-2]
     # Rows a model touches per step: all of them, or a minibatch for stochastic solvers.
-    chunk_size = chunk_for(chunk_size, config.rows_per_step(n))
+    chunk_size = chunk_of(chunk_size, data.X, fit_intercept, config.rows_per_step(n))
     statics = dict(
         batch_shape=data.batch_shape,
         fit_intercept=bool(fit_intercept),

@@ -127,7 +127,7 @@ import numpy as np
 from jax.scipy.special import gammaincc, ndtr, xlogy
 
 from . import _linalg, _links, _loss, _resample, _validate
-from ._batch import chunk_for, map_models, shared_design, split_models
+from ._batch import chunk_of, map_models, shared_design, split_models
 from ._result import FitResult, _join
 from ._status import Status
 from ._typing import ArrayLike, Bool, ClassWeight, Float, Int32, Integer, Numeric, Real
@@ -645,7 +645,8 @@ def _inference_plan(res, X, y, weights, offset, cov_type, groups, alpha, chunk_s
         # Unused; keeps one compilation for all cov types.
         groups = _validate._filled((n,), 0, jnp.dtype(jnp.int32))
     return _InferencePlan(
-        data, scheme, batch, fit_intercept, link, chunk_for(chunk_size, n), cw, groups,
+        data, scheme, batch, fit_intercept, link, chunk_of(chunk_size, data.X, fit_intercept), cw,
+        groups,
         _validate._scalar(COV_TYPES.index(cov_type), jnp.int32),
         _validate._scalar(_normal_quantile(1.0 - alpha / 2.0), data.X.dtype), alpha, cov_type,
         information,
@@ -995,7 +996,7 @@ def score_test(
         )
     if cols.size == d:
         raise ValueError("restricted_columns: lists every column of X_full; nothing is tested")
-    chunk = chunk_for(chunk_size, n)
+    chunk = chunk_of(chunk_size, data.X, fit_intercept)
     dtype = data.X.dtype
     shift = int(fit_intercept)
     full = jnp.zeros(batch + (d + shift,), dtype)
@@ -1165,7 +1166,7 @@ def laplace(
                   grad_norm=jnp.asarray(res.grad_norm, dtype))
     mean, cov, valid = _laplace(
         arrays, pf, scheme, batch_shape=batch, fit_intercept=fit_intercept,
-        chunk_size=chunk_for(chunk_size, n), link=link, class_weight=cw,
+        chunk_size=chunk_of(chunk_size, data.X, fit_intercept), link=link, class_weight=cw,
     )
     sd = jnp.sqrt(jnp.diagonal(cov, axis1=-2, axis2=-1))
     return LaplaceResult(mean, cov, sd, valid, fit_intercept=fit_intercept, link=link)

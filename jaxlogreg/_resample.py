@@ -105,6 +105,7 @@ _MAX_MODELS = 2**31 - 1
 def _positive_int(name: str, value, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ValueError(f"{name}: expected an int >= {minimum}, got {value!r}")
+    value = int(value)
     if value < minimum:
         raise ValueError(f"{name}: expected an int >= {minimum}, got {value}")
     if value > _MAX_MODELS:

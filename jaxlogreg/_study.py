@@ -15,8 +15,9 @@ recovered. Replicates come from one of two sources (or both):
 Replicates are processed in chunks of ``batch`` consecutive indices, each one call of
 :func:`jaxlogreg.fit`, :func:`jaxlogreg.inference` and the held-out metrics of
 :mod:`jaxlogreg._metrics`, all batched on the device. With ``out``, each finished chunk is
-written atomically to ``out/chunks/`` as it completes; ``resume=True`` reloads the chunks a
-killed run left and computes only the rest, giving the same result as an uninterrupted run.
+written atomically to ``out/chunks/`` as it completes; a run with the same settings into the
+same ``out`` reuses the chunks a killed run left and computes only the rest, giving the same
+result as an uninterrupted run (see *Storage* below).
 
 Per coefficient ``j`` with true value ``t_j``, over the replicates that converged (and whose
 information matrix is invertible), with estimates ``b_j`` and standard errors ``s_j``::
@@ -31,15 +32,59 @@ and per replicate, on its held-out rows: log loss, Brier score, ROC AUC, calibra
 intercept and slope (:func:`jaxlogreg._metrics.calibration`), and a reliability curve. These
 pass over the held-out rows alone, gathered per replicate into ``(B, rows)`` with padding of
 weight 0 (:func:`_held_out_rows`), not over all ``n`` rows with weight 0 on the training ones.
+
+**Storage.** A study with ``out`` keeps there::
+
+    .study.lock           the lock: one run at a time (it holds the running process's id)
+    study.json            the record: the study's id and settings, and the manifest of
+                          finished chunks, {file name: SHA-256 of its bytes}
+    chunks/replicates_<start>_<stop>.npz
+                          per-replicate arrays of replicates start .. stop - 1, with the
+                          study's id and (start, stop) as arrays of their own
+    summary.json, replicates.npz, report.md, coefficients.png, calibration.png
+    outputs.json          written last: the SHA-256 of each output above
+
+The study's **id** is a SHA-256 of its settings as canonical JSON (sorted keys, no spaces);
+the settings hold a digest of the data (of replicate 0's data with ``generate``, which
+catches a changed generator in most cases; ``config`` should record what defines it).
+
+* A run holds an exclusive lock on ``out`` for its lifetime (:func:`jaxlogreg._io.
+  lock_directory`); a second run into the same ``out`` is refused at once, naming the
+  first one's process id.
+* Into an ``out`` with no record, a run starts afresh, unless ``chunks/`` holds any file or
+  an output is already there: those belong to something else and are never used or
+  overwritten (``overwrite=True`` removes the study files named above, nothing else).
+* Into an ``out`` whose record has the same id, a run reads back the finished study when its
+  outputs are complete, else continues it: a chunk the manifest lists is used only if its
+  bytes match the recorded digest and it holds this study's id, its own (start, stop), the
+  replicate indices ``start .. stop - 1`` and every field with ``stop - start`` rows of the
+  right shape; any mismatch is refused with a ``ValueError`` naming the file (delete it and
+  run again to recompute it). A chunk the manifest does not list (a run stopped between
+  writing it and recording it) is computed again and overwritten.
+* Into an ``out`` holding another study, a run is refused, naming the settings that differ;
+  ``overwrite=True`` replaces that study.
+* A run that stops before it has recorded a chunk of a study it started removes what it
+  wrote, the folder too if it made it: a run whose arguments fail leaves nothing behind.
+
+**The outputs are all or nothing** (:func:`write_outputs`, :func:`load`): every output is
+first written to a temporary name (a full disk there leaves the old set whole), then
+``outputs.json`` is removed, the outputs are renamed into place, stale ones (a plot the new
+set lacks) removed, and ``outputs.json`` written last with every output's SHA-256
+(:func:`jaxlogreg._io.replace_set`). :func:`load` checks every output against it, so a reader
+gets the old complete set, the new complete set, or a ``ValueError`` saying the set is
+incomplete, never a mix.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import errno
 import functools
 import hashlib
 import json
 import math
+import re
 import statistics
 import sys
 from pathlib import Path
@@ -50,12 +95,12 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import ndtr
 
-from . import _io, _metrics, _resample
+from . import _io, _metrics, _resample, solvers
 from ._fit import fit
 from ._inference import inference, variance_inflation_factors
 from ._status import Status
 
-__all__ = ["run_study", "StudyResult", "REPLICATE_FIELDS"]
+__all__ = ["run_study", "StudyResult", "REPLICATE_FIELDS", "OUTPUT_FILES", "load", "write_outputs"]
 
 # Per-replicate arrays a study keeps (and writes to replicates.npz).
 REPLICATE_FIELDS = (
@@ -64,6 +109,8 @@ REPLICATE_FIELDS = (
     "reliability_observed", "reliability_weight",
 )
 _RELIABILITY_BINS = 10
+# The standard errors a study can report (a cluster covariance needs groups it has none of).
+_COV_TYPES = ("nonrobust", "HC0", "HC1")
 # Per-observation values a study chunk may hold at once (predictions, held-out weights).
 _CHUNK_ELEMENTS = 10_000_000
 
@@ -176,6 +223,7 @@ def run_study(
     chunk_size: Optional[int] = None,
     out=None,
     resume: bool = False,
+    overwrite: bool = False,
     progress: bool = False,
     config: Optional[dict] = None,
 ) -> StudyResult:
@@ -196,15 +244,28 @@ def run_study(
         :func:`jaxlogreg.fit`; ``cov_type`` as :func:`jaxlogreg.inference`.
       level: confidence level of the Wald intervals whose coverage is reported.
       batch: replicates per chunk (default: from ``n``, about 1e7 values per chunk).
-      out: a directory: chunks are written to ``out/chunks/`` as they finish (atomically);
-        None keeps everything in memory.
-      resume: reuse the chunks already in ``out`` (which must hold the same study).
+      out: a directory: chunks are written to ``out/chunks/`` as they finish (atomically),
+        and the outputs of :func:`write_outputs` when all are done; None keeps everything in
+        memory. See *Storage* in the module docstring.
+      resume: continue the study in ``out``. A run whose settings match the study in
+        ``out`` always continues it (or reads it back when finished), so this only states
+        the intent; a study with other settings is refused either way.
+      overwrite: replace a study with other settings in ``out`` (removing its record,
+        chunks and outputs, nothing else), and start afresh.
       progress: show a progress bar over chunks (tqdm when installed, else a line).
       config: extra JSON-serialisable settings to record with the study (the CLI records
         its generative model here).
 
     Returns:
       :class:`StudyResult`.
+
+    Raises:
+      ValueError: bad arguments, naming the argument; an ``out`` that holds another study,
+        files of something else, a damaged or foreign chunk, or is in use by another run
+        (:class:`jaxlogreg._io.StorageError`, a ``ValueError``, naming the file and what to
+        do).
+      OSError: ``out`` cannot be written (a full disk, no permission, a file where the
+        folder should be), naming the file.
     """
     if (X is None) != (y is None):
         raise ValueError("X, y: give both (a data set to resample) or neither (with generate)")
@@ -228,6 +289,10 @@ def run_study(
         num = scheme.num
     if not 0.0 < float(level) < 1.0:
         raise ValueError(f"level: must be in (0, 1), got {level}")
+    if cov_type not in _COV_TYPES:
+        raise ValueError(f"cov_type: a study's standard errors are one of {_COV_TYPES}, got {cov_type!r}")
+    if resume and overwrite:
+        raise ValueError("overwrite: cannot both resume the study in out and overwrite it")
     if true_params is None:
         raise ValueError("true_params: the parameters the data were generated from are needed")
     true_params = np.asarray(true_params, dtype=np.float64)
@@ -255,6 +320,7 @@ def run_study(
     )
     if len(names) != k:
         raise ValueError(f"names: expected {k} names, got {len(names)}")
+    solvers.resolve(solver, k, float(l1_ratio))  # an unknown solver raises, naming it
     if batch is None:
         batch = max(256, _CHUNK_ELEMENTS // max(n, 1))
     batch = int(min(batch, num))
@@ -267,54 +333,73 @@ def run_study(
         l1_ratio=float(l1_ratio), cov_type=cov_type, level=float(level), batch=batch,
         scheme=_describe_scheme(scheme), source="resample" if X is not None else "generate",
         dtype=str(np.dtype(dtype)), names=list(names), true_params=true_params.tolist(),
-        data_digest=_digest(X, y) if X is not None else None, **(config or {}),
+        tol=_recorded(tol), max_iter=_recorded(max_iter),
+        data_digest=_digest(X, y) if generate is None else _digest(*generate(jnp.asarray(0, jnp.int32))),
+        **(config or {}),
     )
+    settings = json.loads(json.dumps(settings))  # as it reads back from study.json
     fit_kw = dict(
         fit_intercept=fit_intercept, solver=solver, alpha=alpha, l1_ratio=l1_ratio, tol=tol,
         max_iter=max_iter, chunk_size=chunk_size,
     )
-    store = _Store(out, settings, resume) if out is not None else None
+    opened = (_Store(out, settings, overwrite=overwrite, progress=progress)
+              if out is not None else contextlib.nullcontext())
+    with opened as store:
+        if store is not None and store.finished is not None:
+            return store.finished
+        reference = None
+        if X is not None:
+            assert scheme is not None
+            full = fit(X, y, **fit_kw)
+            full_inf = inference(full, X, y, cov_type=cov_type, alpha=1.0 - level)
+            reference = dict(
+                params=np.asarray(full.params, np.float64),
+                bse=np.asarray(full_inf.bse, np.float64), status=int(full.status), n=int(n),
+                n_train=float(jnp.sum(_draw(_Window(scheme, jnp.asarray(0, jnp.int32), num=1),
+                                            jnp.asarray(y, dtype), False)[0])),
+                vif=np.asarray(variance_inflation_factors(X), np.float64),
+            )
+        chunk_kw = dict(fit_kw)
+        if reference is not None and reference["status"] == int(Status.CONVERGED):
+            # Every replicate starts from the full-data fit, whatever chunk it falls in, so a
+            # replicate's fit does not depend on the chunking.
+            chunk_kw["init"] = reference["params"]
 
-    reference = None
-    if X is not None:
-        assert scheme is not None
-        full = fit(X, y, **fit_kw)
-        full_inf = inference(full, X, y, cov_type=cov_type, alpha=1.0 - level)
-        reference = dict(
-            params=np.asarray(full.params, np.float64), bse=np.asarray(full_inf.bse, np.float64),
-            status=int(full.status), n=int(n),
-            n_train=float(jnp.sum(_draw(_Window(scheme, jnp.asarray(0, jnp.int32), num=1),
-                                        jnp.asarray(y, dtype), False)[0])),
-            vif=np.asarray(variance_inflation_factors(X), np.float64),
-        )
-    chunk_kw = dict(fit_kw)
-    if reference is not None and reference["status"] == int(Status.CONVERGED):
-        # Every replicate starts from the full-data fit, whatever chunk it falls in, so a
-        # replicate's fit does not depend on the chunking.
-        chunk_kw["init"] = reference["params"]
+        starts = list(range(0, num, batch))
+        bar = _progress(len(starts), progress)
+        pieces = []
+        for s in starts:
+            stop = min(s + batch, num)
+            piece = store.load(s, stop) if store is not None else None
+            if piece is None:
+                first = max(0, min(s, num - batch))  # the last chunk overlaps, keeping its shape
+                piece = _run_chunk(first, batch, X, y, scheme, generate, chunk_kw, cov_type)
+                piece = {key: v[s - first:] for key, v in piece.items()}
+                if store is not None:
+                    store.save(s, stop, piece)
+            pieces.append(piece)
+            bar.update()
+        bar.close()
+        reps = {key: np.concatenate([p[key] for p in pieces]) for key in REPLICATE_FIELDS}
 
-    starts = list(range(0, num, batch))
-    bar = _progress(len(starts), progress)
-    pieces = []
-    for s in starts:
-        stop = min(s + batch, num)
-        piece = store.load(s, stop) if store is not None else None
-        if piece is None:
-            first = max(0, min(s, num - batch))  # the last chunk overlaps, keeping its shape
-            piece = _run_chunk(first, batch, X, y, scheme, generate, chunk_kw, cov_type)
-            piece = {key: v[s - first:] for key, v in piece.items()}
-            if store is not None:
-                store.save(s, stop, piece)
-        pieces.append(piece)
-        bar.update()
-    bar.close()
-    reps = {key: np.concatenate([p[key] for p in pieces]) for key in REPLICATE_FIELDS}
-
-    summary = summarize(reps, true_params, level)
-    result = StudyResult(names, true_params, reps, summary, reference, settings)
-    if store is not None:
-        store.finish(result)
+        summary = summarize(reps, true_params, level)
+        result = StudyResult(names, true_params, reps, summary, reference, settings)
+        if store is not None:
+            store.finish(result)
     return result
+
+
+def _recorded(value):
+    """A setting as JSON for the record (``fit`` checks its value): None, a number or nested
+    lists of numbers, else its ``repr``."""
+    if value is None:
+        return None
+    try:
+        value = np.asarray(value).tolist()
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)
+    return value
 
 
 def _run_chunk(first, size, X, y, scheme, generate, fit_kw, cov_type) -> dict:
@@ -629,44 +714,244 @@ def _digest(X, y) -> str:
     return h.hexdigest()[:16]
 
 
-class _Store:
-    """Chunks of a study in ``out/chunks/``, written atomically, reused on resume."""
+def study_id(settings: dict) -> str:
+    """The study's identity: 16 hex digits of the SHA-256 of ``settings`` as canonical JSON
+    (sorted keys, no spaces)."""
+    text = json.dumps(settings, sort_keys=True, separators=(",", ":"), allow_nan=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
-    def __init__(self, out, settings: dict, resume: bool):
+
+_FORMAT = "jaxlogreg-study/1"
+_RECORD, _LOCK, _MARKER = "study.json", ".study.lock", "outputs.json"
+# Outputs of write_outputs, in the order written; the plots only with matplotlib, the
+# calibration plot only with held-out rows.
+OUTPUT_FILES = ("summary.json", "replicates.npz", "report.md", "coefficients.png",
+                "calibration.png")
+_CHUNK_NAME = re.compile(r"replicates_\d{10}_\d{10}\.npz")
+
+
+class _Store:
+    """A study's files in ``out``, held under its lock from ``__enter__`` to ``__exit__``
+    (*Storage* in the module docstring). After ``__enter__``, ``finished`` is the finished
+    study read back from ``out`` when there is one, else None."""
+
+    def __init__(self, out, settings: dict, *, overwrite: bool = False, progress: bool = False):
         self.out = Path(out)
-        self.settings = json.loads(json.dumps(settings))
-        record = self.out / "study.json"
-        if record.exists():
-            if not resume:
-                raise ValueError(
-                    f"out: {self.out} already holds a study; pass resume=True (--resume) to "
-                    "continue it, or choose another directory"
+        self.settings = settings
+        self.study_id = study_id(settings)
+        self.overwrite = overwrite
+        self.progress = progress
+        self.manifest: dict[str, str] = {}  # chunk file name -> SHA-256 of its bytes
+        self.finished: Optional[StudyResult] = None
+        self._lock = contextlib.ExitStack()
+        # What this run made, removed again if it fails before it has recorded a chunk:
+        # folders (outermost first) and files (the lock, the record, an unrecorded chunk).
+        self._made_dirs: list[Path] = []
+        self._made_files: list[Path] = []
+        self._recorded = False  # this run has recorded a chunk in the manifest
+
+    @property
+    def record(self) -> Path:
+        return self.out / _RECORD
+
+    def __enter__(self) -> "_Store":
+        try:
+            self._open()
+        except BaseException:
+            self._close(failed=True)
+            raise
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        self._close(failed=kind is not None)
+
+    def _open(self) -> None:
+        out = self.out
+        if out.exists() and not out.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "a file, not a folder", str(out))
+        self._made_dirs = [f for f in reversed([out, *out.parents]) if not f.exists()]
+        out.mkdir(parents=True, exist_ok=True)
+        if not (out / _LOCK).exists():
+            self._made_files.append(out / _LOCK)
+        self._lock.enter_context(_io.lock_directory(out, _LOCK, what="out"))
+        if self.overwrite:
+            self._clear()
+        record = self._read_record()
+        if record is None:
+            stray = self._strays()
+            if stray is not None:
+                raise _io.StorageError(
+                    f"out: {stray} is not part of a study recorded in {out} (there is no "
+                    f"{_RECORD}), so it may belong to something else and is neither used nor "
+                    f"overwritten; delete it, pass overwrite=True (--overwrite) to remove the "
+                    f"study files in {out}, or choose another out (--out)"
                 )
-            previous = json.loads(record.read_text())
-            if previous != self.settings:
-                changed = sorted(k for k in set(previous) | set(self.settings)
-                                 if previous.get(k) != self.settings.get(k))
-                raise ValueError(
-                    f"out: {self.out} holds a different study (settings differ: "
-                    f"{', '.join(changed)}); cannot resume it"
-                )
-        else:
-            _io.write_json(record, self.settings)
+            self._made_files.append(self.record)
+            self._write_record()
+            return
+        previous = record["settings"]
+        if previous != self.settings:
+            changed = sorted(k for k in set(previous) | set(self.settings)
+                             if previous.get(k) != self.settings.get(k))
+            raise ValueError(
+                f"out: {out} holds a different study (settings differ: {', '.join(changed)}); "
+                "pass overwrite=True (--overwrite) to replace it, or choose another out (--out)"
+            )
+        if record["study_id"] != self.study_id:
+            raise _io.StorageError(
+                f"{self.record}: its study id {record['study_id']} does not match its settings "
+                f"(id {self.study_id}): the file was changed; delete it (and {out / 'chunks'}) "
+                "or pass overwrite=True (--overwrite) to start the study afresh"
+            )
+        self.manifest = dict(record["chunks"])
+        for tmp in (out / "chunks").glob(".replicates_*.tmp"):  # left by a killed run
+            tmp.unlink(missing_ok=True)
+        try:
+            done = load(out)
+        except ValueError:  # no complete outputs (yet): the study continues
+            return
+        if done.config == self.settings:
+            self.finished = done
+            if self.progress:
+                print(f"study: {out} holds this study, finished; reading it back (pass "
+                      "overwrite=True, --overwrite, to compute it again)", file=sys.stderr)
+
+    def _read_record(self) -> Optional[dict]:
+        """The study record, None when there is none; a ``StorageError`` when it is damaged."""
+        fix = (f"delete it (and {self.out / 'chunks'}), pass overwrite=True (--overwrite) to "
+               f"start the study afresh, or choose another out (--out)")
+        try:
+            record = _io.read_json(self.record)
+        except FileNotFoundError:
+            return None
+        except _io.StorageError as e:
+            raise _io.StorageError(f"{e}; {fix}") from None
+        if not (isinstance(record, dict) and record.get("format") == _FORMAT
+                and isinstance(record.get("study_id"), str)
+                and isinstance(record.get("settings"), dict)
+                and isinstance(record.get("chunks"), dict)):
+            raise _io.StorageError(
+                f"{self.record}: not a study record of this version of jaxlogreg "
+                f"(format {_FORMAT}); {fix}"
+            )
+        return record
+
+    def _write_record(self) -> None:
+        _io.write_json(self.record, dict(format=_FORMAT, study_id=self.study_id,
+                                         settings=self.settings, chunks=dict(sorted(self.manifest.items()))))
+
+    def _strays(self) -> Optional[Path]:
+        """A file in ``out`` that a study would use or overwrite though no study record
+        claims it (any file in ``chunks/``, an output), or None."""
+        chunks = self.out / "chunks"
+        if chunks.is_dir() and any(chunks.iterdir()):
+            return min(chunks.iterdir())
+        for name in (*OUTPUT_FILES, _MARKER):
+            if (self.out / name).exists():
+                return self.out / name
+        return None
+
+    def _clear(self) -> None:
+        """Remove the study files in ``out`` (record, chunks, outputs), nothing else."""
+        chunks = self.out / "chunks"
+        if chunks.is_dir():
+            for path in chunks.iterdir():
+                if _CHUNK_NAME.fullmatch(path.name) or (
+                        path.name.startswith(".replicates_") and path.name.endswith(".tmp")):
+                    path.unlink()
+        for name in (_MARKER, *OUTPUT_FILES, _RECORD):  # the marker first: no half set is read
+            (self.out / name).unlink(missing_ok=True)
+
+    def _close(self, failed: bool) -> None:
+        try:
+            if failed and not self._recorded:
+                # Failed before recording a chunk: nothing of value is lost by removing what
+                # this run made (rmdir: only folders left empty).
+                for path in reversed(self._made_files):
+                    with contextlib.suppress(OSError):
+                        path.unlink()
+                for folder in reversed(self._made_dirs):
+                    with contextlib.suppress(OSError):
+                        folder.rmdir()
+        finally:
+            self._lock.close()
 
     def _path(self, start: int, stop: int) -> Path:
         return self.out / "chunks" / f"replicates_{start:010d}_{stop:010d}.npz"
 
     def load(self, start: int, stop: int) -> Optional[dict]:
+        """Replicates ``start .. stop - 1`` from their chunk file, checked (module
+        docstring); None when the manifest does not list it or the file is gone."""
         path = self._path(start, stop)
-        if not path.exists():
+        digest = self.manifest.get(path.name)
+        if digest is None:
             return None
-        return _io.read_npz(path)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        fix = ("delete it and run the study again (the same settings, the same out) to "
+               "compute it again, or choose another out (--out)")
+        if _io.sha256(data) != digest:
+            raise _io.StorageError(
+                f"{path}: its contents do not match the checksum recorded in {self.record} "
+                f"(damaged or replaced after it was written); {fix}"
+            )
+        try:
+            arrays = _io.read_npz(path, data)
+        except _io.StorageError as e:
+            raise _io.StorageError(f"{e}; {fix}") from None
+        owner = arrays.get("study_id")
+        if owner is None or owner.shape != () or str(owner) != self.study_id:
+            raise _io.StorageError(
+                f"{path}: belongs to another study (id {owner if owner is None else str(owner)}"
+                f", this study's is {self.study_id}); {fix}"
+            )
+        span = tuple(int(arrays[k]) if k in arrays and arrays[k].shape == ()
+                     and np.issubdtype(arrays[k].dtype, np.integer) else None
+                     for k in ("start", "stop"))
+        if span != (start, stop):
+            raise _io.StorageError(
+                f"{path}: holds replicates start, stop = {span}, not {(start, stop)} as its "
+                f"name says; {fix}"
+            )
+        k, rows = len(self.settings["names"]), stop - start
+        for field in REPLICATE_FIELDS:
+            tail = _FIELD_TAILS.get(field, ())
+            want = (rows, *(k if t == "k" else t for t in tail))
+            got = arrays[field].shape if field in arrays else None
+            if got != want:
+                raise _io.StorageError(
+                    f"{path}: field {field!r} has shape {got}, expected {want}; {fix}"
+                )
+        if not np.array_equal(arrays["index"], np.arange(start, stop)):
+            raise _io.StorageError(f"{path}: its replicate indices are not {start} .. {stop - 1}; {fix}")
+        return {field: arrays[field] for field in REPLICATE_FIELDS}
 
     def save(self, start: int, stop: int, piece: dict) -> None:
-        _io.write_npz(self._path(start, stop), **piece)
+        """Write replicates ``start .. stop - 1`` with the study's id and their range, then
+        record the file's digest in the manifest."""
+        path = self._path(start, stop)
+        data = _io.npz_bytes(**piece, study_id=np.asarray(self.study_id),
+                             start=np.asarray(start, np.int64), stop=np.asarray(stop, np.int64))
+        if not path.parent.exists():
+            self._made_dirs.append(path.parent)
+        self._made_files.append(path)
+        _io.write_bytes(path, data)
+        self.manifest[path.name] = _io.sha256(data)
+        self._write_record()
+        self._recorded = True
 
     def finish(self, result: StudyResult) -> None:
         write_outputs(result, self.out)
+
+
+# Trailing shapes of the per-replicate fields of a chunk ("k": one per parameter); () when
+# not listed.
+_FIELD_TAILS: dict[str, tuple] = {
+    "params": ("k",), "bse": ("k",), "reliability_predicted": (_RELIABILITY_BINS,),
+    "reliability_observed": (_RELIABILITY_BINS,), "reliability_weight": (_RELIABILITY_BINS,),
+}
 
 
 class _NoBar:
@@ -718,20 +1003,19 @@ def _jsonable(v):
 
 def write_outputs(result: StudyResult, out) -> list[Path]:
     """Write ``summary.json``, ``replicates.npz``, ``report.md`` and (with matplotlib)
-    ``coefficients.png`` and ``calibration.png`` to ``out``; returns the paths written."""
+    ``coefficients.png`` and ``calibration.png`` to ``out``, then ``outputs.json`` with the
+    digest of each, all or nothing (module docstring); returns the paths of the outputs."""
     out = Path(out)
     table, reading = result.table(), result.reading()
     summary = dict(
         config=result.config, names=list(result.names), true_params=result.true_params,
         summary=result.summary, reference=result.reference, table=table, reading=reading,
     )
-    written = []
-    _io.write_json(out / "summary.json", _jsonable(summary))
-    written.append(out / "summary.json")
-    _io.write_npz(out / "replicates.npz", **result.replicates)
-    written.append(out / "replicates.npz")
-    plots = _plots(result, out)
-    written += plots
+    files = {
+        "summary.json": _io.json_bytes(_jsonable(summary)),
+        "replicates.npz": _io.npz_bytes(**result.replicates),
+    }
+    plots = _plots(result)
     lines = [
         "# Coefficient-recovery study", "",
         f"{result.summary['replicates']} replicates ({result.summary['used']} used: converged "
@@ -743,23 +1027,25 @@ def write_outputs(result: StudyResult, out) -> list[Path]:
         "(pred.), and coverage of the Wald interval.", "",
         reading, "",
     ]
-    for p in plots:
-        lines += [f"![{p.stem}]({p.name})", ""]
-    _io.write_text(out / "report.md", "\n".join(lines))
-    written.append(out / "report.md")
-    return written
+    for name in plots:
+        lines += [f"![{Path(name).stem}]({name})", ""]
+    files["report.md"] = "\n".join(lines).encode("utf-8")
+    files.update(plots)
+    _io.replace_set(out, files, _MARKER, stale=OUTPUT_FILES,
+                    extra=dict(format=_FORMAT, study_id=study_id(result.config)))
+    return [out / name for name in files]
 
 
-def _plots(result: StudyResult, out: Path) -> list[Path]:
-    """Histograms of every coefficient and the pooled calibration curve (needs matplotlib;
-    nothing is drawn without it)."""
+def _plots(result: StudyResult) -> dict[str, bytes]:
+    """``{file name: PNG bytes}``: histograms of every coefficient and the pooled
+    calibration curve (needs matplotlib; nothing is drawn without it)."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        return []
+        return {}
     import io
 
     s, reps = result.summary, result.replicates
@@ -792,12 +1078,11 @@ def _plots(result: StudyResult, out: Path) -> list[Path]:
         ax.tick_params(labelsize=7)
     axes.ravel()[0].legend(fontsize=7)
     fig.tight_layout()
-    paths = []
+    plots = {}
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
-    _io.write_bytes(out / "coefficients.png", buf.getvalue())
-    paths.append(out / "coefficients.png")
+    plots["coefficients.png"] = buf.getvalue()
     pred, obs = s["reliability_predicted"], s["reliability_observed"]
     if np.any(np.isfinite(pred)):
         fig, ax = plt.subplots(figsize=(4, 4))
@@ -813,25 +1098,42 @@ def _plots(result: StudyResult, out: Path) -> list[Path]:
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=110)
         plt.close(fig)
-        _io.write_bytes(out / "calibration.png", buf.getvalue())
-        paths.append(out / "calibration.png")
-    return paths
+        plots["calibration.png"] = buf.getvalue()
+    return plots
 
 
 def load(out) -> StudyResult:
     """The :class:`StudyResult` of a finished study directory (``summary.json`` and
-    ``replicates.npz``, as :func:`write_outputs` writes them)."""
+    ``replicates.npz``, as :func:`write_outputs` writes them, checked against
+    ``outputs.json``).
+
+    Raises:
+      ValueError: no such directory, or its outputs are incomplete, changed or damaged
+        (:class:`jaxlogreg._io.StorageError`), naming the file.
+    """
     out = Path(out)
+    if not out.is_dir():
+        raise ValueError(f"out: no finished study in {out} (no such folder)")
+    fix = "run the study again with the same settings into this folder to write them again"
     try:
-        record = json.loads((out / "summary.json").read_text())
-    except OSError as e:
-        raise ValueError(f"out: no finished study in {out} ({e.strerror})") from None
-    reps = _io.read_npz(out / "replicates.npz")
-    summary = {k: np.asarray(v, np.float64) if isinstance(v, list) else v
-               for k, v in record["summary"].items()}
-    reference = record["reference"]
+        marker, files = _io.read_set(out, _MARKER, what="the study's outputs")
+        record = _io.read_json(out / "summary.json", files["summary.json"])
+        reps = _io.read_npz(out / "replicates.npz", files["replicates.npz"])
+        if marker.get("study_id") != study_id(record["config"]):
+            raise _io.StorageError(f"{out / _MARKER}: belongs to another study than {out / 'summary.json'}")
+        missing = [k for k in REPLICATE_FIELDS if k not in reps]
+        if missing:
+            raise _io.StorageError(f"{out / 'replicates.npz'}: lacks the fields {missing}")
+        summary = {k: np.asarray(v, np.float64) if isinstance(v, list) else v
+                   for k, v in record["summary"].items()}
+        reference = record["reference"]
+        names, true_params, config = record["names"], record["true_params"], record["config"]
+    except _io.StorageError as e:
+        raise _io.StorageError(f"{e}; {fix}") from None
+    except (KeyError, TypeError, AttributeError) as e:
+        raise _io.StorageError(f"{out / 'summary.json'}: not a study summary ({e!r}); {fix}") from None
     if reference is not None:
         reference = {k: np.asarray(v, np.float64) if isinstance(v, list) else v
                      for k, v in reference.items()}
-    return StudyResult(tuple(record["names"]), np.asarray(record["true_params"], np.float64),
-                       reps, summary, reference, record["config"])
+    return StudyResult(tuple(names), np.asarray(true_params, np.float64), reps, summary,
+                       reference, config)

@@ -11,19 +11,20 @@ pass/fail of them (:func:`values_ok`) runs inside the fit's own compiled program
 error is found and raised after it, so an eager call costs one dispatch; a large problem is
 checked before its fit starts. The first bad index is located only when a check has
 failed. Sizes that cannot fit in the device's memory are refused before any array is
-converted (:func:`_check_size`). Warm calls whose argument signature was seen before reuse the shape and option
-checks (:class:`Plans`)."""
+converted (:func:`_check_size`). Warm calls whose argument signature was seen before reuse
+the shape and option checks (:class:`Plans`)."""
 
 from __future__ import annotations
 
 import functools
 import math
-import os
 from typing import NamedTuple, Optional, cast
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from . import _batch
 
 __all__ = ["FitInputs", "fit_inputs", "float_dtype", "penalty_inputs", "class_weight_spec"]
 
@@ -372,22 +373,6 @@ def raise_for_flags(flags: np.ndarray, X, y, w, o, t=None) -> None:
 _DEFER_LIMIT = 2**20
 
 
-@functools.cache
-def _memory_bytes() -> Optional[int]:
-    """Bytes of memory of the default device: the limit its allocator reports (GPUs), else
-    the host's physical memory (CPUs); None when neither is known."""
-    try:
-        stats = jax.devices()[0].memory_stats() or {}
-    except Exception:  # a backend without memory statistics
-        stats = {}
-    if stats.get("bytes_limit"):
-        return int(stats["bytes_limit"])
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):  # not a POSIX system
-        return None
-
-
 def _gib(nbytes: float) -> str:
     return f"{nbytes / 2**30:,.1f} GiB"
 
@@ -399,6 +384,7 @@ def _check_size(named: dict, extra_batch, fit_intercept: bool, dtype) -> None:
     per-row inputs (``y``, weights, offset, trials; ``n`` each when shared) and the results
     (``p + 4`` values per model: parameters, loss, gradient norm, status, iterations). The
     ``ValueError`` names the largest of them and its size against the device's memory."""
+    platform = _batch.platform_of(named["X"])
     shapes = {k: tuple(np.shape(a)) if not hasattr(a, "shape") else tuple(a.shape)
               for k, a in named.items() if a is not None}
     if len(shapes["X"]) < 2:
@@ -417,18 +403,20 @@ def _check_size(named: dict, extra_batch, fit_intercept: bool, dtype) -> None:
         needs["trials"] = max(n, math.prod(shapes["trials"]))
     needs["results"] = B * (p + 4)
     item = jnp.dtype(dtype).itemsize
-    total, limit = sum(needs.values()) * item, _memory_bytes()
+    total, limit = sum(needs.values()) * item, _batch.device_memory(platform)
     if limit is None or total <= limit:
         return
     name = max(needs, key=lambda k: needs[k])
-    what = (f"batch: {B:,} models (batch axes {tuple(batch)}) need {_gib(needs[name] * item)} "
-            "for their results" if name == "results" else
-            f"{name}: shape {shapes[name]}{' with its intercept column' if name == 'X' and fit_intercept else ''} "
-            f"needs {_gib(needs[name] * item)}")
+    size = _gib(needs[name] * item)
+    if name == "results":
+        what = f"batch: {B:,} models (batch axes {tuple(batch)}) need {size} for their results"
+    else:
+        column = " with its intercept column" if name == "X" and fit_intercept else ""
+        what = f"{name}: shape {shapes[name]}{column} needs {size}"
+    device = (platform or jax.default_backend()).upper()
     raise ValueError(
         f"{what} in {jnp.dtype(dtype).name} ({_gib(total)} for the whole problem), more than "
-        f"the {_gib(limit)} of memory of {jax.devices()[0].platform.upper()} device 0; fit "
-        "fewer models or rows per call"
+        f"the {_gib(limit)} of memory of {device} device 0; fit fewer models or rows per call"
     )
 
 

@@ -6,9 +6,27 @@
     10,000 train splits by default, every split refitted and evaluated on its held-out rows;
     prints the coefficient table and a plain-language reading, and writes ``summary.json``,
     ``replicates.npz``, ``report.md`` and plots to ``--out``.
+    A run into an ``--out`` that holds the same study (the same settings) reads it back when
+    it is finished and continues it when it is not (``--resume`` says so explicitly); one
+    that holds another study is refused, naming the settings that differ (``--overwrite``
+    replaces it). While it runs, ``--out`` is locked against other runs.
 ``jaxlogreg fit DATA.csv --target COL``
     Fits a CSV file (header row, numeric cells) and prints a statsmodels-style summary, with
     bootstrap percentile and BCa intervals when asked (``--bootstrap N``).
+
+Errors are one line on stderr, never a traceback, and the exit status says what kind:
+
+====  =====================================================================================
+0     done
+2     usage or bad input: a bad argument, an unreadable or invalid CSV or ``--config``, an
+      ``--out`` holding another study
+3     study files that cannot be used: a damaged or foreign chunk, a damaged ``study.json``,
+      an ``--out`` in use by another run (the message names the file and what to do)
+4     the operating system refused: a full disk, no permission, a read-only folder, a file
+      where a folder should be (the message names the file)
+130   interrupted (Ctrl-C); the chunks a study finished are kept, and the same command
+      continues from them
+====  =====================================================================================
 
 Both commands keep the programs they compile in JAX's persistent compilation cache
 (``--compile-cache DIR``; default ``$JAX_COMPILATION_CACHE_DIR``, else
@@ -29,13 +47,26 @@ from __future__ import annotations
 
 import argparse
 import csv
+import errno
 import json
 import math
 import statistics
 import sys
+import zipfile
 from pathlib import Path
 
+from ._io import StorageError
+
 SCHEMES = ("splits", "bootstrap", "kfold", "subsample", "bayesian")
+EXIT_USAGE, EXIT_STORAGE, EXIT_OS, EXIT_INTERRUPTED = 2, 3, 4, 130
+# Percentile and BCa 95% intervals read the resamples' 2.5% and 97.5% tails, which take far
+# more resamples than a standard error does: Efron and Tibshirani (An Introduction to the
+# Bootstrap, 1993) find 25-200 enough for a standard error and give about 1000 as a rough
+# minimum for percentile and BCa intervals.
+_MIN_INTERVAL_RESAMPLES = 1000
+# Above this share of resamples left out as not converged (separated, mostly), the intervals
+# describe the resamples that happen to have finite estimates, not all of them: a warning.
+_MAX_DROPPED_SHARE = 0.01
 _CONFIG_KEYS = {"n", "coef", "intercept", "positive_rate", "features", "correlation", "link", "names"}
 
 
@@ -141,7 +172,8 @@ def study(args, out=None) -> "object":
         X, y, true, scheme=scheme, generate=generate if args.fresh else None,
         num=num if args.fresh else None, names=names, solver=args.solver,
         cov_type=args.cov_type, batch=args.batch, out=args.out, resume=args.resume,
-        progress=not args.quiet, config=dict(recorded, seed=args.seed, cli_scheme=args.scheme),
+        overwrite=args.overwrite, progress=not args.quiet,
+        config=dict(recorded, seed=args.seed, cli_scheme=args.scheme),
     )
     s = result.summary
     source = "a fresh data set per replicate" if args.fresh else f"one data set of n = {n}"
@@ -164,7 +196,7 @@ def study(args, out=None) -> "object":
     print("", file=out)
     print(result.reading(), file=out)
     print("", file=out)
-    print(f"wrote {args.out}/summary.json, replicates.npz, report.md and plots", file=out)
+    print(f"outputs: {args.out}/summary.json, replicates.npz, report.md and plots", file=out)
     return result
 
 
@@ -229,19 +261,36 @@ def read_csv(path, target: str, columns=None):
     return values[:, :-1], y, tuple(columns)
 
 
-def bca_interval(boot, estimate, jackknife, level: float = 0.95):
+def bca_interval(boot, estimate, jackknife=None, level: float = 0.95, *, influence=None):
     """Bias-corrected and accelerated bootstrap interval (Efron 1987), per parameter.
 
-    ``boot (B, k)`` bootstrap estimates, ``estimate (k,)`` the full-data estimate,
-    ``jackknife (n, k)`` leave-one-out estimates. With ``z0 = Phi^-1(#{boot < estimate} / B
-    + #{boot == estimate} / (2 B))``, the acceleration ``a = sum d^3 / (6 (sum d^2)^(3/2))``,
-    ``d = mean(jackknife) - jackknife``, and ``z = Phi^-1((1 -/+ level) / 2)``, the interval's
-    ends are the ``Phi(z0 + (z0 + z) / (1 - a (z0 + z)))`` quantiles of ``boot``. Returns
-    ``(k, 2)``.
+    ``boot (B, k)`` bootstrap estimates and ``estimate (k,)`` the full-data estimate; the
+    acceleration comes from exactly one of ``influence (n, k)``, the empirical influence
+    values ``U_i`` of the observations (for example :func:`jaxlogreg.influence`, the
+    infinitesimal jackknife), or ``jackknife (n, k)``, leave-one-out estimates, for which
+    ``U_i = mean(jackknife) - jackknife_i`` (the jackknife's influence values, up to a factor
+    ``n - 1`` that cancels). With::
+
+        z0 = Phi^-1(#{boot < estimate} / B + #{boot == estimate} / (2 B)),
+        a  = sum U_c^3 / (6 (sum U_c^2)^(3/2)),   U_c = U - mean(U),
+
+    (Efron, "Better bootstrap confidence intervals", JASA 1987; Davison and Hinkley,
+    "Bootstrap Methods and their Application", 1997, sec. 5.3) and ``z = Phi^-1((1 -/+
+    level) / 2)``, the interval's ends are the ``Phi(z0 + (z0 + z) / (1 - a (z0 + z)))``
+    quantiles of ``boot``. Returns ``(k, 2)``.
     """
     import numpy as np
 
-    boot, estimate, jackknife = (np.asarray(a, np.float64) for a in (boot, estimate, jackknife))
+    if (jackknife is None) == (influence is None):
+        raise ValueError("influence: give exactly one of influence= and jackknife=")
+    boot, estimate = (np.asarray(a, np.float64) for a in (boot, estimate))
+    values = np.asarray(influence if jackknife is None else jackknife, np.float64)
+    if values.ndim != 2 or values.shape[1] != boot.shape[1]:
+        raise ValueError(f"{'influence' if jackknife is None else 'jackknife'}: expected shape "
+                         f"(n, {boot.shape[1]}), got {values.shape}")
+    if jackknife is not None:
+        values = values.mean(axis=0) - values
+    accel = _acceleration(values)
     nd = statistics.NormalDist()
     B = boot.shape[0]
     out = np.empty((boot.shape[1], 2))
@@ -249,62 +298,106 @@ def bca_interval(boot, estimate, jackknife, level: float = 0.95):
         share = (np.sum(boot[:, j] < estimate[j]) + 0.5 * np.sum(boot[:, j] == estimate[j])) / B
         share = min(max(share, 0.5 / B), 1 - 0.5 / B)
         z0 = nd.inv_cdf(share)
-        d = jackknife[:, j].mean() - jackknife[:, j]
-        denom = 6.0 * np.sum(d**2) ** 1.5
-        a = np.sum(d**3) / denom if denom > 0 else 0.0
         for side, tail in enumerate(((1 - level) / 2, (1 + level) / 2)):
             z = nd.inv_cdf(tail)
-            q = nd.cdf(z0 + (z0 + z) / (1 - a * (z0 + z)))
+            q = nd.cdf(z0 + (z0 + z) / (1 - accel[j] * (z0 + z)))
             out[j, side] = np.quantile(boot[:, j], q)
     return out
 
 
-def fit_csv(args, out=None) -> dict:
-    """Run ``jaxlogreg fit DATA.csv`` with parsed arguments; returns what it printed."""
+def _acceleration(values):
+    """``(k,)`` BCa accelerations ``sum U_c^3 / (6 (sum U_c^2)^(3/2))`` of influence values
+    ``(n, k)``, ``U_c`` centred per column (0 where every value is equal)."""
+    import numpy as np
+
+    centred = values - values.mean(axis=0)
+    denom = 6.0 * np.sum(centred**2, axis=0) ** 1.5
+    safe = np.where(denom > 0, denom, 1.0)
+    return np.where(denom > 0, np.sum(centred**3, axis=0) / safe, 0.0)
+
+
+def fit_csv(args, out=None, err=None) -> dict:
+    """Run ``jaxlogreg fit DATA.csv`` with parsed arguments; returns what it printed.
+    Warnings about the bootstrap go to ``err`` (default stderr)."""
     import jax
 
     jax.config.update("jax_enable_x64", True)
     import numpy as np
 
-    from . import Status, fit, inference, summary
+    from . import Status, fit, inference, influence, summary
     from . import _resample
 
     out = sys.stdout if out is None else out
+    err = sys.stderr if err is None else err
     columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
     X, y, names = read_csv(args.data, args.target, columns)
     res = fit(X, y, fit_intercept=not args.no_intercept)
     inf = inference(res, X, y, cov_type=args.cov_type)
     labels = (("const",) if not args.no_intercept else ()) + names
     print(summary(inf, names=list(labels), yname=args.target), file=out)
+    status = Status(int(res.status))
     result = dict(names=labels, params=np.asarray(res.params), status=int(res.status))
-    if int(res.status) != Status.CONVERGED:
-        print(f"\nfit status: {Status(int(res.status)).name}: {Status(int(res.status)).message}", file=out)
+    if status != Status.CONVERGED:
+        print(f"\nfit status: {status.name}: {status.message}", file=out)
     if args.bootstrap:
-        n = len(y)
-        boot = fit(X, y, weights=_resample.Bootstrap(jax.random.key(args.seed), args.bootstrap),
+        B = args.bootstrap
+        boot = fit(X, y, weights=_resample.Bootstrap(jax.random.key(args.seed), B),
                    fit_intercept=not args.no_intercept)
-        ok = np.asarray(boot.converged)
+        codes = np.asarray(boot.status)
+        ok = codes == int(Status.CONVERGED)
+        dropped = {k: v for k, v in Status.counts(codes[~ok]).items() if v}
+        reasons = ", ".join(f"{k} {v}" for k, v in dropped.items())
+        if not ok.any():
+            raise ValueError(
+                f"--bootstrap: none of the {B} resamples converged ({reasons}), so there are no "
+                "bootstrap intervals; separated data have no finite estimates (a penalty or "
+                "Firth's method gives them some)"
+            )
+        if status != Status.CONVERGED:
+            raise ValueError(
+                f"--bootstrap: the fit of the whole data set did not converge ({status.name}), "
+                "so there is no estimate for bootstrap intervals to surround"
+            )
         params = np.asarray(boot.params)[ok]
-        jack = fit(X, y, weights=_resample.LeaveOneOut(n), fit_intercept=not args.no_intercept)
-        jack_ok = np.asarray(jack.converged)
+        # The infinitesimal jackknife: one linear solve per observation with the fit's
+        # information matrix, instead of n leave-one-out refits (asymptotically equal).
+        U = np.asarray(influence(res, X, y))
         lo, hi = np.percentile(params, [2.5, 97.5], axis=0)
-        bca = bca_interval(params, np.asarray(res.params), np.asarray(jack.params)[jack_ok])
+        bca = bca_interval(params, np.asarray(res.params), influence=U)
+        n_ok = int(ok.sum())
+        if n_ok < _MIN_INTERVAL_RESAMPLES:
+            print(
+                f"jaxlogreg fit: warning: the 95% intervals rest on {n_ok} converged resamples; "
+                f"their 2.5% and 97.5% tails need about {_MIN_INTERVAL_RESAMPLES} or more to be "
+                f"stable (--bootstrap {_MIN_INTERVAL_RESAMPLES} or more)",
+                file=err,
+            )
+        if B - n_ok > _MAX_DROPPED_SHARE * B:
+            print(
+                f"jaxlogreg fit: warning: {B - n_ok} of {B} resamples ({(B - n_ok) / B:.1%}) did "
+                f"not converge ({reasons}) and are left out; they are not a random subset (a "
+                "separated resample has no finite estimate: it belongs to the far tail), so "
+                "the intervals may be too narrow",
+                file=err,
+            )
         print("", file=out)
         print(
-            f"Bootstrap ({args.bootstrap} resamples, {int(ok.sum())} converged; "
-            f"jackknife {int(jack_ok.sum())} of {n} for the BCa acceleration):",
+            f"Bootstrap ({B} resamples, {n_ok} converged"
+            + (f", {B - n_ok} left out: {reasons}" if dropped else "")
+            + "; BCa acceleration from the empirical influence values):",
             file=out,
         )
         width = max(len(s) for s in labels)
         print(f"{'':{width}s} {'estimate':>10s} {'boot SD':>9s} {'percentile 95%':>23s} {'BCa 95%':>23s}", file=out)
-        sd = params.std(axis=0, ddof=1)
+        sd = params.std(axis=0, ddof=1) if n_ok > 1 else np.full(params.shape[1], np.nan)
         for j, name in enumerate(labels):
             print(
                 f"{name:{width}s} {float(res.params[j]):10.4f} {sd[j]:9.4f} "
                 f"[{lo[j]:9.4f}, {hi[j]:9.4f}] [{bca[j, 0]:9.4f}, {bca[j, 1]:9.4f}]",
                 file=out,
             )
-        result.update(boot_params=params, percentile=np.stack([lo, hi], axis=1), bca=bca)
+        result.update(boot_params=params, percentile=np.stack([lo, hi], axis=1), bca=bca,
+                      dropped=B - n_ok)
     return result
 
 
@@ -339,7 +432,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--float32", action="store_true", help="compute in float32")
     p.add_argument("--batch", type=int, default=None, help="replicates per chunk written")
     p.add_argument("--out", default="jaxlogreg-study", help="output directory (jaxlogreg-study)")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted study in --out")
+    again = p.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true",
+                       help="continue the study in --out (what a run with its settings does anyway)")
+    again.add_argument("--overwrite", action="store_true",
+                       help="replace a study with other settings in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     f = sub.add_parser("fit", parents=[common], help="fit a CSV file and print a summary")
     f.add_argument("data", help="CSV file with a header row and numeric cells")
@@ -353,6 +450,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit
+    status (module docstring). Argument errors exit through argparse (status 2)."""
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "study":
@@ -360,23 +459,65 @@ def main(argv=None) -> int:
             parser.error("--replicates: need at least 2")
         if args.n < 10:
             parser.error("--n: need at least 10 rows")
+        if args.folds < 2:
+            parser.error(f"--folds: need at least 2 folds, got {args.folds}")
         if args.scheme == "kfold" and args.replicates < args.folds:
             parser.error("--replicates: need at least --folds replicates with --scheme kfold")
+        if args.batch is not None and args.batch < 1:
+            parser.error(f"--batch: need a positive number of replicates, got {args.batch}")
     elif args.bootstrap < 0 or args.bootstrap == 1:
         parser.error("--bootstrap: need 0 (none) or at least 2 resamples")
     if not args.no_compile_cache:
         from ._cache import enable_compilation_cache
 
         enable_compilation_cache(args.compile_cache)
+    prefix = f"jaxlogreg {args.command}:"
     try:
         if args.command == "study":
             study(args)
         else:
             fit_csv(args)
-    except ValueError as e:
-        print(f"jaxlogreg {args.command}: error: {e}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        where = (f"; the chunks finished so far are kept in {args.out}: run the same command "
+                 "again (with --resume) to continue from them") if args.command == "study" else ""
+        print(f"{prefix} interrupted{where}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except StorageError as e:
+        print(f"{prefix} error: {e}", file=sys.stderr)
+        return EXIT_STORAGE
+    except (zipfile.BadZipFile, EOFError, json.JSONDecodeError, ValueError) as e:
+        if isinstance(e, ValueError) and not isinstance(e, json.JSONDecodeError) \
+                and "pickled" not in str(e):
+            print(f"{prefix} error: {e}", file=sys.stderr)
+            return EXIT_USAGE
+        # The readers of study files name the file themselves (StorageError); this is the
+        # net for a damaged file read elsewhere (np.load reads a file that is no zip archive
+        # as a pickle, which it refuses with a ValueError about "pickled" data).
+        print(f"{prefix} error: a study file is damaged ({type(e).__name__}: {e}); delete the "
+              "damaged file and run the same command again, or pass --overwrite",
+              file=sys.stderr)
+        return EXIT_STORAGE
+    except OSError as e:
+        print(f"{prefix} error: {_os_error(e, args)}", file=sys.stderr)
+        return EXIT_OS
     return 0
+
+
+def _os_error(e: OSError, args) -> str:
+    """One line for an error of the operating system: the file, the reason, the fix."""
+    name = e.filename if e.filename is not None else getattr(args, "out", None)
+    reason = e.strerror or str(e)
+    out = "--out" if args.command == "study" else "the path"
+    if e.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        fix = "free some space, then run the same command again" + (
+            " (the chunks finished so far are kept)" if args.command == "study" else "")
+    elif e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        fix = f"choose a folder you can write to ({out})"
+    elif e.errno in (errno.ENOTDIR, errno.EEXIST, errno.EISDIR):
+        fix = f"a file stands where a folder is needed (or the reverse); choose another {out}"
+    else:
+        fix = f"check {out}, then run the same command again"
+    return f"{name}: {reason}; {fix}" if name is not None else f"{reason}; {fix}"
 
 
 if __name__ == "__main__":  # pragma: no cover

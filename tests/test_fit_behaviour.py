@@ -417,3 +417,19 @@ def test_default_chunk_follows_the_platform_budget():
             if 8 < chunk < most:
                 assert abs(np.log2(chunk) - np.log2(budget / n)) <= 0.5 + 1e-9
     assert default_chunk(1000) == default_chunk(1000, jax.default_backend())
+
+
+def test_default_chunk_fits_a_design_sized_array_in_the_device_memory(monkeypatch):
+    """On a (faked) 16 GiB device a chunk's ``(chunk, n, p)`` array takes at most 1/16 of
+    it: the solver benchmark's wide problem (n = 5,000, 201 parameters) gets 256 models per
+    chunk on an accelerator in float32 instead of 4,096; the seed problem keeps its budget."""
+    from jaxlogreg import _batch
+
+    monkeypatch.setattr(_batch, "device_memory", lambda platform=None: 16 * 2**30)
+    wide = _batch.default_chunk(5000, "gpu", p=201, itemsize=4)
+    assert wide * 5000 * 201 * 4 <= 2**30 < 2 * wide * 5000 * 201 * 4
+    assert wide == 256
+    assert _batch.default_chunk(1000, "gpu", p=7) == _batch.default_chunk(1000, "gpu")
+    assert _batch.default_chunk(1000, "cpu", p=7) == _batch.default_chunk(1000, "cpu")
+    monkeypatch.setattr(_batch, "device_memory", lambda platform=None: 2**20)
+    assert _batch.default_chunk(1000, "cpu", p=7) == 8  # never below 8 models

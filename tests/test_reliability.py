@@ -197,9 +197,9 @@ def test_proportions_fit_as_statsmodels_binomial_glm_eagerly_and_under_jit():
 @pytest.fixture
 def one_gib(monkeypatch):
     """A device of 1 GiB (the check reads the limit through this function)."""
-    from jaxlogreg import _validate
+    from jaxlogreg import _batch
 
-    monkeypatch.setattr(_validate, "_memory_bytes", lambda: 2**30)
+    monkeypatch.setattr(_batch, "device_memory", lambda platform=None: 2**30)
 
 
 def test_a_batch_whose_results_cannot_fit_is_refused_before_it_starts(one_gib):

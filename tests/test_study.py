@@ -143,9 +143,13 @@ def test_interrupted_study_resumes_to_the_same_result(tmp_path, monkeypatch):
         assert (part / name).stat().st_size > 0
     again = _study.load(part)  # what scripts/study_report.py re-renders from
     assert again.table() == full.table() and again.reading() == full.reading()
-    with pytest.raises(ValueError, match="already holds a study"):
-        jaxlogreg.run_study(X, y, TRUE, scheme=scheme(), batch=25, out=part)
-    with pytest.raises(ValueError, match="holds a different study"):
+    # The same study again, without resume: read back, nothing computed.
+    calls.clear()
+    repeat = jaxlogreg.run_study(X, y, TRUE, scheme=scheme(), batch=25, out=part)
+    assert calls == [] and repeat.table() == full.table()
+    for key in _study.REPLICATE_FIELDS:
+        np.testing.assert_array_equal(repeat.replicates[key], full.replicates[key])
+    with pytest.raises(ValueError, match=r"holds a different study \(settings differ: scheme\)"):
         jaxlogreg.run_study(X, y, TRUE, scheme=scheme(seed=4), batch=25, out=part, resume=True)
 
 
@@ -231,5 +235,11 @@ def test_command_line_study_with_a_config_file(tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text())
     ref = sm.Logit(np.asarray(sim.y), sm.add_constant(np.asarray(sim.X))).fit(disp=0, tol=1e-12)
     np.testing.assert_allclose(summary["reference"]["params"], ref.params, rtol=1e-7)
-    assert cli.main(argv) == 2  # the same directory again, without --resume: refused
-    assert "already holds a study" in capsys.readouterr().err
+    # The same study into the same folder again: read back and printed as before.
+    assert cli.main(argv) == 0
+    assert capsys.readouterr().out == text
+    # Another study there: refused, naming what differs, and replaced with --overwrite.
+    assert cli.main(argv + ["--seed", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "holds a different study (settings differ: data_digest, scheme, seed)" in err
+    assert "--overwrite" in err
