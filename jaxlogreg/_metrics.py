@@ -233,28 +233,33 @@ def _roc_auc(y, score, w):
     batch, n = score.shape[:-1], score.shape[-1]
     m = math.prod(batch)
     key = _order_key(score).reshape(m, n)
-    wide = jax.dtypes.canonicalize_dtype(jnp.int64)  # int32 unless 64-bit types are enabled
-    if key.dtype.itemsize < jnp.dtype(wide).itemsize:
-        key = key.astype(wide) << 32  # the same order, with 32 free bits below
     pos = (w * y).reshape(m, n)
     neg = (w * (1 - y)).reshape(m, n)
-    # One sort of single integers carrying each row's index: the key's top bits with the
-    # index in the low ``bits`` (XLA sorts one integer operand several times faster than
-    # it sorts a key with a payload, or an argsort). It orders the rows by score unless
-    # two different scores agree in all but those bits (for float64 scores, relative gaps
-    # below about 2**(bits - 52); never for float32 ones with 64-bit integers); then,
-    # checked on the exact keys, the exact search is used.
-    bits = max(1, (n - 1).bit_length())
-    packed = ((key >> bits) << bits) | jnp.arange(n, dtype=key.dtype)[None, :]
-    idx = (jnp.sort(packed, axis=-1) & ((1 << bits) - 1)).astype(jnp.int32)
-    ks = jnp.take_along_axis(key, idx, axis=-1)
-    ordered = jnp.all(ks[:, 1:] >= ks[:, :-1])
-    wins = jax.lax.cond(
-        ordered,
-        lambda: _wins_in_order(ks, jnp.take_along_axis(pos, idx, axis=-1),
-                               jnp.take_along_axis(neg, idx, axis=-1)),
-        lambda: _wins_by_search(key, pos, neg),
-    ).reshape(batch)
+    in_order = lambda ks, idx: _wins_in_order(  # noqa: E731
+        ks, jnp.take_along_axis(pos, idx, axis=-1), jnp.take_along_axis(neg, idx, axis=-1))
+    wide = jax.dtypes.canonicalize_dtype(jnp.int64)  # int32 unless 64-bit types are enabled
+    if jnp.dtype(wide).itemsize < 8:
+        # No 64-bit integers (float32 without x64, the natural mode on a GPU): a 32-bit key
+        # has no free bits for the index, so (key, index) pairs are sorted instead, which
+        # orders the rows by score exactly.
+        index = jnp.broadcast_to(jnp.arange(n, dtype=jnp.int32), key.shape)
+        wins = in_order(*jax.lax.sort((key, index), dimension=-1, num_keys=1))
+    else:
+        if key.dtype.itemsize < 8:
+            key = key.astype(wide) << 32  # the same order, with 32 free bits below
+        # One sort of single integers carrying each row's index: the key's top bits with
+        # the index in the low ``bits`` (XLA sorts one integer operand several times faster
+        # than it sorts a key with a payload, or an argsort). It orders the rows by score
+        # unless two different scores agree in all but those bits (for float64 scores,
+        # relative gaps below about 2**(bits - 52); never for float32 ones); then, checked
+        # on the exact keys, the exact search is used.
+        bits = max(1, (n - 1).bit_length())
+        packed = ((key >> bits) << bits) | jnp.arange(n, dtype=key.dtype)[None, :]
+        idx = (jnp.sort(packed, axis=-1) & ((1 << bits) - 1)).astype(jnp.int32)
+        ks = jnp.take_along_axis(key, idx, axis=-1)
+        wins = jax.lax.cond(jnp.all(ks[:, 1:] >= ks[:, :-1]), lambda: in_order(ks, idx),
+                            lambda: _wins_by_search(key, pos, neg))
+    wins = wins.reshape(batch)
     pairs = (jnp.sum(pos, axis=-1) * jnp.sum(neg, axis=-1)).reshape(batch)
     ok = pairs > 0
     return jnp.where(ok, wins / jnp.where(ok, pairs, 1), jnp.nan)

@@ -177,6 +177,29 @@ def test_roc_auc_of_scores_ulps_apart(dtype):
                                    rtol=1e-6 if dtype == np.float32 else 1e-12)
 
 
+def test_roc_auc_in_float32_without_x64_sorts_key_index_pairs():
+    """Without 64-bit types (float32, the natural mode on a GPU) the AUC sorts (key,
+    index) pairs: no fallback search in the program, and the exact pair count for scores
+    ulps apart, ties and ordinary scores alike."""
+    rng = np.random.default_rng(12)
+    n = 40
+    y = rng.integers(0, 2, size=n).astype(np.float32)
+    w = rng.uniform(0.5, 2.0, size=n).astype(np.float32)
+    base = np.full(n, 0.37, np.float32)
+    close = base + np.arange(n)[::-1].astype(np.float32) * np.spacing(base)
+    close[::7] = close[1::7][: len(close[::7])]
+    S = np.stack([close, rng.normal(size=n).astype(np.float32)])
+    with jax.enable_x64(False):
+        got = np.asarray(roc_auc(y, S, w))
+        program = str(jax.make_jaxpr(lambda s: roc_auc(y, s, w))(S))
+    assert got.dtype == np.float32
+    assert "cond" not in program
+    for b in range(2):
+        s64, y64, w64 = (a.astype(np.float64) for a in (S[b], y, w))
+        np.testing.assert_allclose(got[b], mann_whitney(y64, s64, w64), rtol=1e-6)
+        np.testing.assert_allclose(got[b], roc_auc_score(y, S[b], sample_weight=w), rtol=1e-6)
+
+
 # --------------------------------------------------------------------------- reliability curve
 
 
