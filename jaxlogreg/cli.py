@@ -11,8 +11,12 @@
     that holds another study is refused, naming the settings that differ (``--overwrite``
     replaces it). While it runs, ``--out`` is locked against other runs.
 ``jaxlogreg fit DATA.csv --target COL``
-    Fits a CSV file (header row, numeric cells) and prints a statsmodels-style summary, with
-    bootstrap percentile and BCa intervals when asked (``--bootstrap N``).
+    Fits a CSV file (header row, numeric cells) or a Parquet file (``.parquet``, ``.pq``),
+    read by pandas (``pip install "jaxlogreg[cli]"``; Parquet needs pyarrow too), and prints
+    a statsmodels-style summary, with bootstrap percentile and BCa intervals when asked
+    (``--bootstrap N``). A fit that does not converge (separated classes, collinear or
+    constant columns, ...) prints its summary, then a line on stderr naming the reason, the
+    columns involved where they can be found and the remedies, and exits with status 5.
 
 Errors are one line on stderr, never a traceback, and the exit status says what kind:
 
@@ -24,6 +28,9 @@ Errors are one line on stderr, never a traceback, and the exit status says what 
       an ``--out`` in use by another run (the message names the file and what to do)
 4     the operating system refused: a full disk, no permission, a read-only folder, a file
       where a folder should be (the message names the file)
+5     the model could not be fitted (``fit``): the fit did not converge, for example because
+      the classes are separated or columns are collinear; the summary is printed, but its
+      numbers are not estimates
 130   interrupted (Ctrl-C); the chunks a study finished are kept, and the same command
       continues from them
 ====  =====================================================================================
@@ -46,7 +53,6 @@ A ``--config`` file for ``study`` holds a generative model for :func:`jaxlogreg.
 from __future__ import annotations
 
 import argparse
-import csv
 import errno
 import json
 import math
@@ -58,7 +64,8 @@ from pathlib import Path
 from ._io import StorageError
 
 SCHEMES = ("splits", "bootstrap", "kfold", "subsample", "bayesian")
-EXIT_USAGE, EXIT_STORAGE, EXIT_OS, EXIT_INTERRUPTED = 2, 3, 4, 130
+EXIT_USAGE, EXIT_STORAGE, EXIT_OS, EXIT_FIT, EXIT_INTERRUPTED = 2, 3, 4, 5, 130
+COV_TYPES = ("nonrobust", "HC0", "HC1")
 # Percentile and BCa 95% intervals read the resamples' 2.5% and 97.5% tails, which take far
 # more resamples than a standard error does: Efron and Tibshirani (An Introduction to the
 # Bootstrap, 1993) find 25-200 enough for a standard error and give about 1000 as a rough
@@ -205,59 +212,156 @@ def study(args, out=None) -> "object":
 # --------------------------------------------------------------------------------------------
 
 
-def read_csv(path, target: str, columns=None):
-    """``(X (n, d), y (n,), names)`` from a CSV file with a header row and numeric cells.
+# Cells read as a missing value besides an empty one (any case): the common spellings of NA
+# among pandas' defaults. "inf" is a number's spelling: refused as not finite.
+_MISSING = frozenset({"na", "n/a", "nan", "-nan", "null", "none", "<na>", "#n/a", "#na", "nat"})
+_PARQUET_SUFFIXES = (".parquet", ".pq")
 
-    Raises ``ValueError`` naming the file, row and column of the first problem: a missing
-    file, an empty file, a missing column, a cell that is not a number, a ragged row.
+
+def _table(path: Path):
+    """``(header, cells, where)``: the header's names, a DataFrame of the data rows (strings
+    for a CSV, typed for Parquet) and ``where(i)``, the words for data row ``i`` in messages
+    ("line 3": the file's line, 1-based, the header's counted; for Parquet "row 2")."""
+    try:
+        import pandas as pd
+    except ImportError:
+        raise ValueError(
+            f"DATA: reading {path} needs pandas, which is not installed: "
+            'pip install "jaxlogreg[cli]"'
+        ) from None
+    if path.suffix.lower() in _PARQUET_SUFFIXES:
+        try:
+            frame = pd.read_parquet(path)
+        except ImportError as e:
+            raise ValueError(
+                f"DATA: reading the Parquet file {path} needs pyarrow (or fastparquet), which "
+                f"is not installed: pip install pyarrow ({e})"
+            ) from None
+        except OSError as e:
+            raise ValueError(f"DATA: cannot read {path}: {e.strerror or e}") from None
+        except Exception as e:  # pyarrow's own errors for a damaged file
+            raise ValueError(f"DATA: {path} is not a readable Parquet file ({e})") from None
+        header = [str(c) for c in frame.columns]
+        frame.columns = range(len(header))
+        return header, frame.reset_index(drop=True), lambda i: f"row {i + 1}"
+    try:
+        # pandas takes the width of the table from its first line: skip leading blank lines.
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            leading = 0
+            for line in f:
+                if line.strip():
+                    break
+                leading += 1
+        # Every cell as its text (no NA guessing): this function decides what is missing, and
+        # the rows keep their order so that row k of the frame is line k + 1 + leading of the
+        # file. "utf-8-sig" drops a byte-order mark.
+        frame = pd.read_csv(
+            path, header=None, dtype=str, keep_default_na=False, skip_blank_lines=False,
+            skipinitialspace=True, encoding="utf-8-sig", skiprows=leading,
+        )
+    except OSError as e:
+        raise ValueError(f"DATA: cannot read {path}: {e.strerror or e}") from None
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"DATA: {path} is empty") from None
+    except pd.errors.ParserError as e:
+        # "Error tokenizing data. C error: Expected 2 fields in line 4, saw 3": the header
+        # sets the width, and a longer row stops the reader.
+        detail = str(e).split("C error: ")[-1].strip()
+        raise ValueError(f"DATA: {path} has a row longer than the header: {detail}") from None
+    except UnicodeDecodeError as e:
+        raise ValueError(f"DATA: {path} is not UTF-8 text ({e.reason} at byte {e.start})") from None
+    frame = frame.apply(lambda column: column.str.strip())
+    blank = (frame == "").all(axis=1).to_numpy()
+    frame = frame[~blank]
+    if frame.empty:
+        raise ValueError(f"DATA: {path} is empty")
+    header = list(frame.iloc[0])
+    lines = frame.index.to_numpy() + 1 + leading
+    return header, frame.iloc[1:], lambda i: f"line {lines[i + 1]}"
+
+
+def _numbers(path: Path, cells, names, where):
+    """``(n, len(names))`` float64 from the columns of ``cells``; ``ValueError`` naming the
+    first bad cell (in file order): missing, not a number or not finite."""
+    import numpy as np
+    import pandas as pd
+
+    values = np.column_stack([
+        pd.to_numeric(cells.iloc[:, j], errors="coerce").to_numpy(np.float64, na_value=np.nan)
+        for j in range(cells.shape[1])
+    ]) if len(cells) else np.empty((0, cells.shape[1]))
+    bad = ~np.isfinite(values)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        cell = cells.iat[i, j]
+        at = f"DATA: {path} {where(i)}, column {names[j]!r}"
+        if not isinstance(cell, str) and pd.isna(cell):
+            raise ValueError(f"{at}: missing value")
+        text = str(cell).strip()
+        if text == "":
+            raise ValueError(f"{at}: missing value (an empty cell, or a row shorter than the header)")
+        if text.lower() in _MISSING:
+            raise ValueError(f"{at}: missing value {text!r}")
+        if math.isnan(values[i, j]):
+            raise ValueError(f"{at}: not a number: {text!r}")
+        raise ValueError(f"{at}: not finite: {text!r}")
+    return values
+
+
+def read_csv(path, target: str, columns=None):
+    """``(X (n, d), y (n,), names)`` from a CSV file (a header row, then numeric cells) or a
+    Parquet file (``.parquet``, ``.pq``), read by pandas.
+
+    Blank lines are skipped (line numbers in messages stay the file's) and a byte-order mark
+    is dropped. Raises ``ValueError`` naming the file, line and column of the first problem: a
+    missing or empty file, duplicate or unnamed header columns, a missing column, a missing
+    value, a cell that is not a finite number, a row longer than the header, a target that is
+    not 0 or 1 or holds one class only.
     """
     import numpy as np
 
     path = Path(path)
-    try:
-        with path.open(newline="") as f:
-            rows = list(csv.reader(f))
-    except OSError as e:
-        raise ValueError(f"DATA: cannot read {path}: {e.strerror}") from None
-    rows = [r for r in rows if any(cell.strip() for cell in r)]
-    if not rows:
-        raise ValueError(f"DATA: {path} is empty")
-    header = [h.strip() for h in rows[0]]
-    body = rows[1:]
-    if not body:
+    header, cells, where = _table(path)
+    seen: dict[str, list[int]] = {}
+    for k, name in enumerate(header):
+        seen.setdefault(name, []).append(k + 1)
+    twice = {name: at for name, at in seen.items() if len(at) > 1}
+    if twice:
+        listed = "; ".join(f"{name!r} (columns {', '.join(map(str, at))})" for name, at in twice.items())
+        raise ValueError(f"DATA: {path} has duplicate column names: {listed}; rename them")
+    if "" in seen:
+        raise ValueError(f"DATA: {path}: column {seen[''][0]} of the header has no name")
+    if not len(cells):
         raise ValueError(f"DATA: {path} has a header but no data rows")
     if target not in header:
         raise ValueError(f"--target: no column {target!r} in {path} (columns: {', '.join(header)})")
     if columns is None:
         columns = [h for h in header if h != target]
+    columns = list(columns)
     missing = [c for c in columns if c not in header]
     if missing:
-        raise ValueError(f"--columns: no column {missing[0]!r} in {path} (columns: {', '.join(header)})")
+        listed = ", ".join(repr(c) for c in missing)
+        raise ValueError(f"--columns: no column{'s' if len(missing) > 1 else ''} {listed} in {path} "
+                         f"(columns: {', '.join(header)})")
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        raise ValueError(f"--columns: {', '.join(repr(c) for c in repeated)} named more than once")
     if target in columns:
         raise ValueError(f"--columns: the target {target!r} cannot also be a feature")
     if not columns:
         raise ValueError(f"DATA: {path} has no feature columns besides the target {target!r}")
-    index = [header.index(c) for c in columns]
-    t = header.index(target)
-    values = np.empty((len(body), len(columns) + 1))
-    for i, row in enumerate(body):
-        if len(row) != len(header):
-            raise ValueError(f"DATA: {path} line {i + 2} has {len(row)} cells, the header has {len(header)}")
-        for k, j in enumerate(index + [t]):
-            cell = row[j].strip()
-            try:
-                values[i, k] = float(cell)
-            except ValueError:
-                raise ValueError(
-                    f"DATA: {path} line {i + 2}, column {header[j]!r}: not a number: {cell!r}"
-                ) from None
-            if not math.isfinite(values[i, k]):
-                raise ValueError(f"DATA: {path} line {i + 2}, column {header[j]!r}: not finite: {cell!r}")
+    index = [header.index(c) for c in columns] + [header.index(target)]
+    values = _numbers(path, cells.iloc[:, index], columns + [target], where)
     y = values[:, -1]
     bad = (y != 0) & (y != 1)
     if bad.any():
         i = int(np.argmax(bad))
-        raise ValueError(f"--target: column {target!r} must hold 0 or 1, got {y[i]:g} on line {i + 2}")
+        raise ValueError(f"--target: column {target!r} must hold 0 or 1, got {y[i]:g} on {where(i)}")
+    if np.all(y == y[0]):
+        raise ValueError(
+            f"--target: column {target!r} holds only {y[0]:g}s; a logistic regression needs "
+            "rows of both classes (0 and 1)"
+        )
     return values[:, :-1], y, tuple(columns)
 
 
@@ -316,9 +420,130 @@ def _acceleration(values):
     return np.where(denom > 0, np.sum(centred**3, axis=0) / safe, 0.0)
 
 
+def _singular_reason(X, labels, fit_intercept: bool) -> str:
+    """Why the information matrix of the design ``[1, X]`` (``X`` alone without an
+    intercept) is singular, naming columns: all zero, constant (with an intercept), or a
+    set whose unit-scaled columns have a singular value below ``1e-8`` of the largest (a
+    squared condition number past 1e16, the float64 information matrix's limit)."""
+    import numpy as np
+
+    n, d = X.shape
+    if n < len(labels):
+        return f"there are {n} rows for {len(labels)} parameters: a model needs more rows than parameters"
+    parts = []
+    skip = set()
+    for j in range(d):
+        column = X[:, j]
+        if not column.any():
+            parts.append(f"{labels[j + fit_intercept]!r} is all zero")
+            skip.add(j)
+        elif fit_intercept and np.all(column == column[0]):
+            parts.append(f"{labels[j + 1]!r} is constant ({column[0]:g} on every row), as the "
+                         "intercept already is")
+            skip.add(j)
+    keep = [j for j in range(d) if j not in skip]
+    Z = np.column_stack(([np.ones(n)] if fit_intercept else []) + [X[:, j] for j in keep])
+    names = ([labels[0]] if fit_intercept else []) + [labels[j + fit_intercept] for j in keep]
+    scale = np.linalg.norm(Z, axis=0)
+    _, s, Vt = np.linalg.svd(Z / scale, full_matrices=False)
+    null = Vt[s < 1e-8 * s[0]]
+    if len(null) == 1:
+        # sum_j v_j Zs_j = 0 with Zs_j = Z_j / scale_j: write the column with the largest
+        # weight as a combination of the others.
+        u = null[0] / scale
+        involved = np.flatnonzero(np.abs(null[0]) > 1e-6)
+        k = int(involved[np.argmax(np.abs(null[0][involved]))])
+        relation = ""
+        for i in involved:
+            if i != k:
+                c = -u[i] / u[k]
+                sign = ("-" if c < 0 else "") if not relation else (" - " if c < 0 else " + ")
+                relation += f"{sign}{abs(c):.4g}*{names[i]}"
+        parts.append(f"{', '.join(repr(names[j]) for j in involved)} are collinear "
+                     f"({names[k]} = {relation})")
+    elif len(null):
+        involved = np.flatnonzero(np.abs(null).max(axis=0) > 1e-6)
+        parts.append(f"{', '.join(repr(names[j]) for j in involved)} are collinear "
+                     f"({len(null)} linear relations among them)")
+    if not parts:
+        return ("the design has full rank, but the information matrix became singular while "
+                "iterating (fitted probabilities reaching 0 or 1: near-separation)")
+    return "; ".join(parts)
+
+
+def _separated_reason(params, X, labels, fit_intercept: bool) -> str:
+    """The columns along which the coefficients ran off when the fit stopped: the largest
+    contributions ``|coef_j| sd(x_j)`` to the linear predictor (at least a quarter of the
+    largest), signs included."""
+    import numpy as np
+
+    coef = params[fit_intercept:]
+    size = np.abs(coef) * X.std(axis=0)
+    if not np.isfinite(size).all() or size.max() == 0:
+        return "no column stands out in the direction the coefficients took"
+    order = [j for j in np.argsort(-size, kind="stable") if size[j] >= 0.25 * size.max()]
+    named = ", ".join(f"{labels[j + fit_intercept]!r} ({coef[j]:+.3g})" for j in order)
+    return f"the coefficients ran off along {named} (their values when the fit stopped)"
+
+
+_REMEDIES = {
+    "SEPARATED": (
+        "remedies: drop or merge the separating columns (--columns), or fit in Python with "
+        "jaxlogreg.fit(X, y, firth=True) (Firth's penalised likelihood, finite under "
+        "separation) or alpha > 0 (a ridge penalty)"
+    ),
+    "SINGULAR": "remedies: drop the constant or collinear columns (--columns), or fit in Python "
+                "with jaxlogreg.fit(X, y, alpha=...) (a ridge penalty identifies them)",
+}
+
+
+def _failure(status, params, X, labels, fit_intercept: bool) -> str:
+    """The one-line reason a fit that did not converge is not a result."""
+    from . import Status
+
+    if status == Status.SINGULAR:
+        why = _singular_reason(X, labels, fit_intercept)
+    elif status == Status.SEPARATED:
+        why = ("the classes are separated, so no finite maximum-likelihood estimate exists; "
+               + _separated_reason(params, X, labels, fit_intercept))
+    else:
+        why = status.message
+    remedy = _REMEDIES.get(status.name)
+    return f"the model could not be fitted ({status.name}): {why}" + (f"; {remedy}" if remedy else "")
+
+
+def _notes(inf) -> list[str]:
+    """A line for each summary statistic that is not a finite number, saying why."""
+    import numpy as np
+
+    from . import Status
+
+    status = Status(int(inf.status))
+    notes = []
+    if status != Status.CONVERGED:
+        notes.append("Log-Likelihood and Pseudo R-squ. are those of the coefficients where the "
+                     "fit stopped, not of a maximum")
+    if not np.isfinite(float(inf.prsquared)):
+        notes.append(
+            f"Pseudo R-squ. is {float(inf.prsquared)} because LL-Null is {float(inf.llnull):g}: "
+            "McFadden's 1 - llf / llnull divides by the null model's log-likelihood"
+            + (", which is 0 when the target holds one class" if float(inf.llnull) == 0 else "")
+        )
+    if not np.isfinite(float(inf.llr_pvalue)):
+        notes.append(
+            "LLR p-value is nan: the likelihood-ratio test compares the maximised likelihood "
+            f"with the null model's, and this fit reached no maximum ({status.name})"
+            if status != Status.CONVERGED else
+            "LLR p-value is nan: the likelihood ratio is not a finite number"
+        )
+    return notes
+
+
 def fit_csv(args, out=None, err=None) -> dict:
     """Run ``jaxlogreg fit DATA.csv`` with parsed arguments; returns what it printed.
-    Warnings about the bootstrap go to ``err`` (default stderr)."""
+    Warnings about the bootstrap go to ``err`` (default stderr). A fit that did not converge
+    prints its summary and returns at once (no bootstrap), with ``failure``, the one-line
+    reason (else None), for :func:`main` to report and exit with status 5."""
     import jax
 
     jax.config.update("jax_enable_x64", True)
@@ -335,10 +560,17 @@ def fit_csv(args, out=None, err=None) -> dict:
     inf = inference(res, X, y, cov_type=args.cov_type)
     labels = (("const",) if not args.no_intercept else ()) + names
     print(summary(inf, names=list(labels), yname=args.target), file=out)
+    for note in _notes(inf):
+        print(f"Note: {note}.", file=out)
     status = Status(int(res.status))
-    result = dict(names=labels, params=np.asarray(res.params), status=int(res.status))
+    result = dict(names=labels, params=np.asarray(res.params), status=int(res.status), failure=None)
     if status != Status.CONVERGED:
         print(f"\nfit status: {status.name}: {status.message}", file=out)
+        failure = _failure(status, np.asarray(res.params), X, labels, not args.no_intercept)
+        if args.bootstrap:
+            failure += "; no bootstrap was run: there is no estimate for its intervals to surround"
+        result["failure"] = failure
+        return result
     if args.bootstrap:
         B = args.bootstrap
         boot = fit(X, y, weights=_resample.Bootstrap(jax.random.key(args.seed), B),
@@ -352,11 +584,6 @@ def fit_csv(args, out=None, err=None) -> dict:
                 f"--bootstrap: none of the {B} resamples converged ({reasons}), so there are no "
                 "bootstrap intervals; separated data have no finite estimates (a penalty or "
                 "Firth's method gives them some)"
-            )
-        if status != Status.CONVERGED:
-            raise ValueError(
-                f"--bootstrap: the fit of the whole data set did not converge ({status.name}), "
-                "so there is no estimate for bootstrap intervals to surround"
             )
         params = np.asarray(boot.params)[ok]
         # The infinitesimal jackknife: one linear solve per observation with the fit's
@@ -406,8 +633,21 @@ def fit_csv(args, out=None, err=None) -> dict:
 # --------------------------------------------------------------------------------------------
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("jaxlogreg")
+    except PackageNotFoundError:
+        return "(not installed: version unknown)"
+
+
 def _parser() -> argparse.ArgumentParser:
+    from . import solvers
+
+    solver_names = ("auto",) + solvers.names()
     parser = argparse.ArgumentParser(prog="jaxlogreg", description="Batched logistic regression in JAX.")
+    parser.add_argument("--version", action="version", version=f"jaxlogreg {_version()}")
     common = argparse.ArgumentParser(add_help=False)
     cache = common.add_mutually_exclusive_group()
     cache.add_argument("--compile-cache", metavar="DIR", default=None,
@@ -416,16 +656,22 @@ def _parser() -> argparse.ArgumentParser:
     cache.add_argument("--no-compile-cache", action="store_true",
                        help="compile everything afresh and keep nothing")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("study", parents=[common],
-                       help="the seed coefficient-recovery study (the main job)")
+    p = sub.add_parser(
+        "study", parents=[common], help="the seed coefficient-recovery study (the main job)",
+        description="Refit one synthetic data set (the built-in seed model, or --config) on "
+                    "many resamples, evaluate every refit on its held-out rows, and report how "
+                    "well the coefficients are recovered: a table and a plain-language reading "
+                    "on stdout; summary.json, replicates.npz, report.md and plots in --out. A "
+                    "run into an --out holding the same settings continues it.",
+    )
     p.add_argument("--replicates", type=int, default=10_000, help="replicates (10000)")
     p.add_argument("--scheme", choices=SCHEMES, default="splits", help="resampling scheme (splits)")
     p.add_argument("--train-fraction", type=float, default=0.65, help="training share of splits and subsamples (0.65)")
     p.add_argument("--folds", type=int, default=5, help="folds of --scheme kfold (5)")
     p.add_argument("--stratify", action="store_true", help="stratify splits and folds by class")
     p.add_argument("--fresh", action="store_true", help="a fresh data set per replicate instead of resampling one")
-    p.add_argument("--solver", default="newton", help="solver name (newton)")
-    p.add_argument("--cov-type", default="nonrobust", help="standard errors: nonrobust, HC0, HC1 (nonrobust)")
+    p.add_argument("--solver", choices=solver_names, default="newton", help="solver (newton)")
+    p.add_argument("--cov-type", choices=COV_TYPES, default="nonrobust", help="standard errors (nonrobust)")
     p.add_argument("--n", type=int, default=1000, help="rows of the data set (1000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the data and the resamples (0)")
     p.add_argument("--config", help="JSON file with another generative model (see jaxlogreg.cli)")
@@ -438,12 +684,20 @@ def _parser() -> argparse.ArgumentParser:
     again.add_argument("--overwrite", action="store_true",
                        help="replace a study with other settings in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    f = sub.add_parser("fit", parents=[common], help="fit a CSV file and print a summary")
-    f.add_argument("data", help="CSV file with a header row and numeric cells")
+    f = sub.add_parser(
+        "fit", parents=[common], help="fit a CSV or Parquet file and print a summary",
+        description="Fit a logistic regression of the 0/1 column --target on the other numeric "
+                    "columns (or --columns) of a CSV file with a header row, or of a Parquet "
+                    "file, and print a statsmodels-style summary; --bootstrap adds percentile "
+                    "and BCa intervals. Reading needs pandas (pip install \"jaxlogreg[cli]\"). "
+                    "Exits with status 5 when the model cannot be fitted (separated classes, "
+                    "collinear or constant columns), naming the reason on stderr.",
+    )
+    f.add_argument("data", help="CSV file (a header row, numeric cells) or .parquet file")
     f.add_argument("--target", required=True, help="the 0/1 outcome column")
     f.add_argument("--columns", help="comma-separated feature columns (default: all others)")
     f.add_argument("--no-intercept", action="store_true", help="fit without an intercept")
-    f.add_argument("--cov-type", default="nonrobust", help="nonrobust, HC0 or HC1 (nonrobust)")
+    f.add_argument("--cov-type", choices=COV_TYPES, default="nonrobust", help="standard errors (nonrobust)")
     f.add_argument("--bootstrap", type=int, default=0, help="bootstrap resamples for percentile and BCa intervals")
     f.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (0)")
     return parser
@@ -476,7 +730,10 @@ def main(argv=None) -> int:
         if args.command == "study":
             study(args)
         else:
-            fit_csv(args)
+            failure = fit_csv(args)["failure"]
+            if failure is not None:
+                print(f"{prefix} error: {failure}", file=sys.stderr)
+                return EXIT_FIT
     except KeyboardInterrupt:
         where = (f"; the chunks finished so far are kept in {args.out}: run the same command "
                  "again (with --resume) to continue from them") if args.command == "study" else ""

@@ -83,7 +83,7 @@ def test_bca_interval_matches_scipy_reference():
         ("a,y\n1,0\n", ["--target", "z"], "--target: no column 'z'"),
         ("a,y\n1,0\n2,x\n", ["--target", "y"], "line 3, column 'y': not a number: 'x'"),
         ("a,y\n1,0\n2,2\n", ["--target", "y"], "must hold 0 or 1, got 2 on line 3"),
-        ("a,y\n1,0\n2\n", ["--target", "y"], "line 3 has 1 cells"),
+        ("a,y\n1,0\n2\n", ["--target", "y"], "line 3, column 'y': missing value (an empty cell, or a row shorter"),
         ("a,y\n1,0\n", ["--target", "y", "--columns", "b"], "--columns: no column 'b'"),
     ],
 )

@@ -131,8 +131,8 @@ def test_interrupted_study_resumes_to_the_same_result(tmp_path, monkeypatch):
     first = sorted((tmp_path / "a" / "chunks").iterdir())[0]
     (part / "chunks" / first.name).write_bytes(first.read_bytes())
     calls = []
-    original = _study._run_chunk
-    monkeypatch.setattr(_study, "_run_chunk", lambda *a, **k: calls.append(a[0]) or original(*a, **k))
+    original = _study._run._run_chunk
+    monkeypatch.setattr(_study._run, "_run_chunk", lambda *a, **k: calls.append(a[0]) or original(*a, **k))
     resumed = jaxlogreg.run_study(X, y, TRUE, scheme=scheme(), batch=25, out=part, resume=True)
     assert calls == [25, 35]  # the chunks starting at 25 and 50 (aligned to end at 60)
     for key in _study.REPLICATE_FIELDS:

@@ -1,5 +1,5 @@
-"""A study's files in ``out`` (`jaxlogreg._study`, *Storage*; `jaxlogreg._io`): chunks that
-carry their study's identity and range and are checked against the manifest before use,
+"""A study's files in ``out`` (`jaxlogreg._study._storage`, *Storage*; `jaxlogreg._io`): chunks
+that carry their study's identity and range and are checked against the manifest before use,
 the lock on ``out``, outputs that are all or nothing, and runs that leave nothing behind
 when they fail. Every study here has the shapes of tests/test_study.py (300 rows, 3
 features, 60 replicates in chunks of 25), so that a worker compiles them once for both;
@@ -80,8 +80,8 @@ def interrupted(study):
 def chunk_calls(monkeypatch):
     """The first replicate of every chunk computed (not read back) from here on."""
     calls = []
-    original = _study._run_chunk
-    monkeypatch.setattr(_study, "_run_chunk", lambda *a, **k: calls.append(a[0]) or original(*a, **k))
+    original = _study._run._run_chunk
+    monkeypatch.setattr(_study._run, "_run_chunk", lambda *a, **k: calls.append(a[0]) or original(*a, **k))
     return calls
 
 
@@ -290,7 +290,7 @@ def test_failed_runs_leave_nothing_behind(tmp_path, monkeypatch):
     def fail(*args, **kwargs):
         raise ValueError("boom")
 
-    monkeypatch.setattr(_study, "_run_chunk", fail)
+    monkeypatch.setattr(_study._run, "_run_chunk", fail)
     with pytest.raises(ValueError, match="boom"):
         run(new)
     assert not (tmp_path / "new").exists()

@@ -1,0 +1,326 @@
+"""Running a study: check the arguments, then fit, draw and score each chunk of replicates.
+
+Each chunk is one call of :func:`jaxlogreg.fit`, :func:`jaxlogreg.inference` and the
+held-out metrics (:mod:`jaxlogreg._study._held_out`); the chunks' per-replicate arrays are
+summarised by :mod:`jaxlogreg._study._summary` and, with ``out``, kept by
+:mod:`jaxlogreg._study._storage`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import json
+import sys
+from typing import Callable, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import _resample, solvers
+from .._fit import fit
+from .._inference import inference, variance_inflation_factors
+from .._status import Status
+from ._held_out import _held_out_metrics
+from ._identity import _describe_scheme, _digest, _recorded
+from ._storage import _Store
+from ._summary import REPLICATE_FIELDS, StudyResult, summarize
+
+# The standard errors a study can report (a cluster covariance needs groups it has none of).
+_COV_TYPES = ("nonrobust", "HC0", "HC1")
+# Per-observation values a study chunk may hold at once (predictions, held-out weights).
+_CHUNK_ELEMENTS = 10_000_000
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True, eq=False)
+class _Window(_resample.Scheme):
+    """Models ``start .. start + num - 1`` of ``base``, renumbered from 0 (``start`` is
+    traced, so every window of one size shares a compilation)."""
+
+    base: _resample.Scheme
+    start: jax.Array
+    num: int = dataclasses.field(default=0, metadata=dict(static=True))
+
+    @property
+    def has_held_out(self) -> bool:  # type: ignore[override]
+        return self.base.has_held_out
+
+    def weights(self, index, y):
+        return self.base.weights(self.start + index, y)
+
+    def held_out(self, index, y):
+        return self.base.held_out(self.start + index, y)
+
+    def check(self, n: int, y=None) -> None:
+        self.base.check(n, y)
+
+
+def run_study(
+    X=None,
+    y=None,
+    true_params=None,
+    *,
+    scheme: Optional[_resample.Scheme] = None,
+    generate: Optional[Callable] = None,
+    num: Optional[int] = None,
+    names=None,
+    fit_intercept: bool = True,
+    solver="newton",
+    alpha=0.0,
+    l1_ratio: float = 0.0,
+    cov_type: str = "nonrobust",
+    level: float = 0.95,
+    tol=None,
+    max_iter=None,
+    batch: Optional[int] = None,
+    chunk_size: Optional[int] = None,
+    out=None,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = False,
+    config: Optional[dict] = None,
+) -> StudyResult:
+    """Fit every replicate of a Monte Carlo study and summarise coefficient recovery.
+
+    Args:
+      X, y: ``(n, d)`` and ``(n,)``: the data set to resample (with ``scheme``); None with
+        ``generate``.
+      true_params: ``(k,)`` true parameters, intercept first when ``fit_intercept``.
+      scheme: a resampling scheme (:class:`jaxlogreg.Splits`, :class:`jaxlogreg.Bootstrap`,
+        ...): ``scheme.num`` replicates; with ``generate``, each replicate's train/held-out
+        partition of its own data.
+      generate: ``generate(index) -> (X (n, d), y (n,))``, a pure, vmappable JAX function
+        of an int32 replicate index: fresh data per replicate.
+      num: number of replicates with ``generate`` (default ``scheme.num``).
+      names: ``(k,)`` parameter names (default ``intercept, x1, x2, ...``).
+      fit_intercept, solver, alpha, l1_ratio, tol, max_iter, chunk_size: as
+        :func:`jaxlogreg.fit`; ``cov_type`` as :func:`jaxlogreg.inference`.
+      level: confidence level of the Wald intervals whose coverage is reported.
+      batch: replicates per chunk (default: from ``n``, about 1e7 values per chunk).
+      out: a directory: chunks are written to ``out/chunks/`` as they finish (atomically),
+        and the outputs of :func:`write_outputs` when all are done; None keeps everything in
+        memory. See *Storage* in :mod:`jaxlogreg._study._storage`.
+      resume: continue the study in ``out``. A run whose settings match the study in
+        ``out`` always continues it (or reads it back when finished), so this only states
+        the intent; a study with other settings is refused either way.
+      overwrite: replace a study with other settings in ``out`` (removing its record,
+        chunks and outputs, nothing else), and start afresh.
+      progress: show a progress bar over chunks (tqdm when installed, else a line).
+      config: extra JSON-serialisable settings to record with the study (the CLI records
+        its generative model here).
+
+    Returns:
+      :class:`StudyResult`.
+
+    Raises:
+      ValueError: bad arguments, naming the argument; an ``out`` that holds another study,
+        files of something else, a damaged or foreign chunk, or is in use by another run
+        (:class:`jaxlogreg._io.StorageError`, a ``ValueError``, naming the file and what to
+        do).
+      OSError: ``out`` cannot be written (a full disk, no permission, a file where the
+        folder should be), naming the file.
+    """
+    if (X is None) != (y is None):
+        raise ValueError("X, y: give both (a data set to resample) or neither (with generate)")
+    if X is None and generate is None:
+        raise ValueError("generate: needed when no data set X, y is given")
+    if X is not None and generate is not None:
+        raise ValueError("generate: give either a data set X, y or generate, not both")
+    if X is not None and scheme is None:
+        raise ValueError("scheme: needed to resample a data set (e.g. jaxlogreg.Splits(key, num))")
+    if scheme is not None and not isinstance(scheme, _resample.Scheme):
+        raise ValueError(f"scheme: expected a resampling scheme, got {type(scheme).__name__}")
+    if generate is not None:
+        num = scheme.num if num is None and scheme is not None else num
+        if num is None or isinstance(num, bool) or int(num) < 1:
+            raise ValueError(f"num: the number of replicates must be a positive integer, got {num!r}")
+        num = int(num)
+        if scheme is not None and scheme.num < num:
+            raise ValueError(f"scheme: has {scheme.num} models, fewer than num = {num} replicates")
+    else:
+        assert scheme is not None  # checked above: a data set comes with a scheme
+        num = scheme.num
+    if not 0.0 < float(level) < 1.0:
+        raise ValueError(f"level: must be in (0, 1), got {level}")
+    if cov_type not in _COV_TYPES:
+        raise ValueError(f"cov_type: a study's standard errors are one of {_COV_TYPES}, got {cov_type!r}")
+    if resume and overwrite:
+        raise ValueError("overwrite: cannot both resume the study in out and overwrite it")
+    if true_params is None:
+        raise ValueError("true_params: the parameters the data were generated from are needed")
+    true_params = np.asarray(true_params, dtype=np.float64)
+    if X is not None:
+        X = jnp.asarray(X)
+        y = jnp.asarray(y)
+        if X.ndim != 2 or y.ndim != 1:
+            raise ValueError(f"X, y: expected shapes (n, d) and (n,), got {X.shape} and {y.shape}")
+        n, d = X.shape
+        dtype = X.dtype if jnp.issubdtype(X.dtype, jnp.floating) else jnp.result_type(float)
+    else:
+        assert generate is not None  # checked above: no data set means a generator
+        shapes = jax.eval_shape(generate, jax.ShapeDtypeStruct((), jnp.int32))
+        (n, d), dtype = shapes[0].shape, shapes[0].dtype
+        if shapes[1].shape != (n,):
+            raise ValueError(f"generate: must return X (n, d) and y (n,), got shapes {shapes[0].shape} and {shapes[1].shape}")
+    k = d + int(fit_intercept)
+    if true_params.shape != (k,):
+        raise ValueError(
+            f"true_params: expected shape ({k},) ({'intercept first, then ' if fit_intercept else ''}"
+            f"one per column of X), got {true_params.shape}"
+        )
+    names = tuple(names) if names is not None else (
+        (("intercept",) if fit_intercept else ()) + tuple(f"x{j + 1}" for j in range(d))
+    )
+    if len(names) != k:
+        raise ValueError(f"names: expected {k} names, got {len(names)}")
+    solvers.resolve(solver, k, float(l1_ratio))  # an unknown solver raises, naming it
+    if batch is None:
+        batch = max(256, _CHUNK_ELEMENTS // max(n, 1))
+    batch = int(min(batch, num))
+    if batch < 1:
+        raise ValueError(f"batch: must be a positive integer, got {batch}")
+
+    settings = dict(
+        num=num, n=int(n), d=int(d), fit_intercept=bool(fit_intercept), solver=str(solver),
+        alpha=float(np.asarray(alpha)) if np.ndim(alpha) == 0 else np.asarray(alpha).tolist(),
+        l1_ratio=float(l1_ratio), cov_type=cov_type, level=float(level), batch=batch,
+        scheme=_describe_scheme(scheme), source="resample" if X is not None else "generate",
+        dtype=str(np.dtype(dtype)), names=list(names), true_params=true_params.tolist(),
+        tol=_recorded(tol), max_iter=_recorded(max_iter),
+        data_digest=_digest(X, y) if generate is None else _digest(*generate(jnp.asarray(0, jnp.int32))),
+        **(config or {}),
+    )
+    settings = json.loads(json.dumps(settings))  # as it reads back from study.json
+    fit_kw = dict(
+        fit_intercept=fit_intercept, solver=solver, alpha=alpha, l1_ratio=l1_ratio, tol=tol,
+        max_iter=max_iter, chunk_size=chunk_size,
+    )
+    opened = (_Store(out, settings, overwrite=overwrite, progress=progress)
+              if out is not None else contextlib.nullcontext())
+    with opened as store:
+        if store is not None and store.finished is not None:
+            return store.finished
+        reference = None
+        if X is not None:
+            assert scheme is not None
+            full = fit(X, y, **fit_kw)
+            full_inf = inference(full, X, y, cov_type=cov_type, alpha=1.0 - level)
+            reference = dict(
+                params=np.asarray(full.params, np.float64),
+                bse=np.asarray(full_inf.bse, np.float64), status=int(full.status), n=int(n),
+                n_train=float(jnp.sum(_draw(_Window(scheme, jnp.asarray(0, jnp.int32), num=1),
+                                            jnp.asarray(y, dtype), False)[0])),
+                vif=np.asarray(variance_inflation_factors(X), np.float64),
+            )
+        chunk_kw = dict(fit_kw)
+        if reference is not None and reference["status"] == int(Status.CONVERGED):
+            # Every replicate starts from the full-data fit, whatever chunk it falls in, so a
+            # replicate's fit does not depend on the chunking.
+            chunk_kw["init"] = reference["params"]
+
+        starts = list(range(0, num, batch))
+        bar = _progress(len(starts), progress)
+        pieces = []
+        for s in starts:
+            stop = min(s + batch, num)
+            piece = store.load(s, stop) if store is not None else None
+            if piece is None:
+                first = max(0, min(s, num - batch))  # the last chunk overlaps, keeping its shape
+                piece = _run_chunk(first, batch, X, y, scheme, generate, chunk_kw, cov_type)
+                piece = {key: v[s - first:] for key, v in piece.items()}
+                if store is not None:
+                    store.save(s, stop, piece)
+            pieces.append(piece)
+            bar.update()
+        bar.close()
+        reps = {key: np.concatenate([p[key] for p in pieces]) for key in REPLICATE_FIELDS}
+
+        summary = summarize(reps, true_params, level)
+        result = StudyResult(names, true_params, reps, summary, reference, settings)
+        if store is not None:
+            store.finish(result)
+    return result
+
+
+def _run_chunk(first, size, X, y, scheme, generate, fit_kw, cov_type) -> dict:
+    """Per-replicate arrays of replicates ``first .. first + size - 1``.
+
+    The chunk's weights are drawn once, ``(size, n)``, and shared by the fit, the inference
+    and the held-out metrics (memory ``O(size * n)``, the bound of a study chunk).
+    """
+    index = jnp.arange(size, dtype=jnp.int32) + first
+    if generate is not None:
+        X, y = _generate(generate, index)
+    weights = held = None
+    if scheme is not None:
+        window = _Window(scheme, jnp.asarray(first, jnp.int32), num=size)
+        weights, held = _draw(window, jnp.asarray(y, X.dtype), scheme.has_held_out)
+    res = fit(X, y, weights=weights, **fit_kw)
+    bse, valid = _standard_errors(res, X, y, weights, cov_type=cov_type)
+    out = dict(
+        index=np.asarray(index), params=np.asarray(res.params), bse=np.asarray(bse),
+        status=np.asarray(res.status), n_iter=np.asarray(res.n_iter),
+        valid=np.asarray(valid),
+    )
+    out.update(_held_out_metrics(X, y, res, held, size))
+    return out
+
+
+@functools.partial(jax.jit, static_argnames=("cov_type",))
+def _standard_errors(res, X, y, weights, *, cov_type):
+    """``(bse, valid)`` of :func:`jaxlogreg.inference` for a chunk's fits (data the fit has
+    checked). Compiled as one program, of which XLA keeps only what these two need: not the
+    intercept-only fits behind ``llnull``, the deviance or the tests (about a tenth of the
+    whole inference's time on the seed study)."""
+    inf = inference(res, X, y, weights=weights, cov_type=cov_type)
+    return inf.bse, inf.valid
+
+
+@functools.partial(jax.jit, static_argnums=(0,))
+def _generate(generate, index):
+    return jax.vmap(generate)(index)
+
+
+@functools.partial(jax.jit, static_argnames=("has_held_out",))
+def _draw(window, y, has_held_out):
+    """``(num, n)`` training weights and held-out weights (None without) of a window."""
+    index = jnp.arange(window.num, dtype=jnp.int32)
+    in_y = None if y.ndim == 1 else 0
+    weights = jax.vmap(window.weights, in_axes=(0, in_y))(index, y)
+    held = jax.vmap(window.held_out, in_axes=(0, in_y))(index, y) if has_held_out else None
+    return weights, held
+
+
+class _NoBar:
+    def update(self, k: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class _LineBar:
+    """A one-line progress report on stderr, for when tqdm is not installed."""
+
+    def __init__(self, total: int):
+        self.total, self.done = total, 0
+
+    def update(self, k: int = 1) -> None:
+        self.done += k
+        print(f"\rchunks {self.done}/{self.total}", end="", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        print(file=sys.stderr)
+
+
+def _progress(total: int, enabled: bool):
+    if not enabled:
+        return _NoBar()
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return _LineBar(total)
+    return tqdm(total=total, unit="chunk", desc="study")

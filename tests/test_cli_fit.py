@@ -1,0 +1,245 @@
+"""`jaxlogreg fit DATA`: files read by pandas (CSV with a byte-order mark, blank lines,
+quoted cells; Parquet) against the values written, the exact messages for bad files, fits
+that fail (separated, singular) exiting 5 with the columns named, and the parser (choices,
+``--version``). Everything runs in this process through :func:`jaxlogreg.cli.main`; the
+fits share one shape (60 rows, 3 columns) so that a worker compiles them once."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import re
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+
+import jaxlogreg
+from jaxlogreg import cli, solvers
+
+N = 60
+
+
+def one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+def data(seed=3):
+    rng = np.random.default_rng(seed)
+    X = np.round(rng.normal(size=(N, 3)), 6)
+    y = (rng.random(N) < 1 / (1 + np.exp(-(0.2 + X @ [1.0, -0.5, 0.25])))).astype(int)
+    return X, y
+
+
+def fit_main(path, capsys, *extra):
+    code = cli.main(["fit", str(path), "--target", "y", "--no-compile-cache", *extra])
+    return code, capsys.readouterr()
+
+
+# --------------------------------------------------------------------------------------------
+# reading
+# --------------------------------------------------------------------------------------------
+
+
+def test_awkward_but_valid_csv_reads_as_written_and_fits_as_statsmodels(tmp_path, capsys):
+    """A byte-order mark, CRLF line ends, blank and whitespace-only lines, quoted cells and
+    header names (one holding a comma), spaces around cells: the values written come back,
+    and the fit equals statsmodels' on them."""
+    X, y = data()
+    rows = [f'{a}, "{b}" ,{c},{t}' for (a, b, c), t in zip(X.tolist(), y)]
+    rows[10:10] = ["", "   "]
+    text = '\ufeff\r\n a ,"b, c",c,y\r\n' + "\r\n".join(rows) + "\r\n\r\n"
+    path = tmp_path / "awkward.csv"
+    path.write_bytes(text.encode("utf-8"))
+    Xr, yr, names = cli.read_csv(path, "y")
+    assert names == ("a", "b, c", "c")
+    np.testing.assert_array_equal(Xr, X)
+    np.testing.assert_array_equal(yr, y)
+    code, captured = fit_main(path, capsys)
+    assert code == 0 and captured.err == ""
+    ref = sm.Logit(y, sm.add_constant(X)).fit(disp=0, method="newton", tol=1e-12)
+    table = re.findall(r"^(const|a|b, c|c)\s+(-?\d+\.\d+)", captured.out, re.M)
+    assert [name for name, _ in table] == ["const", "a", "b, c", "c"]
+    np.testing.assert_allclose([float(v) for _, v in table], ref.params, atol=1e-4)
+
+
+def test_parquet_reads_as_pandas_wrote_it(tmp_path):
+    frame = pd.DataFrame({"y": [0, 1, 1, 0], "a": [0.5, -1.0, 2.0, 3.5], "b": [1, 2, 3, 4]})
+    path = tmp_path / "data.parquet"
+    frame.to_parquet(path)
+    X, y, names = cli.read_csv(path, "y", ["b", "a"])
+    assert names == ("b", "a")
+    np.testing.assert_array_equal(X, frame[["b", "a"]].to_numpy(np.float64))
+    np.testing.assert_array_equal(y, frame["y"].to_numpy(np.float64))
+    frame.loc[2, "a"] = np.nan
+    frame.to_parquet(path)
+    with pytest.raises(ValueError, match=re.escape(f"DATA: {path} row 3, column 'a': missing value")):
+        cli.read_csv(path, "y")
+    frame.loc[2, "a"] = 1.0
+    frame.loc[1, "y"] = 3
+    frame.to_parquet(path)
+    with pytest.raises(ValueError, match=re.escape("--target: column 'y' must hold 0 or 1, got 3 on row 2")):
+        cli.read_csv(path, "y")
+
+
+@pytest.mark.parametrize(
+    "content, columns, message",
+    [
+        # duplicate names: pandas would rename the second 'a' to 'a.1' and fit the first
+        ("a,b,a,y\n1,2,3,0\n", None, "has duplicate column names: 'a' (columns 1, 3); rename them"),
+        ("a,,y\n1,2,0\n", None, ": column 2 of the header has no name"),
+        # blank lines do not shift the line numbers
+        ("\na,y\n\n1,0\n\n\n2,x\n", None, "line 7, column 'y': not a number: 'x'"),
+        ("a,y\n\n1,0\n2,2\n", None, "--target: column 'y' must hold 0 or 1, got 2 on line 4"),
+        ("a,y\n1,0\nNA,1\n", None, "line 3, column 'a': missing value 'NA'"),
+        ("a,b,y\n1,2,0\n1, ,1\n", None,
+         "line 3, column 'b': missing value (an empty cell, or a row shorter than the header)"),
+        ("a,y\n1,0\n-inf,1\n", None, "line 3, column 'a': not finite: '-inf'"),
+        ("a,y\n1,0\n\n2,1,3\n", None, "has a row longer than the header: Expected 2 fields in line 4, saw 3"),
+        ("a,y\n1,1\n2,1\n", None,
+         "--target: column 'y' holds only 1s; a logistic regression needs rows of both classes"),
+        ("a,b,y\n1,2,0\n", ["b", "z", "w"], "--columns: no columns 'z', 'w' in "),
+        ("a,b,y\n1,2,0\n", ["a", "a"], "--columns: 'a' named more than once"),
+        ("\n \n", None, "is empty"),
+    ],
+)
+def test_bad_files_are_named_by_line_and_column(tmp_path, content, columns, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        cli.read_csv(path, "y", columns)
+
+
+def test_a_file_that_is_not_utf8_text_is_one_line_and_2(tmp_path, capsys):
+    path = tmp_path / "data.csv"
+    path.write_bytes(b"a,y\n\xff\xfe,1\n")
+    code, captured = fit_main(path, capsys)
+    assert code == cli.EXIT_USAGE
+    assert one_line(captured.err) == (f"jaxlogreg fit: error: DATA: {path} is not UTF-8 text "
+                                      "(invalid start byte at byte 4)")
+
+
+def test_missing_readers_say_what_to_install(tmp_path, monkeypatch):
+    path = tmp_path / "data.parquet"
+    pd.DataFrame({"a": [1.0, 2.0], "y": [0, 1]}).to_parquet(path)
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    monkeypatch.setitem(sys.modules, "fastparquet", None)
+    with pytest.raises(ValueError, match=re.escape(f"DATA: reading the Parquet file {path} needs "
+                                                   "pyarrow (or fastparquet), which is not installed")):
+        cli.read_csv(path, "y")
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    with pytest.raises(ValueError, match=re.escape('needs pandas, which is not installed: '
+                                                   'pip install "jaxlogreg[cli]"')):
+        cli.read_csv(path.with_suffix(".csv"), "y")
+
+
+# --------------------------------------------------------------------------------------------
+# fits that fail
+# --------------------------------------------------------------------------------------------
+
+
+def write(path, X, y, names=("a", "b", "c")):
+    pd.DataFrame(dict(zip(names, X.T), y=y)).to_csv(path, index=False)
+    return path
+
+
+def test_a_constant_column_is_singular_named_and_exits_5(tmp_path, capsys):
+    X, y = data()
+    X[:, 1] = 3.0
+    assert np.linalg.matrix_rank(np.column_stack([np.ones(N), X])) == 3
+    code, captured = fit_main(write(tmp_path / "d.csv", X, y), capsys)
+    assert code == cli.EXIT_FIT == 5
+    assert one_line(captured.err).startswith(
+        "jaxlogreg fit: error: the model could not be fitted (SINGULAR): 'b' is constant (3 on "
+        "every row), as the intercept already is; remedies: drop the constant or collinear "
+        "columns (--columns)")
+    assert "Status:                      SINGULAR" in captured.out  # the summary came first
+    assert "Note: LLR p-value is nan: the likelihood-ratio test compares" in captured.out
+
+
+def test_collinear_columns_are_named_with_their_relation(tmp_path, capsys):
+    X, y = data()
+    X[:, 2] = X[:, 0] - 2.0 * X[:, 1]
+    assert np.linalg.matrix_rank(np.column_stack([np.ones(N), X])) == 3
+    code, captured = fit_main(write(tmp_path / "d.csv", X, y), capsys)
+    assert code == cli.EXIT_FIT
+    line = one_line(captured.err)
+    assert "(SINGULAR): 'a', 'b', 'c' are collinear (" in line
+    # Whichever column the relation is solved for, it is the one built above.
+    relation = re.search(r"are collinear \((\w+) = (.*?)\);", line)
+    lhs, rhs = relation.groups()
+    coef = {name: float(sign.replace(" ", "") + value) for sign, value, name in
+            re.findall(r"(^-|\s[-+]\s|^)([\d.e+-]+)\*(\w+)", rhs)}
+    built = {"c": {"a": 1.0, "b": -2.0}, "a": {"c": 1.0, "b": 2.0}, "b": {"a": 0.5, "c": -0.5}}
+    assert coef == pytest.approx(built[lhs], rel=1e-3)
+
+
+def test_separated_classes_name_the_separating_column_and_exit_5(tmp_path, capsys):
+    X, _ = data()
+    y = (X[:, 1] > 0).astype(int)  # b alone separates; a and c are noise
+    code, captured = fit_main(write(tmp_path / "d.csv", X, y), capsys)
+    assert code == cli.EXIT_FIT
+    line = one_line(captured.err)
+    assert line.startswith("jaxlogreg fit: error: the model could not be fitted (SEPARATED): the "
+                           "classes are separated, so no finite maximum-likelihood estimate "
+                           "exists; the coefficients ran off along 'b' (+")
+    assert "'a'" not in line and "'c'" not in line
+    assert "jaxlogreg.fit(X, y, firth=True)" in line
+    assert "Status:                     SEPARATED" in captured.out
+    assert "Note: Log-Likelihood and Pseudo R-squ. are those of the coefficients where the fit " \
+           "stopped" in captured.out
+
+
+def test_an_infinite_pseudo_r_squared_gets_a_note():
+    """The library's summary prints ``Pseudo R-squ.: inf`` for a target of one class (the
+    command line refuses such a target before fitting): the note says why."""
+    X, _ = data()
+    inf = jaxlogreg.inference(jaxlogreg.fit(X, np.zeros(N)), X, np.zeros(N))
+    assert np.isinf(float(inf.prsquared)) and float(inf.llnull) == 0
+    notes = cli._notes(inf)
+    assert any(n.startswith("Pseudo R-squ. is inf because LL-Null is 0") and "one class" in n
+               for n in notes)
+    converged = jaxlogreg.inference(jaxlogreg.fit(X, data()[1]), X, data()[1])
+    assert cli._notes(converged) == []
+
+
+# --------------------------------------------------------------------------------------------
+# the parser
+# --------------------------------------------------------------------------------------------
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out == f"jaxlogreg {importlib.metadata.version('jaxlogreg')}\n"
+
+
+def test_solver_choices_are_the_registry_and_each_is_accepted():
+    action = next(a for a in cli._parser()._subparsers._group_actions[0].choices["study"]._actions
+                  if a.dest == "solver")
+    assert action.choices == ("auto",) + solvers.names()
+    assert {"auto", "newton", "lbfgs", "prox_newton", "sgd", "adam", "firth"} <= set(action.choices)
+    for name in action.choices:
+        solvers.resolve(name, p=3)  # raises for a name the library does not know
+
+
+@pytest.mark.parametrize("command", ["study", "fit"])
+def test_help_shows_choices_and_a_description(command, capsys):
+    with pytest.raises(SystemExit):
+        cli.main([command, "--help"])
+    out = capsys.readouterr().out
+    assert "{nonrobust,HC0,HC1}" in out
+    assert ("{auto,newton," in out) == (command == "study")
+    assert {"study": "Refit one synthetic data set", "fit": "Fit a logistic regression"}[command] in out
+
+
+def test_a_bad_cov_type_is_an_argparse_error_before_the_file_is_read(tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["fit", str(tmp_path / "none.csv"), "--target", "y", "--cov-type", "HC3"])
+    assert info.value.code == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "argument --cov-type: invalid choice: 'HC3'" in err and "cannot read" not in err
