@@ -97,23 +97,31 @@ def _fsync_dir(folder: Path) -> None:
             raise _named(e, folder) from None
 
 
-def _write_temp(path: Path, data: bytes) -> Path:
-    """``data`` in a new temporary file beside ``path`` (flushed, with the umask's
-    permissions); returns its path. Nothing is left behind on error."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+@contextlib.contextmanager
+def _removed_on_error(tmp, path: Path):
+    """Remove the temporary file ``tmp`` if the block fails; an ``OSError`` is raised again
+    naming ``path``, the file the user knows."""
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
+        yield
     except BaseException as e:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         if isinstance(e, OSError):
             raise _named(e, path) from None
         raise
+
+
+def _write_temp(path: Path, data: bytes) -> Path:
+    """``data`` in a new temporary file beside ``path`` (flushed, with the umask's
+    permissions); returns its path. Nothing is left behind on error."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with _removed_on_error(tmp, path):
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
     return Path(tmp)
 
 
@@ -121,15 +129,9 @@ def write_bytes(path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (creating its directory)."""
     path = Path(path)
     tmp = _write_temp(path, data)
-    try:
+    with _removed_on_error(tmp, path):
         os.replace(tmp, path)
         _fsync_dir(path.parent)
-    except BaseException as e:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(e, OSError):
-            raise _named(e, path) from None
-        raise
 
 
 def write_text(path, text: str) -> None:
