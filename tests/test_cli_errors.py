@@ -225,8 +225,11 @@ def test_a_running_study_locks_out_a_second_and_ctrl_c_stops_it_cleanly(tmp_path
     argv = study_argv(tmp_path, out)
     long = [a if a != "60" else "100000" for a in argv]  # many chunks: still running when signalled
     env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"))
+    # SIGINT as a terminal delivers it: a shell without job control starts background
+    # commands (a CI runner's, say) with SIGINT ignored, which the child would inherit.
     proc = subprocess.Popen([sys.executable, "-m", "jaxlogreg.cli", *long], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 300
         while not chunk(out, 0, num=100_000).exists():
