@@ -66,6 +66,9 @@ from ._io import StorageError
 SCHEMES = ("splits", "bootstrap", "kfold", "subsample", "bayesian")
 EXIT_USAGE, EXIT_STORAGE, EXIT_OS, EXIT_FIT, EXIT_INTERRUPTED = 2, 3, 4, 5, 130
 COV_TYPES = ("nonrobust", "HC0", "HC1")
+# The names `--solver` takes: "auto" and jaxlogreg.solvers.names(), written out so that the
+# parser needs no JAX (a test checks they agree).
+SOLVERS = ("auto", "newton", "prox_newton", "lbfgs", "sgd", "adam", "firth")
 # Percentile and BCa 95% intervals read the resamples' 2.5% and 97.5% tails, which take far
 # more resamples than a standard error does: Efron and Tibshirani (An Introduction to the
 # Bootstrap, 1993) find 25-200 enough for a standard error and give about 1000 as a rough
@@ -113,12 +116,26 @@ def _load_config(path: str) -> dict:
     return cfg
 
 
-def study(args, out=None) -> "object":
-    """Run ``jaxlogreg study`` with parsed arguments; returns the StudyResult."""
+def _start_jax(args, x64: bool):
+    """JAX, imported once the cheap checks of the arguments and files have passed (so that
+    they answer at once): 64-bit types when ``x64``, and the persistent compilation cache
+    unless ``--no-compile-cache`` (a setting of the whole process, made before anything
+    compiles)."""
     import jax
 
-    if not args.float32:
+    if x64:
         jax.config.update("jax_enable_x64", True)
+    if not getattr(args, "no_compile_cache", True):
+        from ._cache import enable_compilation_cache
+
+        enable_compilation_cache(getattr(args, "compile_cache", None))
+    return jax
+
+
+def study(args, out=None) -> "object":
+    """Run ``jaxlogreg study`` with parsed arguments; returns the StudyResult."""
+    cfg = _load_config(args.config) if args.config else None  # read before JAX starts
+    jax = _start_jax(args, x64=not args.float32)
     import jax.numpy as jnp
     import numpy as np
 
@@ -133,8 +150,7 @@ def study(args, out=None) -> "object":
     if args.scheme == "kfold":
         num = (num // args.folds) * args.folds
     recorded: dict[str, object] = {}
-    if args.config:
-        cfg = _load_config(args.config)
+    if cfg is not None:
         n = int(cfg.get("n", args.n))
         sim = dict(
             coef=cfg["coef"], intercept=cfg.get("intercept"), positive_rate=cfg.get("positive_rate"),
@@ -544,9 +560,9 @@ def fit_csv(args, out=None, err=None) -> dict:
     Warnings about the bootstrap go to ``err`` (default stderr). A fit that did not converge
     prints its summary and returns at once (no bootstrap), with ``failure``, the one-line
     reason (else None), for :func:`main` to report and exit with status 5."""
-    import jax
-
-    jax.config.update("jax_enable_x64", True)
+    columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
+    X, y, names = read_csv(args.data, args.target, columns)  # read before JAX starts
+    jax = _start_jax(args, x64=True)
     import numpy as np
 
     from . import Status, fit, inference, influence, summary
@@ -554,8 +570,6 @@ def fit_csv(args, out=None, err=None) -> dict:
 
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
-    columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
-    X, y, names = read_csv(args.data, args.target, columns)
     res = fit(X, y, fit_intercept=not args.no_intercept)
     inf = inference(res, X, y, cov_type=args.cov_type)
     labels = (("const",) if not args.no_intercept else ()) + names
@@ -643,9 +657,6 @@ def _version() -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from . import solvers
-
-    solver_names = ("auto",) + solvers.names()
     parser = argparse.ArgumentParser(prog="jaxlogreg", description="Batched logistic regression in JAX.")
     parser.add_argument("--version", action="version", version=f"jaxlogreg {_version()}")
     common = argparse.ArgumentParser(add_help=False)
@@ -670,7 +681,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--folds", type=int, default=5, help="folds of --scheme kfold (5)")
     p.add_argument("--stratify", action="store_true", help="stratify splits and folds by class")
     p.add_argument("--fresh", action="store_true", help="a fresh data set per replicate instead of resampling one")
-    p.add_argument("--solver", choices=solver_names, default="newton", help="solver (newton)")
+    p.add_argument("--solver", choices=SOLVERS, default="newton", help="solver (newton)")
     p.add_argument("--cov-type", choices=COV_TYPES, default="nonrobust", help="standard errors (nonrobust)")
     p.add_argument("--n", type=int, default=1000, help="rows of the data set (1000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the data and the resamples (0)")
@@ -721,10 +732,6 @@ def main(argv=None) -> int:
             parser.error(f"--batch: need a positive number of replicates, got {args.batch}")
     elif args.bootstrap < 0 or args.bootstrap == 1:
         parser.error("--bootstrap: need 0 (none) or at least 2 resamples")
-    if not args.no_compile_cache:
-        from ._cache import enable_compilation_cache
-
-        enable_compilation_cache(args.compile_cache)
     prefix = f"jaxlogreg {args.command}:"
     try:
         if args.command == "study":

@@ -8,6 +8,10 @@ import jaxlogreg
 
 
 def test_all_lists_exactly_the_public_names():
+    """Every name of ``__all__`` resolves (imported on first use), and once they all have,
+    the package holds no other public name."""
+    for name in jaxlogreg.__all__:
+        getattr(jaxlogreg, name)
     public = {
         name
         for name, obj in vars(jaxlogreg).items()

@@ -94,14 +94,14 @@ def test_fit_csv_errors(tmp_path, content, args, message):
         cli.read_csv(path, args[1], args[3].split(",") if "--columns" in args else None)
 
 
-def test_fit_csv_missing_file_exits_2(tmp_path):
+def test_fit_csv_missing_file_exits_2(tmp_path, csv_file):
     proc = run("fit", str(tmp_path / "none.csv"), "--target", "y", cache_home=tmp_path / "cache")
     assert proc.returncode == 2 and "cannot read" in proc.stderr
     # A cache directory that cannot be made (a file stands in its way): a note, and on.
     (tmp_path / "file").write_text("")
-    proc = run("fit", str(tmp_path / "none.csv"), "--target", "y",
-               "--compile-cache", str(tmp_path / "file" / "jax"), cache_home=tmp_path / "cache")
-    assert proc.returncode == 2 and "cannot read" in proc.stderr
+    proc = run("fit", str(csv_file[0]), "--target", "outcome", "--compile-cache",
+               str(tmp_path / "file" / "jax"), cache_home=tmp_path / "cache")
+    assert proc.returncode == 0 and "Logit Regression Results" in proc.stdout, proc.stderr
     assert "no compilation cache: cannot make" in proc.stderr
 
 
@@ -123,3 +123,27 @@ def test_repeat_run_reads_its_compiled_programs_from_the_cache(csv_file, tmp_pat
     off = run(*args, "--no-compile-cache", cache_home=tmp_path / "off")
     assert off.returncode == 0 and off.stdout == first.stdout
     assert not (tmp_path / "off").exists()
+
+
+def test_errors_in_arguments_and_files_answer_before_jax_is_imported(tmp_path):
+    """A missing or bad file, a bad --config and --version are answered from a process that
+    never imports JAX (``import jaxlogreg`` imports its modules on first use)."""
+    bad_csv = tmp_path / "bad.csv"
+    bad_csv.write_text("a,y\n1,0\nx,1\n")
+    bad_config = tmp_path / "model.json"
+    bad_config.write_text('{"coef": [1.0], "colour": 2}')
+    code = ("import sys, jaxlogreg.cli as c\n"
+            "try:\n    rc = c.main(sys.argv[1:])\nexcept SystemExit as e:\n    rc = e.code\n"
+            "print('jax imported' if 'jax' in sys.modules else 'no jax')\nsys.exit(rc)")
+    cases = [
+        (["fit", str(tmp_path / "none.csv"), "--target", "y"], 2, "cannot read"),
+        (["fit", str(bad_csv), "--target", "y"], 2, "line 3"),
+        (["study", "--config", str(bad_config)], 2, "unknown keys ['colour']"),
+        (["--version"], 0, ""),
+    ]
+    for argv, status, message in cases:
+        proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True,
+                              text=True, timeout=120)
+        assert proc.returncode == status, (argv, proc.stderr)
+        assert proc.stdout.strip().splitlines()[-1] == "no jax", argv
+        assert message in proc.stderr, (argv, proc.stderr)

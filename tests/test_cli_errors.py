@@ -225,11 +225,13 @@ def test_a_running_study_locks_out_a_second_and_ctrl_c_stops_it_cleanly(tmp_path
     argv = study_argv(tmp_path, out)
     long = [a if a != "60" else "100000" for a in argv]  # many chunks: still running when signalled
     env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"))
-    # SIGINT as a terminal delivers it: a shell without job control starts background
-    # commands (a CI runner's, say) with SIGINT ignored, which the child would inherit.
-    proc = subprocess.Popen([sys.executable, "-m", "jaxlogreg.cli", *long], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    # SIGINT handled as under a terminal: a shell without job control starts background
+    # commands (a CI runner's, say) with SIGINT ignored, which the child would inherit, so
+    # the child installs Python's own handler before it runs the command line.
+    child = ("import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+             "runpy.run_module('jaxlogreg.cli', run_name='__main__', alter_sys=True)")
+    proc = subprocess.Popen([sys.executable, "-c", child, *long], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 300
         while not chunk(out, 0, num=100_000).exists():
