@@ -243,3 +243,40 @@ def test_command_line_study_with_a_config_file(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "holds a different study (settings differ: data_digest, scheme, seed)" in err
     assert "--overwrite" in err
+
+
+def test_progress_counts_replicates_and_notes_the_compilation(capsys, monkeypatch):
+    """The bar counts replicates (60 in chunks of 25: 25, 50, 60), with a note while the
+    first chunk compiles; here the line that stands in for tqdm."""
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_tqdm(name, *args, **kwargs):
+        if name.startswith("tqdm"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_tqdm)
+    X, y = data()
+    jaxlogreg.run_study(X, y, TRUE, scheme=scheme(), batch=25, progress=True)
+    err = capsys.readouterr().err
+    assert "compiling the study's programs" in err
+    assert [part.split()[-1] for part in err.split("\r") if "replicates" in part] == [
+        "25/60\x1b[K", "50/60\x1b[K", "60/60\x1b[K"]
+
+
+def test_the_default_chunk_lets_a_study_of_one_chunk_show_progress(monkeypatch):
+    """By default a study is cut into at least 8 chunks of at least 256 replicates: 10,000
+    replicates of n = 300 (1e7 values would allow 33,333 per chunk) into chunks of 1,250."""
+    X, y = data()
+    sizes = []
+
+    def first_chunk(first, size, *args):
+        sizes.append(size)
+        raise KeyboardInterrupt  # stop once the first chunk's size is known
+
+    monkeypatch.setattr(_study._run, "_run_chunk", first_chunk)
+    with pytest.raises(KeyboardInterrupt):
+        jaxlogreg.run_study(X, y, TRUE, scheme=scheme(num=10_000))
+    assert sizes == [1250]

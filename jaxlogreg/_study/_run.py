@@ -32,6 +32,7 @@ from ._summary import REPLICATE_FIELDS, StudyResult, summarize
 _COV_TYPES = ("nonrobust", "HC0", "HC1")
 # Per-observation values a study chunk may hold at once (predictions, held-out weights).
 _CHUNK_ELEMENTS = 10_000_000
+_PROGRESS_CHUNKS = 8
 
 
 @jax.tree_util.register_dataclass
@@ -99,7 +100,8 @@ def run_study(
       fit_intercept, solver, alpha, l1_ratio, tol, max_iter, chunk_size: as
         :func:`jaxlogreg.fit`; ``cov_type`` as :func:`jaxlogreg.inference`.
       level: confidence level of the Wald intervals whose coverage is reported.
-      batch: replicates per chunk (default: from ``n``, about 1e7 values per chunk).
+      batch: replicates per chunk (default: about 1e7 values per chunk, from ``n``, and at
+        least 8 chunks of at least 256 replicates, so that the progress bar moves).
       out: a directory: chunks are written to ``out/chunks/`` as they finish (atomically),
         and the outputs of :func:`write_outputs` when all are done; None keeps everything in
         memory. See *Storage* in :mod:`jaxlogreg._study._storage`.
@@ -108,7 +110,8 @@ def run_study(
         the intent; a study with other settings is refused either way.
       overwrite: replace a study with other settings in ``out`` (removing its record,
         chunks and outputs, nothing else), and start afresh.
-      progress: show a progress bar over chunks (tqdm when installed, else a line).
+      progress: show a progress bar over replicates, moved as each chunk finishes, with a
+        note while the first chunk compiles (tqdm when installed, else a line on stderr).
       config: extra JSON-serialisable settings to record with the study (the CLI records
         its generative model here).
 
@@ -178,7 +181,9 @@ def run_study(
         raise ValueError(f"names: expected {k} names, got {len(names)}")
     solvers.resolve(solver, k, float(l1_ratio))  # an unknown solver raises, naming it
     if batch is None:
-        batch = max(256, _CHUNK_ELEMENTS // max(n, 1))
+        # About 1e7 values per chunk, and at least _PROGRESS_CHUNKS chunks (of at least 256
+        # replicates) so that a progress bar moves during a study of one chunk's size.
+        batch = max(256, min(_CHUNK_ELEMENTS // max(n, 1), -(-num // _PROGRESS_CHUNKS)))
     batch = int(min(batch, num))
     if batch < 1:
         raise ValueError(f"batch: must be a positive integer, got {batch}")
@@ -222,19 +227,24 @@ def run_study(
             chunk_kw["init"] = reference["params"]
 
         starts = list(range(0, num, batch))
-        bar = _progress(len(starts), progress)
+        bar = _progress(num, progress)
         pieces = []
+        computed = 0
         for s in starts:
             stop = min(s + batch, num)
             piece = store.load(s, stop) if store is not None else None
             if piece is None:
+                if computed == 0:
+                    bar.note("compiling the study's programs (a later run finds them in the "
+                             "compilation cache)")
+                computed += 1
                 first = max(0, min(s, num - batch))  # the last chunk overlaps, keeping its shape
                 piece = _run_chunk(first, batch, X, y, scheme, generate, chunk_kw, cov_type)
                 piece = {key: v[s - first:] for key, v in piece.items()}
                 if store is not None:
                     store.save(s, stop, piece)
             pieces.append(piece)
-            bar.update()
+            bar.update(stop - s)
         bar.close()
         reps = {key: np.concatenate([p[key] for p in pieces]) for key in REPLICATE_FIELDS}
 
@@ -295,6 +305,9 @@ def _draw(window, y, has_held_out):
 
 
 class _NoBar:
+    def note(self, text: str) -> None:
+        pass
+
     def update(self, k: int = 1) -> None:
         pass
 
@@ -303,24 +316,46 @@ class _NoBar:
 
 
 class _LineBar:
-    """A one-line progress report on stderr, for when tqdm is not installed."""
+    """A one-line progress report of replicates on stderr, for when tqdm is not installed."""
 
     def __init__(self, total: int):
         self.total, self.done = total, 0
 
+    def note(self, text: str) -> None:
+        print(f"\rstudy: {text}", end="", file=sys.stderr, flush=True)
+
     def update(self, k: int = 1) -> None:
         self.done += k
-        print(f"\rchunks {self.done}/{self.total}", end="", file=sys.stderr, flush=True)
+        print(f"\rstudy: replicates {self.done}/{self.total}\033[K", end="", file=sys.stderr,
+              flush=True)
 
     def close(self) -> None:
         print(file=sys.stderr)
 
 
+class _TqdmBar:
+    """tqdm's bar over replicates, with a note shown in its postfix until the next update."""
+
+    def __init__(self, tqdm, total: int):
+        self.bar = tqdm(total=total, unit="replicate", desc="study")
+
+    def note(self, text: str) -> None:
+        self.bar.set_postfix_str(text)
+
+    def update(self, k: int = 1) -> None:
+        self.bar.set_postfix_str("")
+        self.bar.update(k)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
 def _progress(total: int, enabled: bool):
+    """A progress bar over ``total`` replicates (tqdm's when installed), or none."""
     if not enabled:
         return _NoBar()
     try:
         from tqdm.auto import tqdm
     except ImportError:
         return _LineBar(total)
-    return tqdm(total=total, unit="chunk", desc="study")
+    return _TqdmBar(tqdm, total)
