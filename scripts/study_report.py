@@ -9,16 +9,19 @@ Reads ``summary.json`` and ``replicates.npz`` from the study directory (as writt
 
 import argparse
 
-from jaxlogreg import _study
+from jaxlogreg import _io, _study
+from jaxlogreg._study import _storage
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out", help="the study directory")
     args = ap.parse_args()
-    result = _study.load(args.out)
-    for path in _study.write_outputs(result, args.out):
-        print(f"wrote {path}")
+    # The study's own lock: no run may write the folder while its outputs are replaced.
+    with _io.lock_directory(args.out, _storage._LOCK, what="out"):
+        result = _study.load(args.out)
+        for path in _study.write_outputs(result, args.out):
+            print(f"wrote {path}")
 
 
 if __name__ == "__main__":
