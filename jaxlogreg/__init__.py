@@ -28,6 +28,7 @@ _SOURCES = {
         "calibration", "log_loss", "platt_scaling", "reliability_curve", "roc_auc",
     ),
     "._path": ("PathResult", "path"),
+    "._predict": ("predict",),
     "._resample": (
         "BayesianBootstrap", "Bootstrap", "KFold", "LeaveOneOut", "Scheme", "Splits",
         "Subsample",
@@ -75,6 +76,7 @@ if _TYPE_CHECKING:
         roc_auc,
     )
     from ._path import PathResult, path
+    from ._predict import predict
     from ._resample import (
         BayesianBootstrap,
         Bootstrap,
@@ -138,6 +140,7 @@ __all__ = [
     "run_study",
     "StudyResult",
     # evaluation and calibration
+    "predict",
     "log_loss",
     "brier_score",
     "roc_auc",

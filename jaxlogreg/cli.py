@@ -14,9 +14,13 @@
     Fits a CSV file (header row, numeric cells) or a Parquet file (``.parquet``, ``.pq``),
     read by pandas (``pip install "jaxlogreg[cli]"``; Parquet needs pyarrow too), and prints
     a statsmodels-style summary, with bootstrap percentile and BCa intervals when asked
-    (``--bootstrap N``). A fit that does not converge (separated classes, collinear or
-    constant columns, ...) prints its summary, then a line on stderr naming the reason, the
-    columns involved where they can be found and the remedies, and exits with status 5.
+    (``--bootstrap N``). The model is :func:`jaxlogreg.fit`'s: ``--link``, ``--alpha`` and
+    ``--l1-ratio`` (a penalty), ``--firth`` (Firth's penalised likelihood, also for every
+    bootstrap resample), and columns of the file as ``--weights`` (frequency weights),
+    ``--offset`` and ``--groups`` (cluster labels of ``--cov-type cluster``), which are then
+    not features. A fit that does not converge (separated classes, collinear or constant
+    columns, ...) prints its summary, then a line on stderr naming the reason, the columns
+    involved where they can be found and the options that may fit it, and exits with status 5.
 
 Errors are one line on stderr, never a traceback, and the exit status says what kind:
 
@@ -66,6 +70,10 @@ from ._io import StorageError
 SCHEMES = ("splits", "bootstrap", "kfold", "subsample", "bayesian")
 EXIT_USAGE, EXIT_STORAGE, EXIT_OS, EXIT_FIT, EXIT_INTERRUPTED = 2, 3, 4, 5, 130
 COV_TYPES = ("nonrobust", "HC0", "HC1")
+# `fit` also takes cluster-robust standard errors, over the clusters of --groups.
+FIT_COV_TYPES = COV_TYPES + ("cluster",)
+# The names `--link` takes: jaxlogreg._links.LINKS, written out for the same reason.
+LINKS = ("logit", "probit", "cloglog", "cauchit")
 # The names `--solver` takes: "auto" and jaxlogreg.solvers.names(), written out so that the
 # parser needs no JAX (a test checks they agree).
 SOLVERS = ("auto", "newton", "prox_newton", "lbfgs", "sgd", "adam", "firth")
@@ -334,9 +342,25 @@ def read_csv(path, target: str, columns=None):
     value, a cell that is not a finite number, a row longer than the header, a target that is
     not 0 or 1 or holds one class only.
     """
+    X, y, names, _ = read_data(path, target, columns)
+    return X, y, names
+
+
+# The columns `fit` reads besides the target and the features: option -> what the column is.
+ROLE_COLUMNS = {"--weights": "frequency weights", "--offset": "offset", "--groups": "cluster labels"}
+
+
+def read_data(path, target: str, columns=None, roles=None):
+    """:func:`read_csv`, and the columns ``roles`` names (``{option: column}``, the options of
+    :data:`ROLE_COLUMNS`), which are then no features: returns ``(X, y, names, given)`` with
+    ``given[option]`` ``(n,)``: float64 for ``--weights`` (nonnegative, not all zero) and
+    ``--offset``, int64 codes of the labels for ``--groups`` (any text: equal cells are one
+    cluster). Unknown, repeated or misused columns raise ``ValueError`` naming the option.
+    """
     import numpy as np
 
     path = Path(path)
+    roles = {opt: col for opt, col in (roles or {}).items() if col is not None}
     header, cells, where = _table(path)
     seen: dict[str, list[int]] = {}
     for k, name in enumerate(header):
@@ -351,8 +375,17 @@ def read_csv(path, target: str, columns=None):
         raise ValueError(f"DATA: {path} has a header but no data rows")
     if target not in header:
         raise ValueError(f"--target: no column {target!r} in {path} (columns: {', '.join(header)})")
+    taken: dict[str, str] = {}
+    for opt, col in roles.items():
+        if col not in header:
+            raise ValueError(f"{opt}: no column {col!r} in {path} (columns: {', '.join(header)})")
+        if col == target:
+            raise ValueError(f"{opt}: {col!r} is the target; it cannot also be the {ROLE_COLUMNS[opt]}")
+        if col in taken:
+            raise ValueError(f"{opt}: {col!r} is already the {ROLE_COLUMNS[taken[col]]} ({taken[col]})")
+        taken[col] = opt
     if columns is None:
-        columns = [h for h in header if h != target]
+        columns = [h for h in header if h != target and h not in taken]
     columns = list(columns)
     missing = [c for c in columns if c not in header]
     if missing:
@@ -364,11 +397,16 @@ def read_csv(path, target: str, columns=None):
         raise ValueError(f"--columns: {', '.join(repr(c) for c in repeated)} named more than once")
     if target in columns:
         raise ValueError(f"--columns: the target {target!r} cannot also be a feature")
+    used = [c for c in columns if c in taken]
+    if used:
+        raise ValueError(f"--columns: {used[0]!r} is the {ROLE_COLUMNS[taken[used[0]]]} "
+                         f"({taken[used[0]]}); it cannot also be a feature")
     if not columns:
         raise ValueError(f"DATA: {path} has no feature columns besides the target {target!r}")
-    index = [header.index(c) for c in columns] + [header.index(target)]
-    values = _numbers(path, cells.iloc[:, index], columns + [target], where)
-    y = values[:, -1]
+    numeric = columns + [target] + [roles[o] for o in ("--weights", "--offset") if o in roles]
+    values = _numbers(path, cells.iloc[:, [header.index(c) for c in numeric]], numeric, where)
+    d = len(columns)
+    y = values[:, d]
     bad = (y != 0) & (y != 1)
     if bad.any():
         i = int(np.argmax(bad))
@@ -378,7 +416,33 @@ def read_csv(path, target: str, columns=None):
             f"--target: column {target!r} holds only {y[0]:g}s; a logistic regression needs "
             "rows of both classes (0 and 1)"
         )
-    return values[:, :-1], y, tuple(columns)
+    given = dict(zip([o for o in ("--weights", "--offset") if o in roles], values[:, d + 1:].T))
+    if "--weights" in given:
+        w, col = given["--weights"], roles["--weights"]
+        if (w < 0).any():
+            i = int(np.argmax(w < 0))
+            raise ValueError(f"--weights: column {col!r} must be nonnegative, got {w[i]:g} on {where(i)}")
+        if not w.any():
+            raise ValueError(f"--weights: column {col!r} is 0 on every row")
+    if "--groups" in roles:
+        given["--groups"] = _labels(path, cells.iloc[:, header.index(roles["--groups"])],
+                                    roles["--groups"], where)
+    return values[:, :d], y, tuple(columns), given
+
+
+def _labels(path: Path, column, name: str, where):
+    """``(n,)`` int64 codes of the cluster labels in ``column`` (cells equal as text are one
+    cluster); ``ValueError`` naming the first missing cell."""
+    import numpy as np
+    import pandas as pd
+
+    text = column.astype("string").str.strip()
+    missing = (text.isna() | (text == "") | text.str.lower().isin(_MISSING)).to_numpy(bool)
+    if missing.any():
+        i = int(np.argmax(missing))
+        raise ValueError(f"DATA: {path} {where(i)}, column {name!r}: missing cluster label")
+    codes, _ = pd.factorize(text.to_numpy(object))
+    return codes.astype(np.int64)
 
 
 def bca_interval(boot, estimate, jackknife=None, level: float = 0.95, *, influence=None):
@@ -502,18 +566,26 @@ def _separated_reason(params, X, labels, fit_intercept: bool) -> str:
     return f"the coefficients ran off along {named} (their values when the fit stopped)"
 
 
-_REMEDIES = {
-    "SEPARATED": (
-        "remedies: drop or merge the separating columns (--columns), or fit in Python with "
-        "jaxlogreg.fit(X, y, firth=True) (Firth's penalised likelihood, finite under "
-        "separation) or alpha > 0 (a ridge penalty)"
-    ),
-    "SINGULAR": "remedies: drop the constant or collinear columns (--columns), or fit in Python "
-                "with jaxlogreg.fit(X, y, alpha=...) (a ridge penalty identifies them)",
-}
+def _remedies(status, args) -> str:
+    """The options that may fit what this run could not (empty for other statuses)."""
+    firth, alpha = getattr(args, "firth", False), getattr(args, "alpha", 0.0)
+    penalty = "a larger --alpha" if alpha > 0 else "--alpha A (a ridge penalty, A > 0{})"
+    if status.name == "SEPARATED":
+        options = ["drop or merge the separating columns (--columns)"]
+        if not firth and alpha == 0:
+            options.append("--firth (Firth's penalised likelihood, finite under separation)")
+        if not firth:
+            options.append(penalty.format(""))
+    elif status.name == "SINGULAR":
+        options = ["drop the constant or collinear columns (--columns)"]
+        if not firth:
+            options.append(penalty.format(", identifies them"))
+    else:
+        return ""
+    return "remedies: " + ", ".join(options[:-1]) + (" or " if len(options) > 1 else "") + options[-1]
 
 
-def _failure(status, params, X, labels, fit_intercept: bool) -> str:
+def _failure(status, params, X, labels, fit_intercept: bool, args=None) -> str:
     """The one-line reason a fit that did not converge is not a result."""
     from . import Status
 
@@ -524,7 +596,7 @@ def _failure(status, params, X, labels, fit_intercept: bool) -> str:
                + _separated_reason(params, X, labels, fit_intercept))
     else:
         why = status.message
-    remedy = _REMEDIES.get(status.name)
+    remedy = _remedies(status, args)
     return f"the model could not be fitted ({status.name}): {why}" + (f"; {remedy}" if remedy else "")
 
 
@@ -555,13 +627,28 @@ def _notes(inf) -> list[str]:
     return notes
 
 
+def _method_notes(args) -> list[str]:
+    """What the summary's "Method: MLE" does not say about a penalised fit."""
+    if args.firth:
+        return ["the estimates maximise Firth's penalised likelihood, not the likelihood; "
+                "standard errors, z and intervals are Wald's from the information at them "
+                "(logistf's profile intervals: jaxlogreg.firth_profile)"]
+    if args.alpha > 0:
+        return [f"the estimates are penalised (--alpha {args.alpha:g}, --l1-ratio "
+                f"{args.l1_ratio:g}) and shrunk towards 0; the standard errors are the "
+                "likelihood's at them, which ignore the penalty"]
+    return []
+
+
 def fit_csv(args, out=None, err=None) -> dict:
-    """Run ``jaxlogreg fit DATA.csv`` with parsed arguments; returns what it printed.
-    Warnings about the bootstrap go to ``err`` (default stderr). A fit that did not converge
-    prints its summary and returns at once (no bootstrap), with ``failure``, the one-line
-    reason (else None), for :func:`main` to report and exit with status 5."""
+    """Run ``jaxlogreg fit DATA.csv`` with parsed arguments; returns what it printed (and
+    ``bse``, the standard errors). Warnings about the bootstrap go to ``err`` (default
+    stderr). A fit that did not converge prints its summary and returns at once (no
+    bootstrap), with ``failure``, the one-line reason (else None), for :func:`main` to report
+    and exit with status 5."""
     columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
-    X, y, names = read_csv(args.data, args.target, columns)  # read before JAX starts
+    roles = {opt: getattr(args, opt[2:]) for opt in ROLE_COLUMNS}
+    X, y, names, given = read_data(args.data, args.target, columns, roles)  # before JAX starts
     jax = _start_jax(args, x64=True)
     import numpy as np
 
@@ -570,39 +657,47 @@ def fit_csv(args, out=None, err=None) -> dict:
 
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
-    res = fit(X, y, fit_intercept=not args.no_intercept)
-    inf = inference(res, X, y, cov_type=args.cov_type)
+    weights, offset, groups = (given.get(opt) for opt in ROLE_COLUMNS)
+    model = dict(fit_intercept=not args.no_intercept, alpha=args.alpha, l1_ratio=args.l1_ratio,
+                 link=args.link, firth=args.firth)
+    res = fit(X, y, weights=weights, offset=offset, **model)
+    inf = inference(res, X, y, weights=weights, offset=offset, cov_type=args.cov_type, groups=groups)
     labels = (("const",) if not args.no_intercept else ()) + names
     print(summary(inf, names=list(labels), yname=args.target), file=out)
-    for note in _notes(inf):
+    for note in _notes(inf) + _method_notes(args):
         print(f"Note: {note}.", file=out)
     status = Status(int(res.status))
-    result = dict(names=labels, params=np.asarray(res.params), status=int(res.status), failure=None)
+    result = dict(names=labels, params=np.asarray(res.params), bse=np.asarray(inf.bse),
+                  status=int(res.status), failure=None)
     if status != Status.CONVERGED:
         print(f"\nfit status: {status.name}: {status.message}", file=out)
-        failure = _failure(status, np.asarray(res.params), X, labels, not args.no_intercept)
+        failure = _failure(status, np.asarray(res.params), X, labels, not args.no_intercept, args)
         if args.bootstrap:
             failure += "; no bootstrap was run: there is no estimate for its intervals to surround"
         result["failure"] = failure
         return result
     if args.bootstrap:
         B = args.bootstrap
-        boot = fit(X, y, weights=_resample.Bootstrap(jax.random.key(args.seed), B),
-                   fit_intercept=not args.no_intercept)
+        boot = fit(X, y, weights=_resample.Bootstrap(jax.random.key(args.seed), B), offset=offset,
+                   **model)
         codes = np.asarray(boot.status)
         ok = codes == int(Status.CONVERGED)
         dropped = {k: v for k, v in Status.counts(codes[~ok]).items() if v}
         reasons = ", ".join(f"{k} {v}" for k, v in dropped.items())
+        firth_hint = ("; --firth fits every resample by Firth's method, which gives separated "
+                      "resamples finite estimates") if "SEPARATED" in dropped and not args.firth else ""
         if not ok.any():
             raise ValueError(
                 f"--bootstrap: none of the {B} resamples converged ({reasons}), so there are no "
-                "bootstrap intervals; separated data have no finite estimates (a penalty or "
-                "Firth's method gives them some)"
+                "bootstrap intervals; separated data have no finite estimates (--alpha or "
+                "--firth gives them some)"
             )
         params = np.asarray(boot.params)[ok]
         # The infinitesimal jackknife: one linear solve per observation with the fit's
-        # information matrix, instead of n leave-one-out refits (asymptotically equal).
-        U = np.asarray(influence(res, X, y))
+        # information matrix, instead of n leave-one-out refits (asymptotically equal). For a
+        # Firth fit these are the likelihood's influence values at its estimate: Firth's
+        # penalty is O(1) against the likelihood's O(n), so they agree to first order.
+        U = np.asarray(influence(res, X, y, offset=offset, alpha=args.alpha, l1_ratio=args.l1_ratio))
         lo, hi = np.percentile(params, [2.5, 97.5], axis=0)
         bca = bca_interval(params, np.asarray(res.params), influence=U)
         n_ok = int(ok.sum())
@@ -618,7 +713,7 @@ def fit_csv(args, out=None, err=None) -> dict:
                 f"jaxlogreg fit: warning: {B - n_ok} of {B} resamples ({(B - n_ok) / B:.1%}) did "
                 f"not converge ({reasons}) and are left out; they are not a random subset (a "
                 "separated resample has no finite estimate: it belongs to the far tail), so "
-                "the intervals may be too narrow",
+                f"the intervals may be too narrow{firth_hint}",
                 file=err,
             )
         print("", file=out)
@@ -708,10 +803,48 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--target", required=True, help="the 0/1 outcome column")
     f.add_argument("--columns", help="comma-separated feature columns (default: all others)")
     f.add_argument("--no-intercept", action="store_true", help="fit without an intercept")
-    f.add_argument("--cov-type", choices=COV_TYPES, default="nonrobust", help="standard errors (nonrobust)")
+    f.add_argument("--weights", metavar="COL", help="column of frequency weights (not a feature)")
+    f.add_argument("--offset", metavar="COL", help="column added to the linear predictor (not a feature)")
+    f.add_argument("--link", choices=LINKS, default="logit", help="link function (logit)")
+    f.add_argument("--firth", action="store_true",
+                   help="Firth's penalised likelihood: finite estimates under separation (logit)")
+    f.add_argument("--alpha", type=float, default=0.0, metavar="A",
+                   help="penalty strength on the slopes (0: none)")
+    f.add_argument("--l1-ratio", type=float, default=0.0, metavar="R",
+                   help="share of the L1 term in the penalty, 0 (ridge) to 1 (lasso) (0)")
+    f.add_argument("--cov-type", choices=FIT_COV_TYPES, default="nonrobust",
+                   help="standard errors (nonrobust); cluster needs --groups")
+    f.add_argument("--groups", metavar="COL", help="column of cluster labels for --cov-type cluster")
     f.add_argument("--bootstrap", type=int, default=0, help="bootstrap resamples for percentile and BCa intervals")
     f.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (0)")
     return parser
+
+
+def _check_fit_args(parser: argparse.ArgumentParser, args) -> None:
+    """The combinations of ``fit``'s options that cannot work, refused before the file is
+    read (argparse's error: status 2)."""
+    if args.bootstrap < 0 or args.bootstrap == 1:
+        parser.error("--bootstrap: need 0 (none) or at least 2 resamples")
+    if not (math.isfinite(args.alpha) and args.alpha >= 0):
+        parser.error(f"--alpha: need a finite number >= 0, got {args.alpha:g}")
+    if not 0 <= args.l1_ratio <= 1:
+        parser.error(f"--l1-ratio: need a number in [0, 1], got {args.l1_ratio:g}")
+    if args.l1_ratio > 0 and args.alpha == 0:
+        parser.error("--l1-ratio: mixes the penalty of --alpha, which is 0 (give --alpha A > 0)")
+    if args.firth and args.alpha > 0:
+        parser.error("--firth: Firth's penalised likelihood takes no other penalty (drop --alpha)")
+    if args.firth and args.link != "logit":
+        parser.error(f"--firth: Firth's method is for the logit link, got --link {args.link}")
+    if (args.cov_type == "cluster") != (args.groups is not None):
+        parser.error("--cov-type cluster needs --groups COL (the cluster labels)"
+                     if args.groups is None else
+                     "--groups: the clusters are used by --cov-type cluster only; add it")
+    if args.bootstrap and args.weights is not None:
+        parser.error("--bootstrap: resamples rows, but with --weights a row stands for several "
+                     "observations; not supported together")
+    if args.bootstrap and args.groups is not None:
+        parser.error("--bootstrap: resamples rows, not the clusters of --groups; not supported "
+                     "together")
 
 
 def main(argv=None) -> int:
@@ -730,8 +863,8 @@ def main(argv=None) -> int:
             parser.error("--replicates: need at least --folds replicates with --scheme kfold")
         if args.batch is not None and args.batch < 1:
             parser.error(f"--batch: need a positive number of replicates, got {args.batch}")
-    elif args.bootstrap < 0 or args.bootstrap == 1:
-        parser.error("--bootstrap: need 0 (none) or at least 2 resamples")
+    else:
+        _check_fit_args(parser, args)
     prefix = f"jaxlogreg {args.command}:"
     try:
         if args.command == "study":

@@ -1,12 +1,15 @@
 """`jaxlogreg fit DATA`: files read by pandas (CSV with a byte-order mark, blank lines,
 quoted cells; Parquet) against the values written, the exact messages for bad files, fits
-that fail (separated, singular) exiting 5 with the columns named, and the parser (choices,
-``--version``). Everything runs in this process through :func:`jaxlogreg.cli.main`; the
+that fail (separated, singular) exiting 5 with the columns named and the options that fit
+them, the model's options (``--weights``, ``--offset``, ``--link``, ``--groups``, ``--alpha``,
+``--firth``, ``--bootstrap --firth``) against statsmodels or :func:`jaxlogreg.fit`, and the
+parser (choices, ``--version``). Everything runs in this process through :func:`jaxlogreg.cli.main`; the
 fits share one shape (60 rows, 3 columns) so that a worker compiles them once."""
 
 from __future__ import annotations
 
 import importlib.metadata
+import io
 import re
 import sys
 
@@ -187,7 +190,9 @@ def test_separated_classes_name_the_separating_column_and_exit_5(tmp_path, capsy
                            "classes are separated, so no finite maximum-likelihood estimate "
                            "exists; the coefficients ran off along 'b' (+")
     assert "'a'" not in line and "'c'" not in line
-    assert "jaxlogreg.fit(X, y, firth=True)" in line
+    assert line.endswith("; remedies: drop or merge the separating columns (--columns), --firth "
+                         "(Firth's penalised likelihood, finite under separation) or --alpha A (a "
+                         "ridge penalty, A > 0)")
     assert "Status:                     SEPARATED" in captured.out
     assert "Note: Log-Likelihood and Pseudo R-squ. are those of the coefficients where the fit " \
            "stopped" in captured.out
@@ -232,7 +237,8 @@ def test_help_shows_choices_and_a_description(command, capsys):
     with pytest.raises(SystemExit):
         cli.main([command, "--help"])
     out = capsys.readouterr().out
-    assert "{nonrobust,HC0,HC1}" in out
+    assert {"study": "{nonrobust,HC0,HC1}", "fit": "{nonrobust,HC0,HC1,cluster}"}[command] in out
+    assert ("{logit,probit,cloglog,cauchit}" in out) == (command == "fit")
     assert ("{auto,newton," in out) == (command == "study")
     assert {"study": "Refit one synthetic data set", "fit": "Fit a logistic regression"}[command] in out
 
@@ -243,3 +249,164 @@ def test_a_bad_cov_type_is_an_argparse_error_before_the_file_is_read(tmp_path, c
     assert info.value.code == cli.EXIT_USAGE
     err = capsys.readouterr().err
     assert "argument --cov-type: invalid choice: 'HC3'" in err and "cannot read" not in err
+
+
+# --------------------------------------------------------------------------------------------
+# the model's options
+# --------------------------------------------------------------------------------------------
+
+
+def fit_args(path, *extra):
+    """``fit_csv``'s dict for ``jaxlogreg fit PATH --target y EXTRA`` (what it prints goes to
+    a buffer), after the parser's and main's checks of the options."""
+    parser = cli._parser()
+    args = parser.parse_args(["fit", str(path), "--target", "y", "--no-compile-cache", *extra])
+    cli._check_fit_args(parser, args)
+    return cli.fit_csv(args, out=io.StringIO(), err=io.StringIO())
+
+
+def with_roles(path, X, y, **columns):
+    """The shared 60 x 3 design and ``y``, with the named extra columns after the features."""
+    frame = pd.DataFrame(dict(zip(("a", "b", "c"), X.T)))
+    for name, values in columns.items():
+        frame[name] = values
+    frame["y"] = y
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_weights_and_offset_are_statsmodels_glm_and_no_features(tmp_path):
+    X, y = data()
+    rng = np.random.default_rng(7)
+    w = rng.integers(1, 4, N).astype(float)
+    o = np.round(0.5 * rng.normal(size=N), 6)
+    path = with_roles(tmp_path / "d.csv", X, y, w=w, o=o)
+    got = fit_args(path, "--weights", "w", "--offset", "o")
+    assert got["names"] == ("const", "a", "b", "c")
+    ref = sm.GLM(y, sm.add_constant(X), family=sm.families.Binomial(), freq_weights=w,
+                 offset=o).fit(tol=1e-12)
+    np.testing.assert_allclose(got["params"], ref.params, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(got["bse"], ref.bse, rtol=1e-6)
+    # The weights matter: without them the answer moves.
+    plain = fit_args(path, "--offset", "o", "--columns", "a,b,c")
+    assert np.abs(plain["params"] - got["params"]).max() > 1e-2
+
+
+def test_probit_link_is_statsmodels_glm(tmp_path):
+    X, y = data()
+    got = fit_args(write(tmp_path / "d.csv", X, y), "--link", "probit")
+    family = sm.families.Binomial(link=sm.families.links.Probit())
+    ref = sm.GLM(y, sm.add_constant(X), family=family).fit(tol=1e-12)
+    np.testing.assert_allclose(got["params"], ref.params, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(got["bse"], ref.bse, rtol=1e-6)  # expected information, GLM's
+
+
+def test_cluster_standard_errors_over_text_labels_are_statsmodels(tmp_path):
+    X, y = data()
+    g = np.random.default_rng(5).integers(0, 12, N)
+    path = with_roles(tmp_path / "d.csv", X, y, site=[f"s{k}" for k in g])
+    got = fit_args(path, "--groups", "site", "--cov-type", "cluster")
+    assert got["names"] == ("const", "a", "b", "c")
+    ref = sm.Logit(y, sm.add_constant(X)).fit(disp=0, method="newton", tol=1e-12,
+                                             cov_type="cluster", cov_kwds={"groups": g})
+    np.testing.assert_allclose(got["params"], ref.params, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(got["bse"], ref.bse, rtol=1e-6)
+
+
+def test_firth_fits_separated_data_as_the_library_does(tmp_path, capsys):
+    X, _ = data()
+    y = (X[:, 1] > 0).astype(int)
+    code, captured = fit_main(write(tmp_path / "d.csv", X, y), capsys, "--firth")
+    assert code == 0 and captured.err == ""
+    assert "Status:                     CONVERGED" in captured.out
+    assert "Note: the estimates maximise Firth's penalised likelihood" in captured.out
+    table = re.findall(r"^(const|a|b|c)\s+(-?\d+\.\d+)\s+(\d+\.\d+)", captured.out, re.M)
+    ref = jaxlogreg.fit(X, y.astype(float), firth=True)
+    assert [name for name, _, _ in table] == ["const", "a", "b", "c"]
+    printed = np.array([float(v) for _, v, _ in table])
+    assert np.isfinite(printed).all() and np.isfinite([float(s) for _, _, s in table]).all()
+    np.testing.assert_allclose(printed, np.asarray(ref.params), atol=1e-4)
+
+
+def test_alpha_and_l1_ratio_are_the_library_fit(tmp_path, capsys):
+    X, y = data()
+    path = write(tmp_path / "d.csv", X, y)
+    for extra, kwargs in [(("--alpha", "0.05"), dict(alpha=0.05)),
+                          (("--alpha", "0.05", "--l1-ratio", "0.5"), dict(alpha=0.05, l1_ratio=0.5))]:
+        got = fit_args(path, *extra)
+        ref = jaxlogreg.fit(X, y.astype(float), **kwargs)
+        np.testing.assert_allclose(got["params"], np.asarray(ref.params), rtol=1e-10, atol=1e-12)
+        assert np.abs(got["params"][1:]).sum() < np.abs(jaxlogreg.fit(X, y).coef).sum()
+
+
+def test_bootstrap_with_firth_keeps_the_resamples_plain_resampling_drops(tmp_path):
+    X, _ = data()
+    # Little overlap: the full data have a finite estimate, a fifth of the resamples not.
+    noise = np.random.default_rng(100).normal(size=N)
+    y = (X[:, 1] + 0.2 * noise > 0).astype(int)
+    path = write(tmp_path / "d.csv", X, y)
+    parser = cli._parser()
+    plain = parser.parse_args(["fit", str(path), "--target", "y", "--no-compile-cache",
+                               "--bootstrap", "200"])
+    err = io.StringIO()
+    got = cli.fit_csv(plain, out=io.StringIO(), err=err)
+    assert got["failure"] is None and got["dropped"] > 0.01 * 200
+    assert "(SEPARATED " in err.getvalue()
+    assert "; --firth fits every resample by Firth's method" in err.getvalue()
+    firth = parser.parse_args(["fit", str(path), "--target", "y", "--no-compile-cache",
+                               "--bootstrap", "200", "--firth"])
+    err = io.StringIO()
+    got = cli.fit_csv(firth, out=io.StringIO(), err=err)
+    assert got["dropped"] == 0 and "did not converge" not in err.getvalue()
+    assert np.isfinite(got["boot_params"]).all() and got["boot_params"].shape == (200, 4)
+    np.testing.assert_allclose(got["params"], np.asarray(jaxlogreg.fit(X, y.astype(float),
+                                                                       firth=True).params), atol=1e-8)
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--weights", "z"], "--weights: no column 'z' in "),
+        (["--offset", "y"], "--offset: 'y' is the target; it cannot also be the offset"),
+        (["--weights", "w", "--offset", "w"], "--offset: 'w' is already the frequency weights (--weights)"),
+        (["--weights", "w", "--columns", "a,w"],
+         "--columns: 'w' is the frequency weights (--weights); it cannot also be a feature"),
+        (["--groups", "z", "--cov-type", "cluster"], "--groups: no column 'z' in "),
+        (["--weights", "neg"], "--weights: column 'neg' must be nonnegative, got -1 on line 3"),
+    ],
+)
+def test_bad_role_columns_are_one_line_naming_the_column(tmp_path, capsys, extra, message):
+    path = tmp_path / "d.csv"
+    path.write_text("a,w,neg,y\n1,1,1,0\n2,1,-1,1\n3,2,1,0\n")
+    code, captured = fit_main(path, capsys, *extra)
+    assert code == cli.EXIT_USAGE
+    line = one_line(captured.err)
+    assert line.startswith("jaxlogreg fit: error: " + message), line
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--cov-type", "cluster"], "--cov-type cluster needs --groups COL"),
+        (["--groups", "g"], "--groups: the clusters are used by --cov-type cluster only"),
+        (["--firth", "--alpha", "1"], "--firth: Firth's penalised likelihood takes no other penalty"),
+        (["--firth", "--link", "probit"], "--firth: Firth's method is for the logit link"),
+        (["--l1-ratio", "0.5"], "--l1-ratio: mixes the penalty of --alpha, which is 0"),
+        (["--alpha", "-1"], "--alpha: need a finite number >= 0, got -1"),
+        (["--bootstrap", "10", "--weights", "w"], "--bootstrap: resamples rows, but with --weights"),
+        (["--link", "logistic"], "argument --link: invalid choice: 'logistic'"),
+    ],
+)
+def test_options_that_cannot_work_together_are_argparse_errors_before_reading(tmp_path, capsys,
+                                                                               extra, message):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["fit", str(tmp_path / "none.csv"), "--target", "y", *extra])
+    assert info.value.code == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert message in err and "cannot read" not in err
+
+
+def test_link_choices_are_the_library_links():
+    from jaxlogreg import _links
+
+    assert cli.LINKS == _links.LINKS

@@ -130,6 +130,12 @@ GOOD = {
         laplace(fit(X, y, weights=W), X, y, weights=W), X[:5]
     ),
     "influence": lambda: checked(jaxlogreg.influence)(fit(X, y, weights=W), X, y, weights=W),
+    "predict: new rows shared by the batch": lambda: checked(jaxlogreg.predict)(
+        fit(X, y, weights=W), X[:5], np.zeros(5)
+    ),
+    "predict: per-model rows, the link scale": lambda: checked(jaxlogreg.predict)(
+        fit(XB, YB), XB[:, :5], kind="link"
+    ),
     "simulate: replicates": lambda: checked(jaxlogreg.simulate)(
         KEY, N, np.array([1.0, -1.0]), 0.0, num=B
     ),
@@ -188,6 +194,9 @@ BAD_OTHER = {
         jaxlogreg.predictive,
         lambda f: f(jaxlogreg.laplace(jaxlogreg.fit(X, y), X, y), X[:5], offset=np.zeros(4)),
         "offset",
+    ),
+    "predict: offset of another m": (
+        jaxlogreg.predict, lambda f: f(jaxlogreg.fit(X, y), X[:5], np.zeros(4)), "offset"
     ),
     "wald_test: q of another m": (
         jaxlogreg.wald_test,
@@ -249,7 +258,7 @@ def test_return_annotations_are_checked():
 ANNOTATED = [
     "fit", "path", "fit_rows_sharded", "firth_profile", "inference", "wald_test",
     "score_test", "variance_inflation_factors", "influence", "laplace", "predictive",
-    "simulate", "make_seed_data", "log_loss", "brier_score", "roc_auc", "calibration",
+    "predict", "simulate", "make_seed_data", "log_loss", "brier_score", "roc_auc", "calibration",
     "reliability_curve", "platt_scaling",
 ]
 
