@@ -267,8 +267,8 @@ def pointwise(eta: Array, y: Array) -> tuple[Array, Array, Array]:
 # Designs of at most this many columns (intercept included) without column products are
 # multiplied by sums over their columns and form their Hessian by elementwise products
 # summed over rows: under vmap a design per model otherwise becomes a batched product of
-# skinny matrices, which was measured the slower of the two up to two columns (CHANGELOG.md,
-# 2026-11-23).
+# skinny matrices, which XLA's CPU code runs poorly at such widths (the comparison is in
+# CHANGELOG.md).
 _ELEMENTWISE = 2
 
 
