@@ -4,6 +4,9 @@ The public API is what this module re-exports; everything in a ``_``-prefixed mo
 implementation detail. The package is typed (``py.typed``): arrays carry jaxtyping
 annotations of dtype kind and shape whose dimension names state the batching conventions
 (:mod:`jaxlogreg._typing`).
+
+``jaxlogreg.sklearn.LogisticRegression`` is a scikit-learn estimator over :func:`fit`; that
+public submodule alone imports scikit-learn (the ``sklearn`` extra).
 """
 
 import importlib as _importlib
@@ -16,7 +19,9 @@ _SOURCES = {
     "._cache": ("enable_compilation_cache",),
     "._datasets": ("make_seed_data",),
     "._fit": ("fit",),
-    "._firth_profile": ("FirthProfile", "firth_profile"),
+    "._firth_profile": (
+        "FirthProfile", "firth_lr_test", "firth_profile", "firth_profile_intervals",
+    ),
     "._implicit": ("influence",),
     "._inference": (
         "Chi2TestResult", "InferenceResult", "LaplaceResult", "LRTestResult", "inference",
@@ -46,7 +51,12 @@ if _TYPE_CHECKING:
     from ._cache import enable_compilation_cache
     from ._datasets import make_seed_data
     from ._fit import fit
-    from ._firth_profile import FirthProfile, firth_profile
+    from ._firth_profile import (
+        FirthProfile,
+        firth_lr_test,
+        firth_profile,
+        firth_profile_intervals,
+    )
     from ._implicit import influence
     from ._inference import (
         Chi2TestResult,
@@ -105,6 +115,8 @@ __all__ = [
     "SGD",
     "Firth",
     "firth_profile",
+    "firth_profile_intervals",
+    "firth_lr_test",
     "FirthProfile",
     "path",
     "PathResult",
