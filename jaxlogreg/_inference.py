@@ -231,6 +231,11 @@ class InferenceResult:
       link: the fitted link, ``res.link`` (static).
       information: ``"expected"`` or ``"observed"``: the information in ``cov_params``
         and the leverage (static).
+      names: the ``d`` column names of the design, when :func:`inference` was given a
+        pandas DataFrame ``X`` (else None): :func:`summary`, :func:`to_dict` and
+        :func:`to_csv` name the parameters by them (static).
+      yname: the name of the response, when :func:`inference` was given a named pandas
+        Series ``y`` (else None) (static).
 
     ``inf[i]`` or ``inf[mask]`` indexes every array along the batch axes.
     """
@@ -269,6 +274,8 @@ class InferenceResult:
     fit_intercept: bool = _static(True)
     link: str = _static("logit")
     information: str = _static("expected")
+    names: Optional[tuple[str, ...]] = _static(None)
+    yname: Optional[str] = _static(None)
 
     @property
     def batch_shape(self) -> tuple[int, ...]:
@@ -505,8 +512,11 @@ def inference(
         trials=trials, class_weight=class_weight, link=...)`` (or any FitResult whose batch
         shape is that of the data, or larger: data without batch axes broadcast over a stack
         of fits of one data set).
-      X: ``(..., n, d)`` design, shared by the batch when ``(n, d)``.
-      y: ``(..., n)`` labels in {0, 1} (with ``trials``: success counts).
+      X: ``(..., n, d)`` design, shared by the batch when ``(n, d)``. A pandas DataFrame's
+        column names are kept (``names``) and name the parameters in :func:`summary`,
+        :func:`to_dict` and :func:`to_csv`, as statsmodels names them.
+      y: ``(..., n)`` labels in {0, 1} (with ``trials``: success counts). A pandas Series'
+        name is kept (``yname``), the summary's "Dep. Variable".
       weights: ``(..., n)`` frequency weights, or None for ones; or the resampling scheme
         the models were fitted with.
       offset: ``(..., n)`` offset, or None.
@@ -564,15 +574,17 @@ def inference(
     ok = out.pop("values_ok")
     if not data.checked:
         _validate.check_values(data.X, data.y, data.weights, data.offset, data.trials, ok=ok)
+    # Labels of pandas inputs, kept as static fields: they never enter a compiled program.
     return _inference_result(out, alpha=plan.alpha, cov_type=plan.cov_type,
                              fit_intercept=plan.fit_intercept, link=plan.link,
-                             information=plan.information)
+                             information=plan.information, names=_validate.column_names(X),
+                             yname=_validate.series_name(y))
 
 
 def _inference_result(arrays: dict, **statics) -> InferenceResult:
     """``InferenceResult(**arrays, **statics)`` without the frozen dataclass's ``__init__``,
-    which sets its 34 fields one ``object.__setattr__`` at a time; the fields
-    are complete and already checked by construction here."""
+    which sets its fields one ``object.__setattr__`` at a time; the fields are complete and
+    already checked by construction here."""
     res = object.__new__(InferenceResult)
     res.__dict__.update(arrays)
     res.__dict__.update(statics)
@@ -1366,7 +1378,13 @@ def _vif(X, *, standardize):
 
 
 def _param_names(inf: InferenceResult, names) -> list[str]:
+    """The ``k`` parameter names: ``names`` (``k`` of them, or the ``d`` column names with
+    ``"const"`` put first when an intercept was fitted), else the column names of the
+    DataFrame :func:`inference` was given (``inf.names``, likewise), else ``const, x1, x2,
+    ...`` (statsmodels' names for an array)."""
     k = inf.params.shape[-1]
+    if names is None:
+        names = inf.names
     if names is None:
         if inf.fit_intercept:
             return ["const"] + [f"x{j}" for j in range(1, k)]
@@ -1416,7 +1434,21 @@ def _d_or_f(x: float) -> str:
     return f"{x:#8.2f}"
 
 
-def summary(inf: InferenceResult, index=None, names=None, *, yname: str = "y") -> str:
+def _prsquared_note(llf: float, llnull: float, status: Status) -> str:
+    """Why McFadden's pseudo R-squared ``1 - llf / llnull`` is not a number."""
+    if llnull == 0:
+        why = ("LL-Null is 0: the intercept alone fits every observation exactly (y holds one "
+               "class), and the ratio divides by it")
+    elif not math.isfinite(llnull):
+        why = f"LL-Null is {llnull}"
+    elif not math.isfinite(llf):
+        why = f"the Log-Likelihood is {llf} (the fit stopped with status {status.name})"
+    else:
+        why = "the ratio of the log-likelihoods is not a finite number"
+    return f"Note: Pseudo R-squ. is nan: McFadden's 1 - llf / llnull is undefined because {why}."
+
+
+def summary(inf: InferenceResult, index=None, names=None, *, yname: Optional[str] = None) -> str:
     """A text table in the layout of statsmodels' ``LogitResults.summary()`` for one model
     (``ProbitResults.summary()`` for the probit; the model line names ``inf.link``).
 
@@ -1424,18 +1456,25 @@ def summary(inf: InferenceResult, index=None, names=None, *, yname: str = "y") -
       inf: an :class:`InferenceResult`.
       index: which model of a batch (an int or a tuple of ints); None for a single model.
       names: the ``k`` parameter names, or the ``d`` column names (``"const"`` is then
-        prepended when an intercept was fitted); default ``const, x1, x2, ...``.
-      yname: the response's name.
+        prepended when an intercept was fitted); default: the column names of the pandas
+        DataFrame :func:`inference` was given, else ``const, x1, x2, ...``.
+      yname: the response's name; default: the name of the pandas Series :func:`inference`
+        was given, else ``"y"``.
 
     The header reports nobs, df, pseudo R-squared (McFadden), llf, llnull and the LLR p-value;
     the table coef / std err / z / P>|z| / confidence limits at level ``1 - inf.alpha``,
-    formatted as statsmodels formats them.
+    formatted as statsmodels formats them. A pseudo R-squared that is not a finite number
+    (LL-Null 0, or a fit that failed) is printed as ``nan``, with a note below the table
+    saying why.
     """
     _check_inference(inf, "inf")
     one = _select(inf, index)
     xnames = _param_names(inf, names)
+    yname = (inf.yname or "y") if yname is None else yname
     g = {f: np.asarray(getattr(one, f)) for f in _ARRAY_FIELDS}
-    converged = int(g["status"]) == int(Status.CONVERGED)
+    status = Status(int(g["status"]))
+    converged = status == Status.CONVERGED
+    prsquared = float(g["prsquared"])
     width = 78
     left = [
         ("Dep. Variable:", yname),
@@ -1450,7 +1489,7 @@ def summary(inf: InferenceResult, index=None, names=None, *, yname: str = "y") -
         ("No. Observations:", _d_or_f(float(g["nobs"])).strip()),
         ("Df Residuals:", _d_or_f(float(g["df_resid"])).strip()),
         ("Df Model:", _d_or_f(float(g["df_model"])).strip()),
-        ("Pseudo R-squ.:", f"{float(g['prsquared']):#6.4g}".strip()),
+        ("Pseudo R-squ.:", f"{prsquared:#6.4g}".strip() if math.isfinite(prsquared) else "nan"),
         ("Log-Likelihood:", f"{float(g['llf']):#8.5g}".strip()),
         ("LL-Null:", f"{float(g['llnull']):#8.5g}".strip()),
         ("LLR p-value:", f"{float(g['llr_pvalue']):#6.4g}".strip()),
@@ -1483,19 +1522,26 @@ def summary(inf: InferenceResult, index=None, names=None, *, yname: str = "y") -
     if not bool(g["valid"]):
         lines.append(
             "Warning: the fit did not converge or its information matrix is singular "
-            f"(status {Status(int(g['status'])).name}); standard errors and tests are NaN."
+            f"(status {status.name}); standard errors and tests are NaN."
         )
+    if not math.isfinite(prsquared):
+        lines.append(_prsquared_note(float(g["llf"]), float(g["llnull"]), status))
     return "\n".join(lines)
 
 
-def to_dict(inf: InferenceResult) -> dict[str, np.ndarray]:
+def to_dict(inf: InferenceResult, names=None) -> dict[str, np.ndarray]:
     """Every array field of ``inf`` as a numpy array (batch shape in front), plus ``alpha``,
-    ``cov_type`` and ``fit_intercept`` as 0-d numpy arrays. No pandas needed."""
+    ``cov_type``, ``fit_intercept`` and ``yname`` (as in :func:`summary`) as 0-d numpy
+    arrays and ``names``, the ``(k,)`` parameter names (``names`` as in :func:`summary`;
+    default: the column names of the pandas DataFrame :func:`inference` was given, else
+    ``const, x1, ...``). No pandas needed."""
     _check_inference(inf, "inf")
     out = {f: np.asarray(getattr(inf, f)) for f in _ARRAY_FIELDS}
     out["alpha"] = np.asarray(inf.alpha)
     out["cov_type"] = np.asarray(inf.cov_type)
     out["fit_intercept"] = np.asarray(inf.fit_intercept)
+    out["names"] = np.asarray(_param_names(inf, names))
+    out["yname"] = np.asarray(inf.yname or "y")
     return out
 
 
@@ -1513,7 +1559,8 @@ def to_csv(inf: InferenceResult, path, names=None) -> None:
 
     Columns (:func:`csv_columns`): ``model`` (the model's index in the batch flattened in C
     order), ``status`` (its :class:`~jaxlogreg.Status` name), ``valid`` (0/1); then for each
-    parameter name ``x`` (``names`` as in :func:`summary`; default ``const, x1, ...``)
+    parameter name ``x`` (``names`` as in :func:`summary`; default: the column names of the
+    pandas DataFrame :func:`inference` was given, else ``const, x1, ...``)
     ``coef_x``, ``bse_x``, ``z_x``, ``pvalue_x``, ``ci_lower_x``, ``ci_upper_x``,
     ``odds_ratio_x``; then the per-model scalars ``llf, llnull, llr, llr_pvalue, prsquared,
     prsquared_cox_snell, prsquared_nagelkerke, aic, bic, deviance, pearson_chi2, df_model,

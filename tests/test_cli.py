@@ -83,7 +83,7 @@ def test_bca_interval_matches_scipy_reference():
         ("a,y\n1,0\n", ["--target", "z"], "--target: no column 'z'"),
         ("a,y\n1,0\n2,x\n", ["--target", "y"], "line 3, column 'y': not a number: 'x'"),
         ("a,y\n1,0\n2,2\n", ["--target", "y"], "must hold 0 or 1, got 2 on line 3"),
-        ("a,y\n1,0\n2\n", ["--target", "y"], "line 3, column 'y': missing value (an empty cell, or a row shorter"),
+        ("a,y\n1,0\n2\n", ["--target", "y"], "has missing values (empty or NA cells): 'y' on 1 row (line 3)"),
         ("a,y\n1,0\n", ["--target", "y", "--columns", "b"], "--columns: no column 'b'"),
     ],
 )
@@ -103,6 +103,36 @@ def test_fit_csv_missing_file_exits_2(tmp_path, csv_file):
                str(tmp_path / "file" / "jax"), cache_home=tmp_path / "cache")
     assert proc.returncode == 0 and "Logit Regression Results" in proc.stdout, proc.stderr
     assert "no compilation cache: cannot make" in proc.stderr
+
+
+def test_fit_reads_a_european_spreadsheet_export_end_to_end(tmp_path):
+    """A Latin-1 file with semicolons, an empty cell and a oui/non target, in a process of its
+    own: read with --encoding and --dropna, the target mapped as the note says (the second
+    class in sorted order, 'oui'), and the fit equals statsmodels' on pandas' reading of it."""
+    import pandas as pd
+
+    rng = np.random.default_rng(8)
+    n = 120
+    X = np.round(rng.normal(size=(n, 2)), 4)
+    y = rng.random(n) < 1 / (1 + np.exp(-(0.2 + X @ [0.8, -0.5])))
+    lines = ["âge;revenu;acheté"] + [f"{a};{b};{'oui' if t else 'non'}" for (a, b), t in zip(X, y)]
+    lines[9] = "1.5;;non"
+    path = tmp_path / "export.csv"
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("latin-1"))
+    proc = run("fit", str(path), "--target", "acheté", "--encoding", "latin-1", "--dropna",
+               "--no-compile-cache", cache_home=tmp_path / "cache")
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    ref_frame = pd.read_csv(path, sep=";", encoding="latin-1").dropna()
+    ref = sm.Logit((ref_frame["acheté"] == "oui").astype(int),
+                   sm.add_constant(ref_frame[["âge", "revenu"]])).fit(disp=0, method="newton", tol=1e-12)
+    rows = [line.split() for line in proc.stdout.splitlines()
+            if line.split()[:1] in (["const"], ["âge"], ["revenu"])]
+    assert [r[0] for r in rows] == ref.model.exog_names
+    np.testing.assert_allclose([float(r[1]) for r in rows], ref.params, atol=1e-4)
+    assert "Dep. Variable:                 acheté" in proc.stdout
+    assert f"Note: 1 of {n} rows left out for missing values (--dropna): 'revenu' on 1." in proc.stdout
+    assert ("Note: target 'acheté': 'oui' is 1 (the positive class: the second of the two in "
+            "sorted order), 'non' is 0; --positive non chooses the other.") in proc.stdout
 
 
 def test_repeat_run_reads_its_compiled_programs_from_the_cache(csv_file, tmp_path):
@@ -132,6 +162,15 @@ def test_errors_in_arguments_and_files_answer_before_jax_is_imported(tmp_path):
     bad_csv.write_text("a,y\n1,0\nx,1\n")
     bad_config = tmp_path / "model.json"
     bad_config.write_text('{"coef": [1.0], "colour": 2}')
+    files = {
+        "latin.csv": "âge,y\n1,0\n2,1\n".encode("latin-1"),
+        "gaps.csv": b"a,y\n1,0\nNA,1\n,0\n",
+        "twice.csv": b"a,a,y\n1,2,0\n",
+        "three.csv": b"a,y\n1,a\n2,b\n3,c\n",
+        "yesno.csv": b"a;y\n1;yes\n2;no\n",
+    }
+    for name, content in files.items():
+        (tmp_path / name).write_bytes(content)
     code = ("import sys, jaxlogreg.cli as c\n"
             "try:\n    rc = c.main(sys.argv[1:])\nexcept SystemExit as e:\n    rc = e.code\n"
             "print('jax imported' if 'jax' in sys.modules else 'no jax')\nsys.exit(rc)")
@@ -139,6 +178,15 @@ def test_errors_in_arguments_and_files_answer_before_jax_is_imported(tmp_path):
         (["fit", str(tmp_path / "none.csv"), "--target", "y"], 2, "cannot read"),
         (["fit", str(bad_csv), "--target", "y"], 2, "line 3"),
         (["study", "--config", str(bad_config)], 2, "unknown keys ['colour']"),
+        (["fit", str(tmp_path / "latin.csv"), "--target", "y"], 2, "is not UTF-8 text"),
+        (["fit", str(tmp_path / "latin.csv"), "--target", "y", "--encoding", "nope"], 2,
+         "unknown encoding 'nope'"),
+        (["fit", str(tmp_path / "gaps.csv"), "--target", "y"], 2, "'a' on 2 rows"),
+        (["fit", str(tmp_path / "gaps.csv"), "--target", "y", "--dropna"], 2, "holds only 0s"),
+        (["fit", str(tmp_path / "twice.csv"), "--target", "y"], 2, "duplicate column names: 'a'"),
+        (["fit", str(tmp_path / "three.csv"), "--target", "y"], 2, "has 3 classes"),
+        (["fit", str(tmp_path / "yesno.csv"), "--target", "y", "--positive", "maybe"], 2,
+         "--positive: 'maybe' is not a class"),
         (["--version"], 0, ""),
     ]
     for argv, status, message in cases:

@@ -79,7 +79,8 @@ def test_parquet_reads_as_pandas_wrote_it(tmp_path):
     np.testing.assert_array_equal(y, frame["y"].to_numpy(np.float64))
     frame.loc[2, "a"] = np.nan
     frame.to_parquet(path)
-    with pytest.raises(ValueError, match=re.escape(f"DATA: {path} row 3, column 'a': missing value")):
+    with pytest.raises(ValueError, match=re.escape(f"DATA: {path} has missing values (empty or NA "
+                                                   "cells): 'a' on 1 row (row 3)")):
         cli.read_csv(path, "y")
     frame.loc[2, "a"] = 1.0
     frame.loc[1, "y"] = 3
@@ -97,9 +98,10 @@ def test_parquet_reads_as_pandas_wrote_it(tmp_path):
         # blank lines do not shift the line numbers
         ("\na,y\n\n1,0\n\n\n2,x\n", None, "line 7, column 'y': not a number: 'x'"),
         ("a,y\n\n1,0\n2,2\n", None, "--target: column 'y' must hold 0 or 1, got 2 on line 4"),
-        ("a,y\n1,0\nNA,1\n", None, "line 3, column 'a': missing value 'NA'"),
-        ("a,b,y\n1,2,0\n1, ,1\n", None,
-         "line 3, column 'b': missing value (an empty cell, or a row shorter than the header)"),
+        ("a,y\n1,0\nNA,1\n", None, "has missing values (empty or NA cells): 'a' on 1 row (line 3)"),
+        ("a,b,y\n1,2,0\n1, ,1\n2\n", None,
+         "has missing values (empty or NA cells): 'b' on 2 rows (first on line 3), 'y' on 1 row "
+         "(line 4); fill them in, or pass --dropna to leave out the 2 incomplete rows"),
         ("a,y\n1,0\n-inf,1\n", None, "line 3, column 'a': not finite: '-inf'"),
         ("a,y\n1,0\n\n2,1,3\n", None, "has a row longer than the header: Expected 2 fields in line 4, saw 3"),
         ("a,y\n1,1\n2,1\n", None,
@@ -122,7 +124,8 @@ def test_a_file_that_is_not_utf8_text_is_one_line_and_2(tmp_path, capsys):
     code, captured = fit_main(path, capsys)
     assert code == cli.EXIT_USAGE
     assert one_line(captured.err) == (f"jaxlogreg fit: error: DATA: {path} is not UTF-8 text "
-                                      "(invalid start byte at byte 4)")
+                                      "(invalid start byte at byte 4, line 2); if it is Latin-1 or "
+                                      "Windows text, pass --encoding latin-1 (or cp1252)")
 
 
 def test_missing_readers_say_what_to_install(tmp_path, monkeypatch):
@@ -137,6 +140,211 @@ def test_missing_readers_say_what_to_install(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match=re.escape('needs pandas, which is not installed: '
                                                    'pip install "jaxlogreg[cli]"')):
         cli.read_csv(path.with_suffix(".csv"), "y")
+
+
+# --------------------------------------------------------------------------------------------
+# separators, encodings, missing values and text targets, through main
+# --------------------------------------------------------------------------------------------
+
+
+def logit(X, y):
+    return sm.Logit(y, sm.add_constant(X)).fit(disp=0, method="newton", tol=1e-12)
+
+
+def printed(out: str, names=("const", "a", "b", "c")):
+    """The names and estimates of a summary's coefficient table."""
+    rows = re.findall(r"^(\S+)\s+(-?\d+\.\d+)\s+\d+\.\d+", out, re.M)
+    assert [name for name, _ in rows] == list(names), out
+    return np.array([float(v) for _, v in rows])
+
+
+def frame_of(X, y, names=("a", "b", "c"), target="y"):
+    return pd.DataFrame({**dict(zip(names, X.T)), target: y})
+
+
+@pytest.mark.parametrize("sep, given", [(",", ","), (";", ";"), ("\t", "tab"), ("|", "|")])
+def test_separators_are_detected_or_given(tmp_path, capsys, sep, given):
+    """A file pandas writes with each separator fits as statsmodels does, with the separator
+    detected and given; a wrong one is a one-line error that suggests the right one."""
+    X, y = data()
+    path = tmp_path / "d.csv"
+    frame_of(X, y).to_csv(path, sep=sep, index=False)
+    ref = logit(X, y)
+    for extra in ([], ["--sep", given]):
+        code, captured = fit_main(path, capsys, *extra)
+        assert code == 0 and captured.err == "", captured.err
+        np.testing.assert_allclose(printed(captured.out), ref.params, atol=1e-4)
+    if sep != ",":
+        code, captured = fit_main(path, capsys, "--sep", ",")
+        assert code == cli.EXIT_USAGE
+        line = one_line(captured.err)
+        assert line.startswith("jaxlogreg fit: error: --target: no column 'y' in ")
+        assert line.endswith(f"the header reads as one column with the separator ',': is it {sep!r} "
+                             f"(--sep {given if sep == chr(9) else repr(sep)})?")
+
+
+@pytest.mark.parametrize("encoding, given", [("utf-8-sig", None), ("utf-16", None),
+                                             ("latin-1", "latin-1"), ("cp1252", "cp1252")])
+def test_encodings_are_detected_by_their_mark_or_given(tmp_path, capsys, encoding, given):
+    """UTF-8 and UTF-16 with a byte-order mark are read as they are; Latin-1 and Windows
+    text with --encoding, and without it a one-line error naming the file, the byte and the
+    line, and the option."""
+    X, y = data()
+    names = ("âge", "poids", "taille")
+    path = tmp_path / "d.csv"
+    frame_of(X, y, names).to_csv(path, index=False, encoding=encoding)
+    raw = path.read_bytes()
+    code, captured = fit_main(path, capsys, *(["--encoding", given] if given else []))
+    assert code == 0 and captured.err == "", captured.err
+    np.testing.assert_allclose(printed(captured.out, ("const",) + names), logit(X, y).params, atol=1e-4)
+    if given is None:
+        return
+    try:
+        raw.decode("utf-8")
+        raise AssertionError("the file should not be UTF-8")
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b"\n") + 1
+        where = f"{e.reason} at byte {e.start}, line {line}"
+    code, captured = fit_main(path, capsys)
+    assert code == cli.EXIT_USAGE
+    assert one_line(captured.err) == (
+        f"jaxlogreg fit: error: DATA: {path} is not UTF-8 text ({where}); if it is Latin-1 or "
+        "Windows text, pass --encoding latin-1 (or cp1252)")
+
+
+def test_an_unknown_encoding_or_separator_is_an_argparse_error_before_reading(tmp_path, capsys):
+    for extra, message in ((["--encoding", "klingon"], "argument --encoding: unknown encoding 'klingon'"),
+                           (["--sep", ";;"], "argument --sep: need one character")):
+        with pytest.raises(SystemExit) as info:
+            cli.main(["fit", str(tmp_path / "none.csv"), "--target", "y", *extra])
+        assert info.value.code == cli.EXIT_USAGE
+        err = capsys.readouterr().err
+        assert message in err and "cannot read" not in err
+
+
+def test_missing_values_are_counted_per_column_and_dropna_leaves_their_rows_out(tmp_path, capsys):
+    """NA spellings and empty cells in the model's columns: refused with each column's count
+    (pandas' own NA reading is the reference), or, with --dropna, the rows left out and the
+    fit that of statsmodels on pandas' ``dropna``. A column the model does not use may have
+    gaps."""
+    X, y = data()
+    cells = frame_of(X, y).astype(object)
+    cells["note"] = ""  # not used (--columns a,b,c): its gaps do not count
+    for row, column, text in [(3, "a", "NA"), (10, "a", ""), (7, "b", "n/a"), (20, "y", ""),
+                              (10, "c", "NaN"), (33, "b", "null")]:
+        cells.loc[row, column] = text
+    path = tmp_path / "d.csv"
+    cells.to_csv(path, index=False)
+    read = pd.read_csv(path)  # pandas' default NA strings: the reference
+    used = ["a", "b", "c", "y"]
+    counts = read[used].isna().sum()
+    assert counts.to_dict() == {"a": 2, "b": 2, "c": 1, "y": 1} and read["note"].isna().all()
+    incomplete = int(read[used].isna().any(axis=1).sum())
+    code, captured = fit_main(path, capsys, "--columns", "a,b,c")
+    assert code == cli.EXIT_USAGE
+    first = {c: int(np.flatnonzero(read[c].isna())[0]) + 2 for c in used}  # + header, 1-based
+    assert one_line(captured.err) == (
+        f"jaxlogreg fit: error: DATA: {path} has missing values (empty or NA cells): 'a' on 2 "
+        f"rows (first on line {first['a']}), 'b' on 2 rows (first on line {first['b']}), 'c' on 1 "
+        f"row (line {first['c']}), 'y' on 1 row (line {first['y']}); fill them in, or pass "
+        f"--dropna to leave out the {incomplete} incomplete rows")
+    code, captured = fit_main(path, capsys, "--columns", "a,b,c", "--dropna")
+    assert code == 0 and captured.err == ""
+    kept = read[used].dropna()
+    np.testing.assert_allclose(printed(captured.out), logit(kept[["a", "b", "c"]].to_numpy(),
+                                                            kept["y"].to_numpy()).params, atol=1e-4)
+    assert f"No. Observations:                   {len(kept)}" in captured.out
+    assert (f"Note: {incomplete} of {N} rows left out for missing values (--dropna): 'a' on 2, "
+            "'b' on 2, 'c' on 1, 'y' on 1.") in captured.out
+
+
+@pytest.mark.parametrize(
+    "one, zero, extra, positive, why",
+    [
+        ("yes", "no", [], "yes", "the conventional one"),
+        ("True", "False", [], "True", "the conventional one"),
+        ("Y", "N", [], "Y", "the conventional one"),
+        ("dog", "cat", [], "dog", "the second of the two in sorted order"),
+        ("yes", "no", ["--positive", "no"], "no", "--positive"),
+        ("cat", "dog", ["--positive", "cat"], "cat", "--positive"),
+    ],
+)
+def test_text_targets_are_two_classes_with_the_positive_one_named(tmp_path, capsys, one, zero,
+                                                                  extra, positive, why):
+    X, y = data()
+    labels = np.where(y == 1, one, zero)
+    path = tmp_path / "d.csv"
+    frame_of(X, labels).to_csv(path, index=False)
+    code, captured = fit_main(path, capsys, *extra)
+    assert code == 0 and captured.err == ""
+    np.testing.assert_allclose(printed(captured.out), logit(X, (labels == positive).astype(int)).params,
+                               atol=1e-4)
+    other = zero if positive == one else one
+    note = f"Note: target 'y': {positive!r} is 1 (the positive class: {why}), {other!r} is 0"
+    assert note + (f"; --positive {other} chooses the other." if not extra else ".") in captured.out
+
+
+def test_a_numeric_target_of_other_values_takes_positive(tmp_path, capsys):
+    X, y = data()
+    path = tmp_path / "d.csv"
+    frame_of(X, np.where(y == 1, 2, 1)).to_csv(path, index=False)
+    code, captured = fit_main(path, capsys)
+    assert code == cli.EXIT_USAGE
+    assert one_line(captured.err).endswith("; its two values are 1 and 2: pass --positive VALUE to "
+                                           "say which is class 1")
+    code, captured = fit_main(path, capsys, "--positive", "1")
+    assert code == 0
+    np.testing.assert_allclose(printed(captured.out), logit(X, 1 - y).params, atol=1e-4)
+    assert "Note: target 'y': 1 is 1 (the positive class: --positive), 2 is 0." in captured.out
+
+
+@pytest.mark.parametrize(
+    "labels, extra, message",
+    [
+        (["a", "b", "c"], [], "--target: column 'y' has 3 classes ('a', 'b', 'c'); a logistic "
+                              "regression models two"),
+        ([0, 1, 2], [], "--target: column 'y' must hold 0 or 1, got 2 on line 4; it holds 3 "
+                        "distinct values, and a logistic regression models two classes"),
+        (["yes", "no", "yes"], ["--positive", "maybe"],
+         "--positive: 'maybe' is not a class of the target 'y' ('no', 'yes')"),
+        ([0, 1, 0], ["--positive", "yes"],
+         "--positive: 'yes' is not a value of the target 'y', which holds the numbers '0', '1'"),
+        (["0", "1", "x"], [], "line 4, column 'y': not a number: 'x'"),
+        (["no", "no", "no"], [], "--target: column 'y' holds only 'no'; a logistic regression "
+                                 "needs rows of both classes"),
+    ],
+)
+def test_targets_that_are_not_two_classes_are_one_line_and_2(tmp_path, capsys, labels, extra, message):
+    X, _ = data()
+    path = tmp_path / "d.csv"
+    frame_of(X[:, :1], np.resize(labels, N), names=("a",)).to_csv(path, index=False)
+    code, captured = fit_main(path, capsys, *extra)
+    assert code == cli.EXIT_USAGE
+    line = one_line(captured.err)
+    assert line.startswith("jaxlogreg fit: error: ") and message in line, line
+
+
+def test_duplicate_column_names_are_one_line_and_2(tmp_path, capsys):
+    """pandas would read the second 'a' as 'a.1' and fit the first one twice."""
+    path = tmp_path / "d.csv"
+    path.write_text("a,b,a,y\n1,2,3,0\n2,1,0,1\n")
+    code, captured = fit_main(path, capsys)
+    assert code == cli.EXIT_USAGE
+    assert one_line(captured.err) == (f"jaxlogreg fit: error: DATA: {path} has duplicate column "
+                                      "names: 'a' (columns 1, 3); rename them")
+
+
+def test_parquet_takes_no_separator_or_encoding(tmp_path, capsys):
+    X, y = data()
+    path = tmp_path / "d.parquet"
+    frame_of(X, np.where(y == 1, "yes", "no")).to_parquet(path)
+    code, captured = fit_main(path, capsys)
+    assert code == 0 and "'yes' is 1" in captured.out
+    np.testing.assert_allclose(printed(captured.out), logit(X, y).params, atol=1e-4)
+    code, captured = fit_main(path, capsys, "--sep", ";")
+    assert code == cli.EXIT_USAGE
+    assert one_line(captured.err) == (f"jaxlogreg fit: error: --sep: {path} is a Parquet file, "
+                                      "which has no separator; drop --sep")
 
 
 # --------------------------------------------------------------------------------------------
@@ -196,19 +404,6 @@ def test_separated_classes_name_the_separating_column_and_exit_5(tmp_path, capsy
     assert "Status:                     SEPARATED" in captured.out
     assert "Note: Log-Likelihood and Pseudo R-squ. are those of the coefficients where the fit " \
            "stopped" in captured.out
-
-
-def test_an_infinite_pseudo_r_squared_gets_a_note():
-    """The library's summary prints ``Pseudo R-squ.: inf`` for a target of one class (the
-    command line refuses such a target before fitting): the note says why."""
-    X, _ = data()
-    inf = jaxlogreg.inference(jaxlogreg.fit(X, np.zeros(N)), X, np.zeros(N))
-    assert np.isinf(float(inf.prsquared)) and float(inf.llnull) == 0
-    notes = cli._notes(inf)
-    assert any(n.startswith("Pseudo R-squ. is inf because LL-Null is 0") and "one class" in n
-               for n in notes)
-    converged = jaxlogreg.inference(jaxlogreg.fit(X, data()[1]), X, data()[1])
-    assert cli._notes(converged) == []
 
 
 # --------------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import functools
+import re
 import warnings
 
 import jax
@@ -597,7 +598,7 @@ def test_jit_equals_eager():
 def test_inference_result_is_a_pytree_with_static_metadata():
     inf = batch_inference("HC1")
     leaves, treedef = jax.tree_util.tree_flatten(inf)
-    static = ("alpha", "cov_type", "fit_intercept", "link", "information")
+    static = ("alpha", "cov_type", "fit_intercept", "link", "information", "names", "yname")
     assert len(leaves) == len(dataclasses.fields(InferenceResult)) - len(static)
     back = jax.tree_util.tree_unflatten(treedef, leaves)
     assert back.cov_type == "HC1" and back.alpha == 0.05 and back.fit_intercept
@@ -812,6 +813,24 @@ def test_summary_reproduces_statsmodels_numbers():
 def test_summary_of_a_failed_model_says_so():
     text = summary(batch_inference(), index=8)
     assert "SEPARATED" in text and "nan" in text and "converged:" in text
+
+
+def test_an_undefined_pseudo_r_squared_is_printed_nan_with_a_note():
+    """A target of one class: LL-Null is 0, so McFadden's ``1 - llf / llnull`` has no value
+    (statsmodels' Logit refuses such data as perfectly separated). The summary prints
+    ``nan``, never ``inf``, and says why; a defined one gets no note."""
+    X, _, _, _ = dataset("seed")
+    y = np.zeros(X.shape[0])
+    inf = inference(jaxlogreg.fit(X, y), X, y)
+    assert float(inf.llnull) == 0 and not np.isfinite(float(inf.prsquared))
+    text = summary(inf)
+    assert text.split("Pseudo R-squ.:")[1].split()[0] == "nan"
+    assert not re.search(r"\binf\b", text)
+    assert text.splitlines()[-1] == (
+        "Note: Pseudo R-squ. is nan: McFadden's 1 - llf / llnull is undefined because LL-Null "
+        "is 0: the intercept alone fits every observation exactly (y holds one class), and the "
+        "ratio divides by it.")
+    assert "Pseudo R-squ. is nan" not in summary(inferred("seed"))
 
 
 def test_to_dict_and_to_csv_round_trip(tmp_path):

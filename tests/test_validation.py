@@ -399,3 +399,69 @@ def test_large_defaults_are_not_kept(monkeypatch):
     assert len(_fit._PLANS._plans) == 1
     warm = jaxlogreg.fit(X, y)
     np.testing.assert_array_equal(np.asarray(warm.params), np.asarray(big.params))
+
+
+# ---------------------------------------------------------------------------------------
+# pandas inputs: a column that holds no numbers is named, not dumped by JAX
+# ---------------------------------------------------------------------------------------
+
+
+def frame(X, **extra):
+    import pandas as pd
+
+    df = pd.DataFrame(X, columns=["a", "b", "c"])
+    for name, values in extra.items():
+        df[name] = values
+    return df
+
+
+@pytest.mark.parametrize("kind", ["object", "str", "category"])
+def test_a_text_column_is_a_value_error_naming_it(kind):
+    import pandas as pd
+
+    X, y = data()
+    labels = pd.Series(["red", "blue"] * (N // 2), dtype=kind)
+    df = frame(X, colour=labels)
+    message = r"^X: column 'colour' does not hold numbers \(dtype " + re.escape(str(labels.dtype))
+    raises(message, df, y)
+    res = jaxlogreg.fit(X, y)
+    with pytest.raises(ValueError, match=message):
+        jaxlogreg.inference(res, df.drop(columns="a"), y)
+    # One short line naming the column and one of its cells, not the array's contents.
+    with pytest.raises(ValueError) as info:
+        jaxlogreg.fit(df, y)
+    assert "\n" not in str(info.value) and "blue" not in str(info.value)
+    assert "such as 'red'" in str(info.value)
+
+
+def test_a_text_series_is_a_value_error_naming_it():
+    import pandas as pd
+
+    X, y = data()
+    target = pd.Series(np.where(y == 1, "yes", "no"), name="bought")
+    raises(r"^y: the Series 'bought' does not hold numbers \(dtype .*such as 'no'", X, target)
+    raises(r"^weights: the Series does not hold numbers", X, y, weights=pd.Series(["1"] * N))
+
+
+def test_numeric_pandas_columns_fit_as_their_numpy_values():
+    """Plain, nullable (``Int64``, ``boolean``) and object columns of numbers are numbers;
+    the fit equals the one of the same values as a NumPy array. A missing value of a
+    nullable column is NaN, refused as such."""
+    import pandas as pd
+
+    X, y = data()
+    ints = np.arange(N) % 3
+    df = frame(X, n=pd.array(ints, dtype="Int64"), flag=pd.array(ints == 1, dtype="boolean"),
+               obj=pd.Series(list(X[:, 0] ** 2), dtype=object))
+    plain = np.column_stack([X, ints, ints == 1, X[:, 0] ** 2]).astype(np.float64)
+    got = jaxlogreg.fit(df, pd.Series(y.astype(int)))
+    want = jaxlogreg.fit(plain, y)
+    np.testing.assert_array_equal(np.asarray(got.params), np.asarray(want.params))
+    # NumPy dtypes only, floats beside a bool column (NumPy alone would make objects of it).
+    mixed = frame(X, flag=ints == 1)
+    assert mixed.to_numpy().dtype == object
+    np.testing.assert_array_equal(
+        np.asarray(jaxlogreg.fit(mixed, y).params),
+        np.asarray(jaxlogreg.fit(np.column_stack([X, ints == 1]).astype(np.float64), y).params))
+    df.loc[4, "n"] = pd.NA
+    raises(r"^X: non-finite value nan at index " + re.escape("(4, 3)"), df, y)
