@@ -4,7 +4,10 @@
 
 Reads ``summary.json`` and ``replicates.npz`` from the study directory (as written by
 ``jaxlogreg study`` or ``jaxlogreg.run_study(..., out=...)``) and writes ``report.md``,
-``coefficients.png`` and ``calibration.png`` again, e.g. after a change of plotting style.
+``coefficients.png``, ``calibration.png`` and ``sign_flips.png`` again, e.g. after a change
+of plotting style or of the reading. A study written before the reading named its causes
+(no ``diagnostics`` in ``summary.json``) is drawn with what it holds; run the study again
+(``--overwrite``) to have the data's causes named.
 """
 
 import argparse

@@ -102,6 +102,8 @@ def test_summary_follows_its_definitions():
     z = statistics.NormalDist().inv_cdf(0.975)
     np.testing.assert_allclose(s["mean"], est.mean(0), rtol=1e-12)
     np.testing.assert_allclose(s["bias"], est.mean(0) - TRUE, rtol=1e-12)
+    full = sm.Logit(data()[1], sm.add_constant(data()[0])).fit(disp=0, method="newton", tol=1e-12)
+    np.testing.assert_allclose(s["resampling_bias"], est.mean(0) - full.params, rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(s["sd"], est.std(0, ddof=1), rtol=1e-12)
     np.testing.assert_allclose(s["se_ratio"], se.mean(0) / est.std(0, ddof=1), rtol=1e-12)
     np.testing.assert_allclose(s["rmse"], np.sqrt(((est - TRUE) ** 2).mean(0)), rtol=1e-12)
@@ -111,7 +113,10 @@ def test_summary_follows_its_definitions():
     np.testing.assert_allclose(s["predicted_flip"], predicted, rtol=1e-8)
     np.testing.assert_allclose(s["coverage"], (np.abs(est - TRUE) <= z * se).mean(0))
     assert s["replicates"] == 60 and s["used"] == int(ok.sum())
-    assert "x2" in result.table() and "Not identifiable" in result.reading()
+    assert "x2" in result.table() and "mean-full" in result.table()
+    reading = result.reading()
+    assert "x2 (0.05) is small against the standard error" in reading
+    assert "identifiable" not in reading and "coin flip" not in reading
 
 
 @pytest.mark.slow
@@ -139,7 +144,7 @@ def test_interrupted_study_resumes_to_the_same_result(tmp_path, monkeypatch):
         np.testing.assert_array_equal(resumed.replicates[key], full.replicates[key])
     summary = json.loads((part / "summary.json").read_text())
     np.testing.assert_allclose(summary["summary"]["mean"], full.summary["mean"], rtol=1e-12)
-    for name in ("replicates.npz", "report.md", "coefficients.png", "calibration.png"):
+    for name in ("replicates.npz", "report.md", "coefficients.png", "calibration.png", "sign_flips.png"):
         assert (part / name).stat().st_size > 0
     again = _study.load(part)  # what scripts/study_report.py re-renders from
     assert again.table() == full.table() and again.reading() == full.reading()
@@ -175,6 +180,13 @@ def test_fresh_data_standard_errors_are_calibrated():
     assert 0.1 < flip < 0.45
     assert abs(flip - s["predicted_flip"][2]) < 4 * np.sqrt(flip * (1 - flip) / B)
     assert np.isnan(s["auc"])  # no scheme: no held-out part
+    # The reading describes replicate 0's data (VIF, events per parameter) and says that
+    # SE/SD should be near 1 here.
+    X0, y0 = (np.asarray(a) for a in generate(0))
+    data = result.diagnostics["data"]
+    assert data["n"] == 400 and data["positives"] == y0.sum() and data["n_train"] == 400
+    assert "replicate 0's 400 rows" in result.reading()
+    assert "SE/SD near 1" in result.reading()
 
 
 @pytest.mark.slow
@@ -223,8 +235,9 @@ def test_command_line_study_with_a_config_file(tmp_path, capsys):
             "--train-fraction", "0.7", "--out", str(out), "--quiet", "--no-compile-cache"]
     assert cli.main(argv) == 0
     text = capsys.readouterr().out
-    assert "a " in text and "flip" in text and "Not identifiable" in text
-    for name in ("summary.json", "replicates.npz", "report.md", "coefficients.png", "calibration.png"):
+    assert "a " in text and "flip" in text and "small against the standard error" in text
+    for name in ("summary.json", "replicates.npz", "report.md", "coefficients.png", "calibration.png",
+                 "sign_flips.png"):
         assert (out / name).stat().st_size > 0
     data_key, scheme_key = jax.random.split(jax.random.key(0))
     sim = jaxlogreg.simulate(data_key, N, TRUE[1:], TRUE[0])

@@ -24,8 +24,13 @@ apart from the type of :class:`StudyResult` that ``_reading`` names):
 
 * ``_identity``: the settings that identify a study, their id, the format of its files.
 * ``_held_out``: a chunk's metrics on each replicate's held-out rows.
+* ``_diagnostics``: what the data are like (VIFs, correlations, class counts, two-valued
+  columns), the full-data fit's sandwich SE, and the columns of each separated replicate's
+  separating direction: the causes the reading names.
 * ``_reading``, ``_summary``: the per-replicate fields, their per-coefficient summary (its
   formulas), :class:`StudyResult` and the plain-language reading of its table.
+* ``_plots``: ``coefficients.png``, ``calibration.png`` and ``sign_flips.png``, as
+  matplotlib figures whose artists name what they show.
 * ``_outputs``: ``summary.json``, ``replicates.npz``, ``report.md`` and the plots, written
   and read back all or nothing (:func:`write_outputs`, :func:`load`).
 * ``_storage``: a study's files in ``out``: the lock, the record and the chunks.
@@ -37,7 +42,9 @@ apart from the type of :class:`StudyResult` that ``_reading`` names):
 
 # Beside the public names: the private ones that tests, benchmarks and scripts use, and the
 # submodules themselves.
-from . import _held_out, _identity, _outputs, _reading, _run, _storage, _summary  # noqa: F401
+from . import (  # noqa: F401
+    _diagnostics, _held_out, _identity, _outputs, _plots, _reading, _run, _storage, _summary,
+)
 from ._held_out import _held_out_columns, _held_out_metrics, _held_out_rows, _predict  # noqa: F401
 from ._identity import study_id  # noqa: F401
 from ._outputs import OUTPUT_FILES, load, write_outputs

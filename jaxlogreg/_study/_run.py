@@ -23,6 +23,7 @@ from .. import _resample, solvers
 from .._fit import fit
 from .._inference import inference, variance_inflation_factors
 from .._status import Status
+from ._diagnostics import describe_data, group_separations, sandwich_se, separating_columns
 from ._held_out import _held_out_metrics
 from ._identity import _describe_scheme, _digest, _recorded
 from ._storage import _Store
@@ -188,6 +189,8 @@ def run_study(
     if batch < 1:
         raise ValueError(f"batch: must be a positive integer, got {batch}")
 
+    # The data (replicate 0's with generate): the digest identifies it, the reading describes it.
+    first_data = (X, y) if generate is None else generate(jnp.asarray(0, jnp.int32))
     settings = dict(
         num=num, n=int(n), d=int(d), fit_intercept=bool(fit_intercept), solver=str(solver),
         alpha=float(np.asarray(alpha)) if np.ndim(alpha) == 0 else np.asarray(alpha).tolist(),
@@ -195,7 +198,7 @@ def run_study(
         scheme=_describe_scheme(scheme), source="resample" if X is not None else "generate",
         dtype=str(np.dtype(dtype)), names=list(names), true_params=true_params.tolist(),
         tol=_recorded(tol), max_iter=_recorded(max_iter),
-        data_digest=_digest(X, y) if generate is None else _digest(*generate(jnp.asarray(0, jnp.int32))),
+        data_digest=_digest(*first_data),
         **(config or {}),
     )
     settings = json.loads(json.dumps(settings))  # as it reads back from study.json
@@ -216,10 +219,12 @@ def run_study(
             reference = dict(
                 params=np.asarray(full.params, np.float64),
                 bse=np.asarray(full_inf.bse, np.float64), status=int(full.status), n=int(n),
-                n_train=float(jnp.sum(_draw(_Window(scheme, jnp.asarray(0, jnp.int32), num=1),
-                                            jnp.asarray(y, dtype), False)[0])),
+                n_train=_train_weight(scheme, y, dtype),
                 vif=np.asarray(variance_inflation_factors(X), np.float64),
             )
+            if reference["status"] == int(Status.CONVERGED) and np.all(np.asarray(alpha) == 0):
+                # The spread the replicates should show to first order (the reading's SE/SD).
+                reference["bse_sandwich"] = sandwich_se(X, y, reference["params"], fit_intercept)
         chunk_kw = dict(fit_kw)
         if reference is not None and reference["status"] == int(Status.CONVERGED):
             # Every replicate starts from the full-data fit, whatever chunk it falls in, so a
@@ -248,11 +253,62 @@ def run_study(
         bar.close()
         reps = {key: np.concatenate([p[key] for p in pieces]) for key in REPLICATE_FIELDS}
 
-        summary = summarize(reps, true_params, level)
-        result = StudyResult(names, true_params, reps, summary, reference, settings)
+        summary = summarize(reps, true_params, level,
+                            None if reference is None else reference["params"])
+        described = describe_data(*first_data)
+        described["n_train"] = (reference["n_train"] if reference is not None else
+                                _train_weight(scheme, first_data[1], dtype) if scheme is not None
+                                else float(n))
+        centre = reference["params"] if reference is not None else true_params
+        diagnostics = dict(
+            data=described,
+            separation=_separations(X, y, scheme, generate, reps, centre, fit_intercept,
+                                    names, batch, dtype),
+        )
+        result = StudyResult(names, true_params, reps, summary, reference, settings, diagnostics)
         if store is not None:
             store.finish(result)
     return result
+
+
+def _train_weight(scheme, y, dtype) -> float:
+    """The training weight of the scheme's replicate 0 on ``y (n,)``: its rows for splits."""
+    window = _Window(scheme, jnp.asarray(0, jnp.int32), num=1)
+    return float(jnp.sum(_draw(window, jnp.asarray(y, dtype), False)[0]))
+
+
+def _separations(X, y, scheme, generate, reps, centre, fit_intercept, names, batch,
+                 dtype) -> list[dict]:
+    """The separated replicates grouped by the columns of their separating direction
+    (:func:`jaxlogreg._study._diagnostics.separating_columns` on each one's training rows,
+    its data drawn again in batches of ``batch`` replicates, the chunks' shape)."""
+    separated = np.flatnonzero(np.asarray(reps["status"]) == int(Status.SEPARATED))
+    params = np.asarray(reps["params"], np.float64)
+    found = []
+    for start in range(0, len(separated), batch):
+        index = separated[start:start + batch]
+        padded = np.zeros(batch, np.int32)  # padding repeats replicate 0; its rows are unused
+        padded[:len(index)] = np.asarray(reps["index"])[index]
+        if generate is not None:
+            Xs, ys = _generate(generate, jnp.asarray(padded))
+        else:
+            Xs, ys = X, y
+        if scheme is not None:
+            W = np.asarray(_weights_at(scheme, jnp.asarray(padded), jnp.asarray(ys, dtype)))
+        else:
+            W = np.ones((batch, np.shape(ys)[-1]))
+        Xs, ys = np.asarray(Xs, np.float64), np.asarray(ys, np.float64)
+        for i, b in enumerate(index):
+            Xb, yb = (Xs[i], ys[i]) if generate is not None else (Xs, ys)
+            found.append(separating_columns(Xb, yb, W[i], params[b], centre, fit_intercept))
+    return group_separations(found, names, fit_intercept)
+
+
+@jax.jit
+def _weights_at(scheme, index, y):
+    """``(len(index), n)`` training weights of the scheme's replicates ``index``; ``y`` is
+    ``(n,)`` or one row per replicate ``(len(index), n)``."""
+    return jax.vmap(scheme.weights, in_axes=(0, None if y.ndim == 1 else 0))(index, y)
 
 
 def _run_chunk(first, size, X, y, scheme, generate, fit_kw, cov_type) -> dict:

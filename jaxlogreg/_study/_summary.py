@@ -4,6 +4,7 @@ Per coefficient ``j`` with true value ``t_j``, over the replicates that converge
 information matrix is invertible), with estimates ``b_j`` and standard errors ``s_j``::
 
     bias      = mean(b_j) - t_j               sd = sample SD of b_j (ddof 1)
+    resampling_bias = mean(b_j) - f_j         (f_j the full-data estimate; resampling only)
     se_ratio  = mean(s_j) / sd                rmse = sqrt(mean((b_j - t_j)^2))
     sign_flip = mean(sign(b_j) != sign(t_j))  (NaN when t_j = 0)
     predicted_flip = mean(Phi(-|t_j| / s_j))  (the flip rate if b_j ~ N(t_j, s_j^2))
@@ -57,8 +58,15 @@ class StudyResult:
         ``se_ratio``, ``rmse``, ``sign_flip``, ``predicted_flip``, ``coverage``) and
         scalars (status shares, mean held-out metrics); see the module docstring.
       reference: the fit of the whole data set (resampling studies; else None): ``params``,
-        ``bse``, ``status``, ``n_train`` (rows per replicate, on average).
+        ``bse``, ``status``, ``n`` (rows), ``n_train`` (training weight of replicate 0: its
+        rows for splits), ``vif`` (as in ``diagnostics``) and ``bse_sandwich`` (its HC0
+        standard errors, unpenalised fits only; absent from studies written before it).
       config: the settings, as written to ``summary.json``.
+      diagnostics: what the data are like and why replicates separated, the causes the
+        reading names (None for studies written before it): ``data`` (of the full data set,
+        or replicate 0's with fresh data; :func:`jaxlogreg._study._diagnostics.describe_data`)
+        and ``separation``, the separated replicates grouped by the columns of their
+        separating direction (:func:`~jaxlogreg._study._diagnostics.group_separations`).
     """
 
     names: tuple
@@ -67,13 +75,22 @@ class StudyResult:
     summary: dict
     reference: Optional[dict]
     config: dict
+    diagnostics: Optional[dict] = None
 
     def table(self) -> str:
-        """The per-coefficient summary as a fixed-width text table."""
+        """The per-coefficient summary as a fixed-width text table: with a full-data fit
+        (resampling), its estimate (``full``) and the resampling bias (``mean-full``) beside
+        the error against the truth (``mean-true``)."""
         s = self.summary
-        cols = [
-            ("true", self.true_params, "{:>10.4g}"), ("mean", s["mean"], "{:>10.4g}"),
-            ("bias", s["bias"], "{:>10.3g}"), ("SD", s["sd"], "{:>9.3g}"),
+        cols = [("true", self.true_params, "{:>9.4g}")]
+        full = None if self.reference is None else np.asarray(self.reference["params"], np.float64)
+        if full is not None:
+            cols.append(("full", full, "{:>9.4g}"))
+        cols.append(("mean", s["mean"], "{:>9.4g}"))
+        if full is not None:
+            cols.append(("mean-full", resampling_bias(self), "{:>9.3g}"))
+        cols += [
+            ("mean-true", s["bias"], "{:>9.3g}"), ("SD", s["sd"], "{:>9.3g}"),
             ("mean SE", s["mean_se"], "{:>9.3g}"), ("SE/SD", s["se_ratio"], "{:>6.2f}"),
             ("RMSE", s["rmse"], "{:>9.3g}"), ("flip", s["sign_flip"], "{:>6.1%}"),
             ("pred.", s["predicted_flip"], "{:>6.1%}"), ("cover", s["coverage"], "{:>6.1%}"),
@@ -93,6 +110,16 @@ class StudyResult:
         return _reading(self)
 
 
+def resampling_bias(result: StudyResult) -> np.ndarray:
+    """``(k,)`` replicate mean minus the full-data estimate (NaN without a full-data fit);
+    from the summary, or from the reference for studies written before it held it."""
+    if "resampling_bias" in result.summary:
+        return np.asarray(result.summary["resampling_bias"], np.float64)
+    if result.reference is None:
+        return np.full(len(result.names), np.nan)
+    return np.asarray(result.summary["mean"], np.float64) - np.asarray(result.reference["params"], np.float64)
+
+
 def _fmt(fmt: str, value) -> str:
     value = float(value)
     if math.isnan(value):
@@ -100,8 +127,10 @@ def _fmt(fmt: str, value) -> str:
     return fmt.format(value)
 
 
-def summarize(reps: dict, true_params: np.ndarray, level: float) -> dict:
-    """Per-coefficient and overall summaries of per-replicate arrays (module docstring)."""
+def summarize(reps: dict, true_params: np.ndarray, level: float, full_params=None) -> dict:
+    """Per-coefficient and overall summaries of per-replicate arrays (module docstring);
+    ``full_params (k,)``, the full-data estimate of a resampling study, gives
+    ``resampling_bias`` (NaN without it)."""
     params = np.asarray(reps["params"], np.float64)
     bse = np.asarray(reps["bse"], np.float64)
     status = np.asarray(reps["status"])
@@ -124,6 +153,8 @@ def summarize(reps: dict, true_params: np.ndarray, level: float) -> dict:
         summary = dict(
             mean=mean, bias=mean - t, sd=sd, mean_se=mean_se, se_ratio=mean_se / sd, rmse=rmse,
             sign_flip=flips, predicted_flip=pred, coverage=coverage,
+            resampling_bias=(mean - np.asarray(full_params, np.float64) if full_params is not None
+                             else np.full(t.shape, np.nan)),
         )
         counts = Status.counts(status)
         summary.update(
