@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from typing import NamedTuple, Optional
@@ -125,6 +126,11 @@ def fit(
     :mod:`jaxlogreg._typing`); the batch shape ``(...)`` is that broadcast shape (``()``
     for one model). Computation is in ``X``'s floating dtype, or JAX's default float
     (float64 under ``jax_enable_x64``) when ``X`` is not floating.
+
+    A program is compiled per shape of the inputs. One exception: the models of a resampling
+    scheme over shared data (``weights=Splits(key, B)`` and the like, more than one chunk of
+    them) run in a program sized for the next power of two of ``B``, so that batches of
+    ``B = 10,000`` and ``B = 12,345`` models share one program.
 
     Returns:
       :class:`FitResult` with batch shape ``(...)``. Models that fail are reported through
@@ -277,16 +283,51 @@ def _solve(prep: _Prepared, start, alpha, mesh=None) -> FitResult:
                           **prep.statics)
     else:
         statics = dict(config=prep.config, chunk_size=prep.chunk_size, **prep.statics)
+        scheme = prep.scheme
+        size = None if traced or scheme is None else _padded_size(prep, scheme, start, alpha)
+        count = None
+        if size is not None:  # a program of `size` models fits the first B of them
+            assert scheme is not None
+            args = args[:-1] + (dataclasses.replace(scheme, num=size),)  # type: ignore[type-var]
+            statics["batch_shape"] = (size,)
+            count = np.int32(scheme.num)
         if data.checked:  # checked at the boundary: no second pass over the data
-            res = _fit(*args, **statics)
+            res = _fit(*args, count, **statics)
         else:
-            res, ok = _fit_checked(*args, **statics)
+            res, ok = _fit_checked(*args, count, **statics)
             _validate.check_values(*data_args, ok=ok)
+        if size is not None and scheme is not None:
+            res = _head(res, scheme.num)
     if not traced or prep.scheme is not None or isinstance(prep.config, solvers.Firth):
         # Nothing to differentiate, weights generated inside the fit, or Firth's objective:
         # no implicit derivatives.
         return res
     return _implicit.attach(res, *data_args, alpha, prep.pf, **prep.statics)
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _head(res: FitResult, B: int) -> FitResult:
+    """The first ``B`` models of ``res`` (one small program per ``B``)."""
+    return jax.tree_util.tree_map(lambda a: a[:B], res)
+
+
+def _padded_size(prep: _Prepared, scheme: _resample.Scheme, start, alpha) -> Optional[int]:
+    """The size of the program that fits a resampling batch, or None to fit it as it is.
+
+    A batch of ``B`` models of one scheme over shared data (nothing else per model) runs in
+    a program for ``2^ceil(log2 B)`` models that fits the first ``B`` (the count is traced,
+    and only the results buffer is larger), so that batch sizes up to the next power of
+    two share one compiled program. Only batches larger than their chunk (the lanes) are
+    padded: a smaller one would step idle lanes.
+    """
+    data = prep.data
+    if "num" not in {f.name for f in dataclasses.fields(scheme)}:  # type: ignore[arg-type]
+        return None  # no scheme, or one whose size is not a field (k-fold, leave-one-out)
+    B = scheme.num
+    shared = (data.batch_shape == (B,) and data.X.ndim == 2 and data.y.ndim == 1
+              and all(a is None or np.ndim(a) <= 1 for a in (data.weights, data.offset, data.trials))
+              and np.ndim(alpha) == 0 and (start is None or np.ndim(start) <= 1))
+    return 1 << (B - 1).bit_length() if shared and B > prep.chunk_size else None
 
 
 def _default_start(problem: _loss.Problem, fit_intercept: bool) -> Array:
@@ -443,8 +484,8 @@ _SHARED_START_MODELS = 8
 
 
 @functools.partial(jax.jit, static_argnames=_FIT_STATICS)
-def _fit(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_iter, scheme, *,
-         batch_shape, fit_intercept, config, chunk_size, l1_ratio, class_weight, link):
+def _fit(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_iter, scheme, count=None,
+         *, batch_shape, fit_intercept, config, chunk_size, l1_ratio, class_weight, link):
     dtype = X.dtype
     d = X.shape[-1]
     p = d + int(fit_intercept)
@@ -572,7 +613,7 @@ def _fit(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_iter, sch
             usable = jnp.all(jnp.isfinite(base))
             return lane, jax.lax.cond(usable, evaluated, lambda _: before, None)
 
-        out = solvers._driver.run_batch(config, problem_of, start, B, ctx, chunk_size)
+        out = solvers._driver.run_batch(config, problem_of, start, B, ctx, chunk_size, count)
         out = jax.tree_util.tree_map(lambda a: a.reshape(batch_shape + a.shape[1:]), out)
     beta, status, n_iter, loss, gnorm = out
     intercept = beta[..., 0] if fit_intercept else jnp.zeros(batch_shape, dtype)
@@ -591,12 +632,12 @@ def _fit(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_iter, sch
 
 @functools.partial(jax.jit, static_argnames=_FIT_STATICS)
 def _fit_checked(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_iter, scheme,
-                 **statics):
+                 count=None, **statics):
     """``(_fit(...), ok)``: the fit and the boundary's value checks of its data
     (:func:`jaxlogreg._validate.values_ok`) as one compiled program, so that an eager
     call needs one dispatch. Every eager single-device fit runs through it (the pooled start
     of a batch too: one program for every single fit of a shape)."""
     ok = _validate.values_ok(X, y, weights, offset, trials)
     res = _fit(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_iter, scheme,
-               **statics)
+               count, **statics)
     return res, ok

@@ -291,3 +291,31 @@ def test_enable_compilation_cache_keeps_the_programs(tmp_path):
                           env={**os.environ, "JAX_PLATFORMS": "cpu"}, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "no compilation cache" in proc.stderr
+
+
+def test_resampling_batches_of_one_bucket_share_the_fit_program(monkeypatch):
+    """Batches of one scheme over shared data run in a program for the next power of two
+    of models that fits the first ``B`` (the count traced): B = 40 and B = 50 (chunks of 16)
+    share the fit's program, and the models are those of an unpadded fit, bit for bit."""
+    rng = np.random.default_rng(5)
+    n, d = 151, 3  # shapes no other test uses
+    X = rng.normal(size=(n, d))
+    y = simulate(rng, X, 0.2, [0.8, -0.5, 0.3])
+    key = jax.random.key(7)
+
+    def programs():
+        return _fit._fit._cache_size() + _fit._fit_checked._cache_size()
+
+    first = jaxlogreg.fit(X, y, weights=jaxlogreg.Splits(key, 40), chunk_size=16)
+    before = programs()
+    second = jaxlogreg.fit(X, y, weights=jaxlogreg.Splits(key, 50), chunk_size=16)
+    assert programs() == before
+    assert second.coef.shape == (50, d) and first.coef.shape == (40, d)
+
+    monkeypatch.setattr(_fit, "_padded_size", lambda *args: None)
+    exact = jaxlogreg.fit(X, y, weights=jaxlogreg.Splits(key, 50), chunk_size=16)
+    assert programs() == before + 1  # without padding, a program of its own
+    np.testing.assert_array_equal(second.status, exact.status)
+    np.testing.assert_array_equal(second.n_iter, exact.n_iter)
+    np.testing.assert_array_equal(second.params, exact.params)
+    np.testing.assert_array_equal(first.params, exact.params[:40])  # model b is model b

@@ -640,7 +640,7 @@ def before_states(solver: Solver, problem_of: Callable, lane, beta0) -> State:
 
 
 def run_batch(solver: Solver, problem_of: Callable, start: Callable, num: int, ctx: Context,
-              lanes: int) -> Result:
+              lanes: int, count=None) -> Result:
     """Fit ``num`` models on ``lanes`` lanes refilled from a queue (module docstring).
 
     Args:
@@ -648,12 +648,15 @@ def run_batch(solver: Solver, problem_of: Callable, start: Callable, num: int, c
       problem_of: ``lane -> Problem``: one model's problem from its per-model data (the
         pytree ``start`` returns, one lane of it), the shared data closed over.
       start: ``ids -> (lane, state)``: the per-model data and the states of the models
-        ``ids`` ``(k,)`` int32 (indices clipped to ``num - 1``), with ``k`` in front; the
+        ``ids`` ``(k,)`` int32 (indices clipped to ``count - 1``), with ``k`` in front; the
         states before the start (:func:`before_states`) or already evaluated there
         (:meth:`Solver.start_at`).
-      num: the number of models (``> 0``).
+      num: the number of models (``> 0``): the static size of the program and its results.
       ctx: tolerance and iteration bound; its ``axis_name`` is replaced by :data:`AXIS`.
       lanes: models run at once (at most ``num`` are used).
+      count: the models fitted, ``1 <= count <= num`` (an int32 scalar, traced or not; None:
+        ``num``): models ``0 .. count - 1`` run and the results of the others are zeros, so
+        batches of different sizes can share one program of size ``num``.
 
     Returns:
       :class:`Result` with ``num`` in front.
@@ -680,15 +683,16 @@ def run_batch(solver: Solver, problem_of: Callable, start: Callable, num: int, c
     zeros = lambda shapes, k: jax.tree_util.tree_map(  # noqa: E731
         lambda s: jnp.zeros((k,) + s.shape[1:], s.dtype), shapes)
     ids_k = jnp.arange(K, dtype=jnp.int32)
-    blocks = -(-num // Q)
+    total = num if count is None else jnp.asarray(count, jnp.int32)
+    blocks = -(-total // Q)
 
     def block(b, carry):
         """Start models ``b Q ..`` and run the lanes until every one of them has a lane
         (the last block: until every lane is done)."""
         first = b * Q
-        end = jnp.minimum(first + Q, num)
+        end = jnp.minimum(first + Q, total)
         queue_lane, queue_state = start(jnp.minimum(first + jnp.arange(Q, dtype=jnp.int32),
-                                                    num - 1))
+                                                    total - 1))
         queue_state = states.pack(queue_state)
 
         def body(carry):
