@@ -26,7 +26,7 @@ import statsmodels.api as sm
 from scipy.optimize import linprog
 
 import jaxlogreg
-from jaxlogreg import Status, _io, _study, cli
+from jaxlogreg import Status, _fit_command, _io, _study, cli
 
 MODEL = {"n": 300, "coef": [0.8, 0.05, -0.4], "intercept": -1.0}
 STARTS = [0, 25, 50]
@@ -282,8 +282,8 @@ def test_bca_acceleration_from_influence_values_matches_the_jackknife():
         sm.Logit(np.delete(y, i), np.delete(Xc, i, axis=0)).fit(disp=0, method="newton", tol=1e-12).params
         for i in range(len(y))
     ])
-    a_jack = cli._acceleration(jack.mean(axis=0) - jack)
-    a_inf = cli._acceleration(U)
+    a_jack = _fit_command._acceleration(jack.mean(axis=0) - jack)
+    a_inf = _fit_command._acceleration(U)
     assert np.all(np.abs(a_jack) > 0.005)  # skewed enough for the comparison to mean something
     np.testing.assert_allclose(a_inf, a_jack, rtol=0.15)
     assert np.all(np.sign(a_inf) == np.sign(a_jack))
