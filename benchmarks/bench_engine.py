@@ -11,7 +11,9 @@ statsmodels loop, and what a first fit costs to compile.
   are its evaluations: ``n_iter + 1`` (the start's, by products or by a pass, and one per
   step). The yardstick's time at that mean is interpolated between its two step counts. The
   yardstick also runs in float32, so that the difference of its two step counts prices one
-  float32 step against one float64 step.
+  float32 step against one float64 step, and mixed: its float32 steps followed by one
+  float64 step, the cheapest bare route to float64 answers (its largest relative difference
+  from statsmodels is printed beside it).
 * **First fits.** Each in a fresh process (the best of three): the first fit of one model
   and the first batch of 1,000 seed splits, from the call to the result, beside the
   yardstick's first call on the same 1,000 splits (5 steps) and its warm call.
@@ -81,6 +83,10 @@ def warm(B: int, rounds: int, loop: int) -> dict:
         lo + 1: lambda: bare_newton(X, y, W, lo + 1, beta0),
         "f32 lo": lambda: bare_newton(X32, y32, W32, lo, beta32),
         "f32 hi": lambda: bare_newton(X32, y32, W32, lo + 1, beta32),
+        # The cheapest bare route to float64 answers: float32 steps, then one float64 step
+        # from where they end (Newton's quadratic convergence squares their error).
+        "mixed": lambda: bare_newton(X, y, W, 1, bare_newton(X32, y32, W32, lo, beta32)[0]
+                                     .astype(X.dtype)),
     }
     for f in runs.values():
         jax.block_until_ready(f())
@@ -97,11 +103,17 @@ def warm(B: int, rounds: int, loop: int) -> dict:
     bare = med[lo] + frac * (med[lo + 1] - med[lo])
     ours = np.asarray(res.params)[:loop]
     good = ok & (np.asarray(res.status)[:loop] == int(jaxlogreg.Status.CONVERGED))
-    rel = np.max(np.abs(ours[good] - params[good]) / np.maximum(np.abs(params[good]), 1e-300))
+
+    def rel_to_statsmodels(values):
+        return np.max(np.abs(values[good] - params[good]) / np.maximum(np.abs(params[good]), 1e-300))
+
+    rel = rel_to_statsmodels(ours)
+    mixed_rel = rel_to_statsmodels(np.asarray(runs["mixed"]()[0])[:loop])
     return dict(
         B=B, passes=passes, fit=med["fit"], fit_best=min(times["fit"]), bare=bare,
         bare_lo=med[lo], bare_hi=med[lo + 1], lo=lo, rounds=rounds,
         step64=med[lo + 1] - med[lo], step32=med["f32 hi"] - med["f32 lo"],
+        mixed=med["mixed"], mixed_rel=mixed_rel,
         statsmodels=statistics.median(sm_times), loop=loop, rel=rel, looped=int(good.sum()),
         counts=jaxlogreg.Status.counts(res.status),
     )
@@ -203,6 +215,9 @@ def table(w: dict, f: dict, cross: list) -> str:
         f"| `fit` / yardstick, same passes | {w['fit'] / w['bare']:.2f}x |",
         f"| yardstick's step (the difference of its two times): float64, float32 | "
         f"{w['step64'] * 1e3:.1f} ms, {w['step32'] * 1e3:.1f} ms |",
+        f"| bare mixed precision: {w['lo']} float32 steps, then one float64 step | "
+        f"{w['mixed']:.3f} s, {w['statsmodels'] / (w['mixed'] / w['B']):.0f}x statsmodels, "
+        f"{w['mixed_rel']:.1e} from it |",
         f"| statsmodels `Logit` newton, looped over {w['loop']} splits | "
         f"{w['statsmodels'] * 1e3:.2f} ms per fit |",
         f"| speed-up per fit over statsmodels | {w['statsmodels'] / per_fit:.0f}x "
