@@ -59,14 +59,16 @@ def main(argv=None) -> int:
     if proc.returncode != 0:
         print(proc.stdout, proc.stderr)
         return proc.returncode
-    result = dict(kv.split("=", 1) for kv in re.search(r"RESULT (.*)", proc.stdout).group(1).split())
+    reported = re.search(r"RESULT (.*)", proc.stdout).group(1)
+    result = dict(kv.split("=", 1) for kv in reported.split())
     rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr).group(1))
-    wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", proc.stderr).group(1)
+    wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)",
+                     proc.stderr).group(1)
     sys.path.insert(0, os.path.dirname(__file__))
-    from bench_newton import cpu_name, write
-
     import jax
     import numpy as np
+
+    from bench_newton import cpu_name, write
 
     section = "\n".join([
         MARK_BEGIN,

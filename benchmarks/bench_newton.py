@@ -216,21 +216,30 @@ def table(r: dict) -> str:
         "| what | value |",
         "| --- | --- |",
         f"| batched fits (B) | {r['B']:,} |",
-        f"| jaxlogreg warm, whole batch (median of repeats) | {r['warm_s']:.3f} s (best {r['warm_min_s']:.3f} s) |",
+        f"| jaxlogreg warm, whole batch (median of repeats) | {r['warm_s']:.3f} s "
+        f"(best {r['warm_min_s']:.3f} s) |",
         f"| jaxlogreg compile (first call minus warm) | {r['compile_s']:.2f} s |",
         f"| jaxlogreg per fit | {r['per_fit_us']:.1f} us |",
-        f"| statsmodels Logit newton, looped over {r['loop']} splits | {r['sm_per_fit_us']:.0f} us per fit |",
-        f"| scikit-learn newton-cholesky, looped over {r['loop']} splits | {r['sk_per_fit_us']:.0f} us per fit |",
-        f"| glum GeneralizedLinearRegressor (binomial, alpha 0), looped over {r['loop']} splits | {r['glum_per_fit_us']:.0f} us per fit |",
-        f"| speed-up per fit vs statsmodels / scikit-learn / glum | {r['speedup_sm']:.1f}x / {r['speedup_sk']:.1f}x / {r['glum_per_fit_us'] / r['per_fit_us']:.1f}x |",
+        f"| statsmodels Logit newton, looped over {r['loop']} splits | "
+        f"{r['sm_per_fit_us']:.0f} us per fit |",
+        f"| scikit-learn newton-cholesky, looped over {r['loop']} splits | "
+        f"{r['sk_per_fit_us']:.0f} us per fit |",
+        f"| glum GeneralizedLinearRegressor (binomial, alpha 0), looped over {r['loop']} splits | "
+        f"{r['glum_per_fit_us']:.0f} us per fit |",
+        f"| speed-up per fit vs statsmodels / scikit-learn / glum | {r['speedup_sm']:.1f}x / "
+        f"{r['speedup_sk']:.1f}x / {r['glum_per_fit_us'] / r['per_fit_us']:.1f}x |",
         f"| speed-up vs the fastest loop | {best_loop / r['per_fit_us']:.1f}x |",
-        f"| max relative coefficient difference vs statsmodels ({r['compared']} splits) | {r['max_rel_sm']:.1e} |",
-        f"| max relative coefficient difference vs scikit-learn / glum | {r['max_rel_sk']:.1e} / {r['max_rel_glum']:.1e} |",
+        f"| max relative coefficient difference vs statsmodels ({r['compared']} splits) | "
+        f"{r['max_rel_sm']:.1e} |",
+        f"| max relative coefficient difference vs scikit-learn / glum | {r['max_rel_sk']:.1e} / "
+        f"{r['max_rel_glum']:.1e} |",
         f"| statuses | {', '.join(f'{k} {v}' for k, v in r['status'].items() if v)} |",
         f"| models by Newton steps (index = steps) | {r['iters']} |",
-        f"| Newton arithmetic per fit (weighted rows, steps taken) | {r['flops'] / 1e3:.0f} kflop |",
+        f"| Newton arithmetic per fit (weighted rows, steps taken) | "
+        f"{r['flops'] / 1e3:.0f} kflop |",
         f"| float64 matrix-multiply rate (2048 x 2048, jitted) | {r['rate'] / 1e9:.1f} GFLOP/s |",
-        f"| floor per fit (arithmetic / rate) | {r['floor_us']:.1f} us; measured is {r['per_fit_us'] / r['floor_us']:.1f}x the floor |",
+        f"| floor per fit (arithmetic / rate) | {r['floor_us']:.1f} us; measured is "
+        f"{r['per_fit_us'] / r['floor_us']:.1f}x the floor |",
         "",
         "Target (issue 2): 10,000 fits in at most 0.25 s warm, at least 40x faster per fit than "
         "the faster loop, relative difference at most 1e-8. Target (issue 6): at least 100x "

@@ -10,9 +10,9 @@ medians; calls of the two alternate so that drift in the machine's speed hits bo
 The jitted call still pays JAX's own dispatch, so the overhead is what ``jaxlogreg`` adds
 on top of a single compiled call. Writes its section of BENCHMARKS.md.
 
-    python benchmarks/bench_overhead.py             # 3 rounds of 5,000 calls each, writes BENCHMARKS.md
-    python benchmarks/bench_overhead.py --quick     # 1 round of 300 calls each, prints only
-    python benchmarks/bench_overhead.py --profile   # also cProfile of the warm fit calls
+    python benchmarks/bench_overhead.py            # 3 rounds of 5,000 calls; writes BENCHMARKS.md
+    python benchmarks/bench_overhead.py --quick    # 1 round of 300 calls each, prints only
+    python benchmarks/bench_overhead.py --profile  # also cProfile of the warm fit calls
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ def data(seed: int = 0):
     """``X (n, d)``, ``y (n,)`` on the device: a logistic model with moderate slopes."""
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(N, D))
-    y = (rng.random(N) < 1.0 / (1.0 + np.exp(-(0.3 + X @ np.array([1.0, -0.5, 0.25]))))).astype(float)
+    eta = 0.3 + X @ np.array([1.0, -0.5, 0.25])
+    y = (rng.random(N) < 1.0 / (1.0 + np.exp(-eta))).astype(float)
     return jax.device_put(X), jax.device_put(y)
 
 
@@ -122,7 +123,8 @@ def table(rs: list[dict]) -> str:
             f"{len(rs)} rounds in one process."
         ),
         "",
-        "| what | " + " | ".join(f"round {i + 1}" for i in range(len(rs))) + " | median of rounds |",
+        "| what | " + " | ".join(f"round {i + 1}" for i in range(len(rs)))
+        + " | median of rounds |",
         "| --- |" + " --- |" * (len(rs) + 1),
     ]
     rows = [

@@ -28,8 +28,8 @@ batch against B, and the time per fit against n and d (the same as the whole bat
 is constant); for memory, the peak RSS above the empty process's peak, and the warm peak
 above that same baseline.
 
-    python benchmarks/bench_scaling.py            # full sweeps, rewrites BENCHMARKS.md and scaling.png
-    python benchmarks/bench_scaling.py --quick    # tiny sizes, prints only (used by the tests)
+    python benchmarks/bench_scaling.py          # full sweeps; rewrites BENCHMARKS.md, scaling.png
+    python benchmarks/bench_scaling.py --quick  # tiny sizes, prints only (used by the tests)
 """
 
 from __future__ import annotations
@@ -180,7 +180,8 @@ def spawn(args: list[str], log) -> dict:
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     if proc.returncode != 0 or not lines:
         sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
-        raise SystemExit(f"bench_scaling: the child {' '.join(args)} failed (exit {proc.returncode})")
+        raise SystemExit(
+            f"bench_scaling: the child {' '.join(args)} failed (exit {proc.returncode})")
     out = json.loads(lines[-1][len("RESULT "):])
     out["wall_s"] = wall
     log(f"  {' '.join(args)}: {wall:.1f} s")
@@ -197,7 +198,7 @@ def exponent(x, y) -> float:
     points)."""
     import numpy as np
 
-    pts = [(a, b) for a, b in zip(x, y) if a > 0 and b > 0 and math.isfinite(b)]
+    pts = [(a, b) for a, b in zip(x, y, strict=True) if a > 0 and b > 0 and math.isfinite(b)]
     if len(pts) < 2 or len({a for a, _ in pts}) < 2:
         return float("nan")
     lx, ly = np.log([a for a, _ in pts]), np.log([b for _, b in pts])
@@ -360,7 +361,7 @@ def plot(res: dict, path) -> None:
         for key, exp, style, label in (("rss_mib", "mem_exp", "s--", "peak RSS above empty"),
                                        ("warm_rss_mib", "warm_mem_exp", "^:",
                                         "warm peak above empty")):
-            above = [(a, r[key] - base) for a, r in zip(x, s["rows"]) if r[key] > base]
+            above = [(a, r[key] - base) for a, r in zip(x, s["rows"], strict=True) if r[key] > base]
             if above:
                 ax.loglog([a for a, _ in above], [m for _, m in above], style,
                           label=f"{label} (exponent {fmt_exp(s[exp])})")

@@ -38,10 +38,14 @@ Targets (issue 3; reported, never asserted): on ``wide``, batched L-BFGS at leas
 faster per fit than the scikit-learn lbfgs loop and faster than the vmapped optax L-BFGS;
 on ``l1``, the L1 solver (prox_newton) at least 10x faster per fit than the saga loop.
 
-    python benchmarks/bench_solvers.py                    # full sizes; writes BENCHMARKS.md and the PNG
-    python benchmarks/bench_solvers.py --problems wide,l1 # a selection (the section holds only those)
-    python benchmarks/bench_solvers.py --solvers lbfgs,sgd  # some solvers (reference and peers always run)
-    python benchmarks/bench_solvers.py --quick            # tiny wide + l1, few solvers, prints only (tests)
+    # full sizes; writes BENCHMARKS.md and the PNG
+    python benchmarks/bench_solvers.py
+    # a selection of problems (the section holds only those)
+    python benchmarks/bench_solvers.py --problems wide,l1
+    # some solvers (the reference and the peers always run)
+    python benchmarks/bench_solvers.py --solvers lbfgs,sgd
+    # tiny wide + l1, few solvers, prints only (the tests)
+    python benchmarks/bench_solvers.py --quick
 """
 
 from __future__ import annotations
@@ -56,7 +60,7 @@ import sys
 import textwrap
 import time
 import warnings
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import jax
 
@@ -125,13 +129,13 @@ class Spec(NamedTuple):
     what: str
     X: np.ndarray
     y: np.ndarray
-    W: Optional[np.ndarray]
+    W: np.ndarray | None
     alpha: float
     l1_ratio: float
     loop: int
     optax_B: int
     trace_B: int = 0  # models of the convergence traces
-    separable: Optional[np.ndarray] = None  # (B,) models built completely separated
+    separable: np.ndarray | None = None  # (B,) models built completely separated
     chosen: tuple[str, ...] = SOLVERS  # jaxlogreg solvers selected (command line)
 
     @property
@@ -276,7 +280,7 @@ def timed(call, repeats: int):
     return res, first, statistics.median(warm)
 
 
-def fit_call(spec: Spec, Xj, yj, Wj, solver, B: Optional[int] = None, **kw):
+def fit_call(spec: Spec, Xj, yj, Wj, solver, B: int | None = None, **kw):
     """A closure fitting the first ``B`` models (default all) with ``solver``."""
     if B is not None and B < spec.B:
         yj = yj if spec.W is not None else yj[:B]
@@ -307,8 +311,8 @@ class Row(NamedTuple):
     models: int
     iters: tuple[float, int]
     per_fit_s: float
-    batch_s: Optional[float]
-    compile_s: Optional[float]
+    batch_s: float | None
+    compile_s: float | None
     gap: tuple[float, float]
     status: dict
     note: str = ""
@@ -564,7 +568,7 @@ def _reference(spec: Spec, Xj, yj, Wj, solver: str, log, init=None):
 # --- report ------------------------------------------------------------------------------
 
 
-def fmt_time(s: Optional[float]) -> str:
+def fmt_time(s: float | None) -> str:
     if s is None:
         return "-"
     if s >= 1:
@@ -574,7 +578,7 @@ def fmt_time(s: Optional[float]) -> str:
     return f"{s * 1e6:.0f} us"
 
 
-def fmt_compile(s: Optional[float]) -> str:
+def fmt_compile(s: float | None) -> str:
     """Compile time; below 10 ms it is within timing noise (a cached compilation)."""
     return fmt_time(s) if s is None or s >= 0.01 else "< 10 ms"
 
@@ -592,7 +596,7 @@ def row_line(r: Row) -> str:
             f"| {fmt_gap(r.gap)} | {status} |")
 
 
-def find(result: Optional[dict], label: str) -> Optional[Row]:
+def find(result: dict | None, label: str) -> Row | None:
     if result is None:
         return None
     return next((r for r in result["rows"] if r.label == label), None)
@@ -640,7 +644,7 @@ def versions() -> str:
             f"scikit-learn {sklearn.__version__}, optax {optax.__version__}")
 
 
-def section(results: dict, repeats: int, png: Optional[str]) -> str:
+def section(results: dict, repeats: int, png: str | None) -> str:
     today = datetime.date.today().isoformat()
     lines = [
         MARK_BEGIN,
@@ -680,7 +684,8 @@ def section(results: dict, repeats: int, png: Optional[str]) -> str:
             lines.append(f"- {s}: {txt}")
     lines += ["", "Targets (issue 3):"] + targets(results)
     if png:
-        lines += ["", "Convergence traces (objective gap against warm time per fit):", "", f"![solver convergence traces]({png})"]
+        lines += ["", "Convergence traces (objective gap against warm time per fit):", "",
+                  f"![solver convergence traces]({png})"]
     lines.append(MARK_END)
     return "\n".join(lines)
 
@@ -696,8 +701,8 @@ def plot(results: dict, path) -> None:
     traced = [r for r in results.values() if r["trace"]]
     fig, axes = plt.subplots(1, len(traced), figsize=(6 * len(traced), 4.5), squeeze=False)
     floor = 1e-17
-    for ax, r in zip(axes[0], traced):
-        for i, (s, pts) in enumerate(r["trace"].items()):
+    for ax, r in zip(axes[0], traced, strict=True):
+        for s, pts in r["trace"].items():
             t = [p[1] for p in pts]
             med = [max(p[2], floor) for p in pts]
             mx = [max(p[3], floor) for p in pts]
@@ -716,7 +721,7 @@ def plot(results: dict, path) -> None:
     plt.close(fig)
 
 
-def _names(ap, option: str, text: Optional[str], allowed: tuple[str, ...]):
+def _names(ap, option: str, text: str | None, allowed: tuple[str, ...]):
     if text is None:
         return None
     names = tuple(p.strip() for p in text.split(",") if p.strip())

@@ -48,7 +48,8 @@ def study_times(X, y, true, num, metrics: bool, repeats: int = 1):
     scheme = jaxlogreg.Splits(jax.random.key(1), num, 0.65)
     original = _study._run._held_out_metrics
     if not metrics:  # the fits and inference alone
-        _study._run._held_out_metrics = lambda X, y, res, held, size: original(X, y, res, None, size)
+        _study._run._held_out_metrics = (
+            lambda X, y, res, held, size: original(X, y, res, None, size))
     try:
         result, first = timed(lambda: jaxlogreg.run_study(X, y, true, scheme=scheme))
         warm = []
@@ -117,7 +118,8 @@ def main(argv=None) -> int:
         "## The seed study at scale (`benchmarks/bench_study.py`)",
         "",
         f"Measured {today} on {cpu_name()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, jax {jax.__version__}, numpy {np.__version__}; float64 unless said; "
+        f"{platform.python_version()}, jax {jax.__version__}, numpy {np.__version__}; "
+        "float64 unless said; "
         f"the built-in data set (n = 1000, d = 6 + intercept), {num:,} train splits of 65%, "
         f"chunks of {min(10_000, num):,} replicates.",
         "",
@@ -127,8 +129,10 @@ def main(argv=None) -> int:
         f"{', '.join(f'{t:.2f}' for t in warm_runs)} s) | {warm_full:.2f} s "
         f"({warm_full / num * 1e6:.0f} us per replicate) |",
         f"| whole study, first run (with compilation) | {first_full:.2f} s |",
-        f"| fits and inference only, warm | {warm_bare:.2f} s ({warm_bare / num * 1e6:.0f} us per replicate) |",
-        f"| whole study in float32, warm | {warm_single:.2f} s ({warm_single / num * 1e6:.0f} us per "
+        f"| fits and inference only, warm | {warm_bare:.2f} s "
+        f"({warm_bare / num * 1e6:.0f} us per replicate) |",
+        f"| whole study in float32, warm | {warm_single:.2f} s "
+        f"({warm_single / num * 1e6:.0f} us per "
         f"replicate; mean estimates within {gap:.1e} of float64's) |",
         f"| statuses | {', '.join(f'{k} {v}' for k, v in s['status_counts'].items() if v)} |",
         "",
@@ -140,7 +144,8 @@ def main(argv=None) -> int:
     lines += [f"| {name} | {t:.3f} s |" for name, t in parts.items()]
     lines += [
         "",
-        "Target (issue 5): 100,000 replicates of the seed study in under 5 s warm on the 2-core CPU.",
+        "Target (issue 5): 100,000 replicates of the seed study in under 5 s warm on the "
+        "2-core CPU.",
         MARK_END,
     ]
     section = "\n".join(lines)

@@ -50,13 +50,13 @@ _OWNER = {name: module for module, names in _SOURCES.items() for name in names}
 if _TYPE_CHECKING:
     from ._cache import enable_compilation_cache
     from ._datasets import make_seed_data
-    from ._fit import fit
     from ._firth_profile import (
         FirthProfile,
         firth_lr_test,
         firth_profile,
         firth_profile_intervals,
     )
+    from ._fit import fit
     from ._implicit import influence
     from ._inference import (
         Chi2TestResult,
@@ -65,8 +65,8 @@ if _TYPE_CHECKING:
         LRTestResult,
         inference,
         laplace,
-        predictive,
         lr_test,
+        predictive,
         score_test,
         summary,
         to_csv,

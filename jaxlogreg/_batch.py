@@ -8,7 +8,6 @@ from __future__ import annotations
 import functools
 import math
 import os
-from typing import Optional
 
 import jax
 import jax.numpy as jnp
@@ -37,7 +36,7 @@ _MEMORY_SHARE = 1 / 16
 
 
 @functools.cache
-def device_memory(platform: str | None = None) -> Optional[int]:
+def device_memory(platform: str | None = None) -> int | None:
     """Bytes of memory of the first device of ``platform`` (the default backend when None):
     the limit its allocator reports (GPUs), else the host's physical memory (CPUs); None
     when neither is known."""
@@ -72,7 +71,10 @@ def default_chunk(n: int, platform: str | None = None, *, p: int = 1, itemsize: 
     ``_MEMORY_SHARE`` of the device's memory (:func:`device_memory`).
     """
     platform = jax.default_backend() if platform is None else platform
-    budget, most = (_CHUNK_ELEMENTS, 4096) if platform == "cpu" else (_ACCELERATOR_CHUNK_ELEMENTS, 65536)
+    if platform == "cpu":
+        budget, most = _CHUNK_ELEMENTS, 4096
+    else:
+        budget, most = _ACCELERATOR_CHUNK_ELEMENTS, 65536
     chunk = int(min(most, max(8, 2 ** round(math.log2(max(1, budget // n))))))
     memory = device_memory(platform)
     if memory is not None:
@@ -81,7 +83,9 @@ def default_chunk(n: int, platform: str | None = None, *, p: int = 1, itemsize: 
     return chunk
 
 
-def chunk_for(chunk_size, n: int, *, p: int = 1, itemsize: int = 8, platform: str | None = None) -> int:
+def chunk_for(
+    chunk_size, n: int, *, p: int = 1, itemsize: int = 8, platform: str | None = None
+) -> int:
     """Models per chunk: ``chunk_size`` checked (a positive integer), or
     :func:`default_chunk` for ``n`` rows, ``p`` parameters, ``itemsize`` and ``platform``
     when None."""
@@ -182,7 +186,8 @@ def shared_design(X, fit_intercept: bool, batch_shape: tuple[int, ...]):
         X = _loss.add_intercept(X)
     n, p = X.shape
     small = n * p * (p + 1) // 2 <= _MAX_PRODUCTS
-    products = _loss.column_products(X) if math.prod(batch_shape) > 0 and batch_shape and small else None
+    batched = math.prod(batch_shape) > 0 and batch_shape and small
+    products = _loss.column_products(X) if batched else None
     return X, products
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Optional
 
 __all__ = ["enable_compilation_cache", "default_cache_dir"]
 
@@ -24,7 +23,7 @@ def default_cache_dir() -> str:
     return os.path.join(base, "jaxlogreg", "jax")
 
 
-def enable_compilation_cache(path: Optional[str] = None) -> Optional[str]:
+def enable_compilation_cache(path: str | None = None) -> str | None:
     """Keep every program this process compiles in JAX's persistent compilation cache.
 
     Args:

@@ -71,7 +71,8 @@ def seed_sample(key, n: int) -> tuple[jax.Array, jax.Array]:
     x8 = jax.random.beta(k[7], 2.0, 5.0, (n,), f32)
     y1 = x1 * x2
     X = jnp.stack(
-        [y1, y1 * jnp.exp(0.5 * x3), y1 * x4 / (1.0 + x5), y1 * x6**2, (x7 > 0.7).astype(f32), y1 * x8],
+        [y1, y1 * jnp.exp(0.5 * x3), y1 * x4 / (1.0 + x5), y1 * x6**2, (x7 > 0.7).astype(f32),
+         y1 * x8],
         axis=1,
     )
     eta = SEED_INTERCEPT + X @ jnp.asarray(SEED_COEF, f32)

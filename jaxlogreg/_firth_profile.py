@@ -45,7 +45,7 @@ import functools
 import math
 import statistics
 from collections.abc import Sequence
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -130,7 +130,7 @@ def firth_profile(
     root_tol: Real[ArrayLike, ""] | None = None,
     max_root_iter: int = 60,
     max_expand: int = 12,
-    chunk_size: Optional[int] = None,
+    chunk_size: int | None = None,
     config: _firth.Firth = _firth.Firth(),
     intervals: bool = True,
 ) -> FirthProfile:

@@ -5,19 +5,18 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from . import _implicit, _linalg, _links, _loss, _resample, _validate, solvers
-from .solvers import _common
 from ._batch import chunk_of, shared_design, split_models
 from ._result import FitResult
-from .solvers import Context
 from ._status import Status
 from ._typing import ArrayLike, ClassWeight, Devices, Integer, Numeric, Real
+from .solvers import Context, _common
 
 Array = jax.Array
 
@@ -189,7 +188,7 @@ class _Prepared(NamedTuple):
     max_iter: Array | np.ndarray  # () int32
     chunk_size: int
     statics: dict  # batch_shape, fit_intercept, l1_ratio, class_weight, link
-    scheme: Optional[_resample.Scheme] = None
+    scheme: _resample.Scheme | None = None
     # Whether the caller gave an offset: without one the solvers add none (a pass saved).
     offset_given: bool = True
 
@@ -270,12 +269,14 @@ def _solve(prep: _Prepared, start, alpha, mesh=None) -> FitResult:
     data = prep.data
     data_args = (data.X, data.y, data.weights, data.offset, data.trials)
     traced = not all(map(_validate._is_concrete, (*data_args, alpha, prep.pf, start)))
-    frozen = jax.lax.stop_gradient((data_args, alpha, prep.pf)) if traced else (data_args, alpha, prep.pf)
+    frozen = (data_args, alpha, prep.pf)
+    frozen = jax.lax.stop_gradient(frozen) if traced else frozen
     start = jax.lax.stop_gradient(start) if traced else start
     if start is None and not (mesh is None and _pools_inside(prep.config)):
         start = pooled_start(prep, frozen[1])
     X, y, w, o, t = frozen[0]
-    args = (X, y, w, o if prep.offset_given else None, t, start, frozen[1], frozen[2], prep.tol, prep.max_iter, prep.scheme)
+    args = (X, y, w, o if prep.offset_given else None, t, start, frozen[1], frozen[2], prep.tol,
+            prep.max_iter, prep.scheme)
     if mesh is not None:
         from ._sharding import sharded_fit  # it builds on this module
 
@@ -311,7 +312,7 @@ def _head(res: FitResult, B: int) -> FitResult:
     return jax.tree_util.tree_map(lambda a: a[:B], res)
 
 
-def _padded_size(prep: _Prepared, scheme: _resample.Scheme, start, alpha) -> Optional[int]:
+def _padded_size(prep: _Prepared, scheme: _resample.Scheme, start, alpha) -> int | None:
     """The size of the program that fits a resampling batch, or None to fit it as it is.
 
     A batch of ``B`` models of one scheme over shared data (nothing else per model) runs in
@@ -325,7 +326,8 @@ def _padded_size(prep: _Prepared, scheme: _resample.Scheme, start, alpha) -> Opt
         return None  # no scheme, or one whose size is not a field (k-fold, leave-one-out)
     B = scheme.num
     shared = (data.batch_shape == (B,) and data.X.ndim == 2 and data.y.ndim == 1
-              and all(a is None or np.ndim(a) <= 1 for a in (data.weights, data.offset, data.trials))
+              and all(a is None or np.ndim(a) <= 1
+                      for a in (data.weights, data.offset, data.trials))
               and np.ndim(alpha) == 0 and (start is None or np.ndim(start) <= 1))
     return 1 << (B - 1).bit_length() if shared and B > prep.chunk_size else None
 
@@ -350,7 +352,7 @@ def _default_start(problem: _loss.Problem, fit_intercept: bool) -> Array:
     return beta
 
 
-def pooled_start(prep: _Prepared, alpha) -> Optional[Array]:
+def pooled_start(prep: _Prepared, alpha) -> Array | None:
     """``(p,)`` starting point shared by a batch over one design: the fit of all its models
     pooled, or None when there is nothing to pool (one model, a design per model, a solver
     that forms no Hessian); NaN when the pooled fit fails (each model then starts from its
@@ -484,7 +486,7 @@ _SHARED_START_MODELS = 8
 
 
 @functools.partial(jax.jit, static_argnames=_FIT_STATICS)
-def _fit(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_iter, scheme, count=None,
+def _fit(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_iter, scheme, count=None,  # noqa: C901 (to be split, issue 19)
          *, batch_shape, fit_intercept, config, chunk_size, l1_ratio, class_weight, link):
     dtype = X.dtype
     d = X.shape[-1]

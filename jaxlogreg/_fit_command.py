@@ -106,7 +106,8 @@ def _singular_reason(X, labels, fit_intercept: bool) -> str:
 
     n, d = X.shape
     if n < len(labels):
-        return f"there are {n} rows for {len(labels)} parameters: a model needs more rows than parameters"
+        return (f"there are {n} rows for {len(labels)} parameters: a model needs more rows "
+                "than parameters")
     parts = []
     skip = set()
     for j in range(d):
@@ -179,7 +180,8 @@ def _remedies(status, args) -> str:
             options.append(penalty.format(", identifies them"))
     else:
         return ""
-    return "remedies: " + ", ".join(options[:-1]) + (" or " if len(options) > 1 else "") + options[-1]
+    return ("remedies: " + ", ".join(options[:-1]) + (" or " if len(options) > 1 else "")
+            + options[-1])
 
 
 def _failure(status, params, X, labels, fit_intercept: bool, args=None) -> str:
@@ -194,7 +196,8 @@ def _failure(status, params, X, labels, fit_intercept: bool, args=None) -> str:
     else:
         why = status.message
     remedy = _remedies(status, args)
-    return f"the model could not be fitted ({status.name}): {why}" + (f"; {remedy}" if remedy else "")
+    return (f"the model could not be fitted ({status.name}): {why}"
+            + (f"; {remedy}" if remedy else ""))
 
 
 def _notes(inf) -> list[str]:
@@ -242,13 +245,13 @@ def fit_csv(args, out=None, err=None) -> dict:
     roles = {opt: getattr(args, opt[2:]) for opt in ROLE_COLUMNS}
     data = read_data(args.data, args.target, columns, roles,  # before JAX starts
                      sep=getattr(args, "sep", None), encoding=getattr(args, "encoding", None),
-                     dropna=getattr(args, "dropna", False), positive=getattr(args, "positive", None))
+                     dropna=getattr(args, "dropna", False),
+                     positive=getattr(args, "positive", None))
     X, y, names, given = data.X, data.y, data.names, data.given
     jax = _start_jax(args, x64=True)
     import numpy as np
 
-    from . import Status, fit, inference, influence, summary
-    from . import _resample
+    from . import Status, _resample, fit, inference, influence, summary
 
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
@@ -256,7 +259,8 @@ def fit_csv(args, out=None, err=None) -> dict:
     model = dict(fit_intercept=not args.no_intercept, alpha=args.alpha, l1_ratio=args.l1_ratio,
                  link=args.link, firth=args.firth)
     res = fit(X, y, weights=weights, offset=offset, **model)
-    inf = inference(res, X, y, weights=weights, offset=offset, cov_type=args.cov_type, groups=groups)
+    inf = inference(res, X, y, weights=weights, offset=offset, cov_type=args.cov_type,
+                    groups=groups)
     labels = (("const",) if not args.no_intercept else ()) + names
     print(summary(inf, names=list(labels), yname=args.target), file=out)
     for note in list(data.notes) + _notes(inf) + _method_notes(args):
@@ -280,7 +284,8 @@ def fit_csv(args, out=None, err=None) -> dict:
         dropped = {k: v for k, v in Status.counts(codes[~ok]).items() if v}
         reasons = ", ".join(f"{k} {v}" for k, v in dropped.items())
         firth_hint = ("; --firth fits every resample by Firth's method, which gives separated "
-                      "resamples finite estimates") if "SEPARATED" in dropped and not args.firth else ""
+                      "resamples finite estimates"
+                      if "SEPARATED" in dropped and not args.firth else "")
         if not ok.any():
             raise ValueError(
                 f"--bootstrap: none of the {B} resamples converged ({reasons}), so there are no "
@@ -292,7 +297,8 @@ def fit_csv(args, out=None, err=None) -> dict:
         # information matrix, instead of n leave-one-out refits (asymptotically equal). For a
         # Firth fit these are the likelihood's influence values at its estimate: Firth's
         # penalty is O(1) against the likelihood's O(n), so they agree to first order.
-        U = np.asarray(influence(res, X, y, offset=offset, alpha=args.alpha, l1_ratio=args.l1_ratio))
+        U = np.asarray(influence(res, X, y, offset=offset, alpha=args.alpha,
+                                 l1_ratio=args.l1_ratio))
         lo, hi = np.percentile(params, [2.5, 97.5], axis=0)
         bca = bca_interval(params, np.asarray(res.params), influence=U)
         n_ok = int(ok.sum())
@@ -319,7 +325,8 @@ def fit_csv(args, out=None, err=None) -> dict:
             file=out,
         )
         width = max(len(s) for s in labels)
-        print(f"{'':{width}s} {'estimate':>10s} {'boot SD':>9s} {'percentile 95%':>23s} {'BCa 95%':>23s}", file=out)
+        print(f"{'':{width}s} {'estimate':>10s} {'boot SD':>9s} {'percentile 95%':>23s} "
+              f"{'BCa 95%':>23s}", file=out)
         sd = params.std(axis=0, ddof=1) if n_ok > 1 else np.full(params.shape[1], np.nan)
         for j, name in enumerate(labels):
             print(

@@ -176,7 +176,7 @@ def _map_models(one, st: _Statics, per_model: dict, *trees: dict):
     splits = [split_batch(tree, _CORE, batch) for tree in trees]
 
     def body(pm, mapped):
-        return one(pm, *({**shared, **m} for (_, shared), m in zip(splits, mapped)))
+        return one(pm, *({**shared, **m} for (_, shared), m in zip(splits, mapped, strict=True)))
 
     out = jax.vmap(body)(mapped_pm, [mapped for mapped, _ in splits])
     return jax.tree_util.tree_map(lambda a: a.reshape(batch + a.shape[1:]), out)

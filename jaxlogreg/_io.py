@@ -33,8 +33,9 @@ import json
 import os
 import tempfile
 import zipfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Optional
+from typing import Any
 
 import numpy as np
 
@@ -162,7 +163,7 @@ def write_npz(path, **arrays) -> None:
     write_bytes(path, npz_bytes(**arrays))
 
 
-def read_npz(path, data: Optional[bytes] = None) -> dict[str, np.ndarray]:
+def read_npz(path, data: bytes | None = None) -> dict[str, np.ndarray]:
     """The arrays of a ``.npz`` file as a dict (loaded into memory), from ``path`` or from
     ``data``, its bytes already read. A missing file raises ``FileNotFoundError``; a
     truncated or garbled one :class:`StorageError` naming it."""
@@ -175,7 +176,7 @@ def read_npz(path, data: Optional[bytes] = None) -> dict[str, np.ndarray]:
         raise StorageError(f"{path}: damaged, not a readable .npz file ({e})") from None
 
 
-def read_json(path, data: Optional[bytes] = None):
+def read_json(path, data: bytes | None = None):
     """The JSON value in ``path`` (or in ``data``, its bytes already read). A missing file
     raises ``FileNotFoundError``; a truncated or garbled one :class:`StorageError` naming
     it."""
@@ -186,7 +187,7 @@ def read_json(path, data: Optional[bytes] = None):
 
 
 def replace_set(folder, files: dict[str, bytes], marker: str, stale: Iterable[str] = (),
-                extra: Optional[dict] = None) -> None:
+                extra: dict | None = None) -> None:
     """Replace a set of files in ``folder`` so that :func:`read_set` sees all of the old set
     or all of the new one, never a mix (module docstring).
 
@@ -245,7 +246,8 @@ def read_set(folder, marker: str, what: str = "the set") -> tuple[dict, dict[str
         try:
             data = (folder / name).read_bytes()
         except FileNotFoundError:
-            raise StorageError(f"{folder / name}: missing, so {what} in {folder} is incomplete") from None
+            raise StorageError(
+                f"{folder / name}: missing, so {what} in {folder} is incomplete") from None
         if sha256(data) != digest:
             raise StorageError(
                 f"{folder / name}: does not match the checksum in {folder / marker}, so {what} "

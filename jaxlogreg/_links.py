@@ -85,7 +85,9 @@ from jax.scipy.stats import norm
 
 Array = jax.Array
 
-__all__ = ["LINKS", "Rows", "inverse", "inverse_derivative", "link_function", "mean_variance", "rows"]
+__all__ = [
+    "LINKS", "Rows", "inverse", "inverse_derivative", "link_function", "mean_variance", "rows",
+]
 
 LINKS = ("logit", "probit", "cloglog", "cauchit")
 _ROW_LINKS = ("probit", "cloglog", "cauchit")
@@ -192,7 +194,10 @@ def mean_variance(link: str, eta) -> tuple[Array, Array]:
     accuracy where ``mu`` is near 1.
     """
     mu = inverse(link, eta)
-    rest = jnp.exp(-jnp.exp(_as_float(eta))) if link == "cloglog" else inverse(link, -_as_float(eta))
+    if link == "cloglog":
+        rest = jnp.exp(-jnp.exp(_as_float(eta)))
+    else:
+        rest = inverse(link, -_as_float(eta))
     return mu, mu * rest
 
 
@@ -295,8 +300,8 @@ def _symmetric_rows(sides, eta: Array, y: Array) -> Rows:
     far, near, tail = sides(x)
     # The y = 1 term is A(eta): the far side when eta <= 0. The y = 0 term is
     # -log(1 - F(eta)) = A(-eta), and B' = -A'(-eta), B'' = A''(-eta).
-    one = _Side(*(jnp.where(lower, f, n) for f, n in zip(far, near)))
-    zero = _Side(*(jnp.where(lower, n, f) for f, n in zip(far, near)))
+    one = _Side(*(jnp.where(lower, f, n) for f, n in zip(far, near, strict=True)))
+    zero = _Side(*(jnp.where(lower, n, f) for f, n in zip(far, near, strict=True)))
     loss = _times(y, one.a) + _times(1.0 - y, zero.a)
     score = _times(1.0 - y, zero.q) - _times(y, one.q)
     observed = _times(y, one.c) + _times(1.0 - y, zero.c)

@@ -58,7 +58,6 @@ they are split over. Every reduction over rows, here and in the solvers, goes th
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional
 
 import jax
 import jax.numpy as jnp
@@ -126,17 +125,17 @@ class Problem:
     X: Array
     y: Array
     weights: Array
-    offset: Optional[Array]
+    offset: Array | None
     l2: Array
     penalty_factor: Array
-    products: Optional[Array] = None
-    l1: Optional[Array] = None
+    products: Array | None = None
+    l1: Array | None = None
     link: str = dataclasses.field(default="logit", metadata=dict(static=True))
-    row_axis: Optional[str] = dataclasses.field(default=None, metadata=dict(static=True))
-    weight_sum: Optional[Array] = None
-    side: Optional[Array] = None
+    row_axis: str | None = dataclasses.field(default=None, metadata=dict(static=True))
+    weight_sum: Array | None = None
+    side: Array | None = None
 
-    def _replace(self, **changes) -> "Problem":
+    def _replace(self, **changes) -> Problem:
         """A copy with some fields changed (as ``NamedTuple._replace``)."""
         return dataclasses.replace(self, **changes)
 
@@ -177,7 +176,9 @@ def prepared(problem: Problem) -> Problem:
     return problem._replace(weight_sum=weight_sum(problem), side=sides(problem))
 
 
-def response_weights(y: Array, weights: Array, trials=None, class_weight=None) -> tuple[Array, Array]:
+def response_weights(
+    y: Array, weights: Array, trials=None, class_weight=None
+) -> tuple[Array, Array]:
     """One model's ``(y, w)`` in this module's convention from binomial counts and class
     weights; ``(n,)`` each.
 
@@ -421,7 +422,8 @@ def hessian_from_rows(s: Array, problem: Problem) -> Array:
         # Sums of products over rows (see _ELEMENTWISE), with s applied first: products of
         # columns alone would be hoisted out of a solver's loop as a (p, p, n) array.
         XT = problem.X.T
-        data = across_rows(jnp.sum((XT * s[None, :])[:, None, :] * XT[None, :, :], axis=-1), problem)
+        gram = jnp.sum((XT * s[None, :])[:, None, :] * XT[None, :, :], axis=-1)
+        data = across_rows(gram, problem)
     elif problem.X.shape[0] >= 2 * _HESSIAN_ROWS:
         data = across_rows(_blocked_hessian(s, problem.X), problem)
     else:

@@ -52,7 +52,7 @@ class PathResult:
     alphas: Float[Array, " K *batch"]
     fits: FitResult
 
-    def __getitem__(self, index) -> "PathResult":
+    def __getitem__(self, index) -> PathResult:
         """Index along the strengths, e.g. ``path[-1]`` is the least penalised step."""
         return PathResult(self.alphas[index], self.fits[index])
 
@@ -96,7 +96,8 @@ def path(
     if solver is None:
         solver = "newton" if float(l1_ratio) == 0.0 else solvers.l1_names()[0]
     if alphas is None:
-        if isinstance(n_alphas, (bool, np.bool_)) or not isinstance(n_alphas, (int, np.integer)) or n_alphas < 1:
+        if (isinstance(n_alphas, (bool, np.bool_))
+                or not isinstance(n_alphas, (int, np.integer)) or n_alphas < 1):
             raise ValueError(f"n_alphas: must be a positive integer, got {n_alphas!r}")
         first: ArrayLike = 0.0
     else:
@@ -118,7 +119,10 @@ def path(
             raise ValueError(f"alpha_min_ratio: must be in (0, 1), got {alpha_min_ratio}")
         null = _null_start(prep)
         amax = _alpha_max(prep, null.params)
-        steps = jnp.linspace(0.0, 1.0, n_alphas, dtype=amax.dtype) if n_alphas > 1 else jnp.zeros((1,), amax.dtype)
+        if n_alphas > 1:
+            steps = jnp.linspace(0.0, 1.0, n_alphas, dtype=amax.dtype)
+        else:
+            steps = jnp.zeros((1,), amax.dtype)
         ratios = jnp.asarray(float(alpha_min_ratio), amax.dtype) ** steps
         alphas = ratios.reshape((n_alphas,) + (1,) * len(batch)) * amax[None]
         start = null.params
@@ -126,14 +130,17 @@ def path(
         try:
             np.broadcast_shapes(alphas.shape[1:], batch)
         except ValueError:
-            raise ValueError(f"alphas: shape {alphas.shape} does not broadcast with the batch {batch} after its first axis") from None
+            raise ValueError(f"alphas: shape {alphas.shape} does not broadcast with the batch "
+                             f"{batch} after its first axis") from None
         if _validate._is_concrete(alphas):
             an = np.asarray(alphas)
             bad = ~(np.isfinite(an) & (an >= 0))
             if bad.any():
                 idx = _validate._first(bad)
-                raise ValueError(f"alphas: must be finite and nonnegative, got {an[idx]} at index {idx}")
-        alphas = jnp.broadcast_to(alphas, alphas.shape[:1] + tuple(np.broadcast_shapes(alphas.shape[1:], batch)))
+                raise ValueError(
+                    f"alphas: must be finite and nonnegative, got {an[idx]} at index {idx}")
+        shape = alphas.shape[:1] + tuple(np.broadcast_shapes(alphas.shape[1:], batch))
+        alphas = jnp.broadcast_to(alphas, shape)
         start = None
     return _run_path(prep, alphas, start)
 
@@ -195,7 +202,8 @@ def _alpha_max_jit(X, y, weights, offset, trials, params, pf, *, batch_shape, fi
         return jnp.max(ratio) / max(l1_ratio, 1e-3)
 
     def batched(a, core):
-        return jnp.broadcast_to(a, batch_shape + a.shape[a.ndim - core:]).reshape((-1,) + a.shape[a.ndim - core:])
+        core_shape = a.shape[a.ndim - core:]
+        return jnp.broadcast_to(a, batch_shape + core_shape).reshape((-1,) + core_shape)
 
     t = None if trials is None else batched(trials, 1)
     in_x = 0 if X1.ndim > 2 else None

@@ -46,7 +46,7 @@ import abc
 import dataclasses
 import functools
 import numbers
-from typing import TYPE_CHECKING, ClassVar, Union
+from typing import TYPE_CHECKING, ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -568,7 +568,7 @@ class Subsample(Scheme):
 
     key: Array
     num: int = _static()
-    size: Union[int, float] = _static()
+    size: int | float = _static()
     has_held_out: ClassVar[bool] = True
 
     def __post_init__(self):
@@ -681,7 +681,8 @@ class LeaveOneOut(Scheme):
         n = _check_n(n)
         _check_y(y, n)
         if n != self.num:
-            raise ValueError(f"num: LeaveOneOut({self.num}) needs data of {self.num} rows, got n = {n}")
+            raise ValueError(
+                f"num: LeaveOneOut({self.num}) needs data of {self.num} rows, got n = {n}")
         if n < 2:
             raise ValueError("n: leaving one row out of one leaves no data")
 

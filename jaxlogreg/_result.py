@@ -69,5 +69,5 @@ class FitResult:
     def batch_shape(self) -> tuple[int, ...]:
         return tuple(self.intercept.shape)
 
-    def __getitem__(self, index) -> "FitResult":
+    def __getitem__(self, index) -> FitResult:
         return jax.tree_util.tree_map(lambda a: a[index], self)

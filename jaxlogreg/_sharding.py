@@ -81,7 +81,6 @@ import dataclasses
 import functools
 import math
 from collections.abc import Iterable
-from typing import Optional
 
 import jax
 import jax.numpy as jnp
@@ -162,7 +161,7 @@ class _Indexed(_resample.Scheme):
         self.base.check(n, y)
 
 
-def sharded_solve(prep: "_fit._Prepared", start, alpha, devices: Devices) -> FitResult:
+def sharded_solve(prep: _fit._Prepared, start, alpha, devices: Devices) -> FitResult:
     """:func:`jaxlogreg._fit._solve` with the models split across ``devices``.
 
     Args:
@@ -353,8 +352,8 @@ def _rows_fit(X, y, weights, offset, tol, max_iter, *, mesh, batch_shape, fit_in
 # --------------------------------------------------------------------------------------------
 
 
-def replicate_range(num: int, process_index: Optional[int] = None,
-                    process_count: Optional[int] = None) -> range:
+def replicate_range(num: int, process_index: int | None = None,
+                    process_count: int | None = None) -> range:
     """This process's contiguous block of the replicate indices ``0 .. num - 1``.
 
     The blocks of processes ``0 .. process_count - 1`` tile the indices in order, sizes

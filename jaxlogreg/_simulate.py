@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import functools
 import operator
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -65,7 +65,7 @@ class Simulated(NamedTuple):
 
 def simulate(
     key: Key[Array, ""] | UInt32[ArrayLike, " words"],
-    n: Optional[int],
+    n: int | None,
     coef: Real[ArrayLike, " d"],
     intercept: Real[ArrayLike, ""] | None = None,
     *,
@@ -75,7 +75,7 @@ def simulate(
     cov: Real[ArrayLike, "d d"] | None = None,
     X: Real[ArrayLike, "n d"] | None = None,
     link: str = "logit",
-    num: Optional[int] = None,
+    num: int | None = None,
     dtype: DTypeLike | None = None,
 ) -> Simulated:
     """Draw ``y ~ Bernoulli(F(intercept + X @ coef))`` with known coefficients (module doc).

@@ -140,9 +140,11 @@ def _table(path: Path, sep=None, encoding=None):
     Parquet)."""
     pd = _pandas(path)
     if path.suffix.lower() in _PARQUET_SUFFIXES:
-        for option, value, what in (("--sep", sep, "separator"), ("--encoding", encoding, "text encoding")):
+        for option, value, what in (("--sep", sep, "separator"),
+                                    ("--encoding", encoding, "text encoding")):
             if value is not None:
-                raise ValueError(f"{option}: {path} is a Parquet file, which has no {what}; drop {option}")
+                raise ValueError(
+                    f"{option}: {path} is a Parquet file, which has no {what}; drop {option}")
         try:
             frame = pd.read_parquet(path)
         except ImportError as e:
@@ -230,7 +232,7 @@ def _numbers(path: Path, cells, names, where):
     return values
 
 
-def _target(path: Path, column, name: str, where, positive):
+def _target(path: Path, column, name: str, where, positive):  # noqa: C901 (to be split, issue 19)
     """``(y, note)``: the target ``column`` (no cell missing) as float64 0/1, and a line
     saying which value became 1 where that was chosen (else None).
 
@@ -283,7 +285,8 @@ def _target(path: Path, column, name: str, where, positive):
         other = classes[1 - classes.index(chosen)]
         return (text == chosen).astype(np.float64), (
             f"target {name!r}: {chosen!r} is 1 (the positive class: {why}), {other!r} is 0"
-            + ("" if positive is not None else f"; --positive {shlex.quote(other)} chooses the other"))
+            + ("" if positive is not None
+               else f"; --positive {shlex.quote(other)} chooses the other"))
     if not np.isfinite(values).all():
         _numbers(path, column.to_frame(), [name], where)  # names the first cell not finite
     distinct = np.unique(values)
@@ -299,8 +302,8 @@ def _target(path: Path, column, name: str, where, positive):
         i = int(np.argmax((values != 0) & (values != 1)))
         message = f"--target: column {name!r} must hold 0 or 1, got {values[i]:g} on {where(i)}"
         if len(distinct) == 2:
-            message += (f"; its two values are {distinct[0]:g} and {distinct[1]:g}: pass --positive "
-                        "VALUE to say which is class 1")
+            message += (f"; its two values are {distinct[0]:g} and {distinct[1]:g}: pass "
+                        "--positive VALUE to say which is class 1")
         elif len(distinct) > 2:
             message += (f"; it holds {len(distinct)} distinct values, and a logistic regression "
                         "models two classes")
@@ -336,7 +339,9 @@ def read_csv(path, target: str, columns=None, **options):
 
 
 # The columns `fit` reads besides the target and the features: option -> what the column is.
-ROLE_COLUMNS = {"--weights": "frequency weights", "--offset": "offset", "--groups": "cluster labels"}
+ROLE_COLUMNS = {
+    "--weights": "frequency weights", "--offset": "offset", "--groups": "cluster labels",
+}
 
 
 class Data(NamedTuple):
@@ -349,7 +354,7 @@ class Data(NamedTuple):
     notes: tuple  # what reading did that a summary does not show: rows left out, the positive class
 
 
-def read_data(path, target: str, columns=None, roles=None, *, sep=None, encoding=None,
+def read_data(path, target: str, columns=None, roles=None, *, sep=None, encoding=None,  # noqa: C901 (to be split, issue 19)
               dropna: bool = False, positive=None) -> Data:
     """The features, the target and the columns ``roles`` names (``{option: column}``, the
     options of :data:`ROLE_COLUMNS`, which are then no features) of a CSV or Parquet file.
@@ -381,7 +386,8 @@ def read_data(path, target: str, columns=None, roles=None, *, sep=None, encoding
         seen.setdefault(name, []).append(k + 1)
     twice = {name: at for name, at in seen.items() if len(at) > 1}
     if twice:
-        listed = "; ".join(f"{name!r} (columns {', '.join(map(str, at))})" for name, at in twice.items())
+        listed = "; ".join(f"{name!r} (columns {', '.join(map(str, at))})"
+                           for name, at in twice.items())
         raise ValueError(f"DATA: {path} has duplicate column names: {listed}; rename them")
     if "" in seen:
         raise ValueError(f"DATA: {path}: column {seen[''][0]} of the header has no name")
@@ -391,17 +397,21 @@ def read_data(path, target: str, columns=None, roles=None, *, sep=None, encoding
         hint = ""
         others = [s for s in _SEPARATORS if s != used_sep and len(header) == 1 and s in header[0]]
         if others:
+            spelled = "tab" if others[0] == chr(9) else shlex.quote(others[0])
             hint = (f"; the header reads as one column with the separator {used_sep!r}: is it "
-                    f"{others[0]!r} (--sep {'tab' if others[0] == chr(9) else shlex.quote(others[0])})?")
-        raise ValueError(f"--target: no column {target!r} in {path} (columns: {', '.join(header)}){hint}")
+                    f"{others[0]!r} (--sep {spelled})?")
+        raise ValueError(
+            f"--target: no column {target!r} in {path} (columns: {', '.join(header)}){hint}")
     taken: dict[str, str] = {}
     for opt, col in roles.items():
         if col not in header:
             raise ValueError(f"{opt}: no column {col!r} in {path} (columns: {', '.join(header)})")
         if col == target:
-            raise ValueError(f"{opt}: {col!r} is the target; it cannot also be the {ROLE_COLUMNS[opt]}")
+            raise ValueError(
+                f"{opt}: {col!r} is the target; it cannot also be the {ROLE_COLUMNS[opt]}")
         if col in taken:
-            raise ValueError(f"{opt}: {col!r} is already the {ROLE_COLUMNS[taken[col]]} ({taken[col]})")
+            raise ValueError(
+                f"{opt}: {col!r} is already the {ROLE_COLUMNS[taken[col]]} ({taken[col]})")
         taken[col] = opt
     if columns is None:
         columns = [h for h in header if h != target and h not in taken]
@@ -409,8 +419,8 @@ def read_data(path, target: str, columns=None, roles=None, *, sep=None, encoding
     missing = [c for c in columns if c not in header]
     if missing:
         listed = ", ".join(repr(c) for c in missing)
-        raise ValueError(f"--columns: no column{'s' if len(missing) > 1 else ''} {listed} in {path} "
-                         f"(columns: {', '.join(header)})")
+        raise ValueError(f"--columns: no column{'s' if len(missing) > 1 else ''} {listed} "
+                         f"in {path} (columns: {', '.join(header)})")
     repeated = sorted({c for c in columns if columns.count(c) > 1})
     if repeated:
         raise ValueError(f"--columns: {', '.join(repr(c) for c in repeated)} named more than once")
@@ -453,12 +463,14 @@ def read_data(path, target: str, columns=None, roles=None, *, sep=None, encoding
     if note is not None:
         notes.append(note)
     d = len(columns)
-    given = dict(zip([o for o in ("--weights", "--offset") if o in roles], values[:, d:].T))
+    numeric_options = [o for o in ("--weights", "--offset") if o in roles]
+    given = dict(zip(numeric_options, values[:, d:].T, strict=True))
     if "--weights" in given:
         w, col = given["--weights"], roles["--weights"]
         if (w < 0).any():
             i = int(np.argmax(w < 0))
-            raise ValueError(f"--weights: column {col!r} must be nonnegative, got {w[i]:g} on {where(i)}")
+            raise ValueError(
+                f"--weights: column {col!r} must be nonnegative, got {w[i]:g} on {where(i)}")
         if not w.any():
             raise ValueError(f"--weights: column {col!r} is 0 on every row")
     if "--groups" in roles:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import math
 import sys
-from typing import NamedTuple, Optional, cast
+from typing import NamedTuple, cast
 
 import jax
 import jax.numpy as jnp
@@ -38,12 +38,12 @@ class FitInputs(NamedTuple):
     weights: jax.Array  # (..., n)
     offset: jax.Array  # (..., n)
     batch_shape: tuple[int, ...]
-    trials: Optional[jax.Array] = None  # (..., n) binomial trials; y then counts successes
+    trials: jax.Array | None = None  # (..., n) binomial trials; y then counts successes
     # False when the value checks were left to the caller (:func:`values_ok` computed
     # inside its compiled call and passed to :func:`check_values` after it).
     checked: bool = True
 
-    def bare(self, weights_given: bool, offset_given: bool) -> "FitInputs":
+    def bare(self, weights_given: bool, offset_given: bool) -> FitInputs:
         """These inputs without the caller's arrays, for a :class:`Plans` entry (the default
         weights and offset made here are kept: cached and immutable). The arrays' places
         hold None until :meth:`filled`."""
@@ -52,7 +52,7 @@ class FitInputs(NamedTuple):
                              weights=none if weights_given else self.weights,
                              offset=none if offset_given else self.offset)
 
-    def filled(self, X, y, weights, offset, trials) -> "FitInputs":
+    def filled(self, X, y, weights, offset, trials) -> FitInputs:
         """A :meth:`bare` entry with a warm call's arrays (already known to be in the
         computing dtype and of the entry's shapes); None keeps the entry's default."""
         return FitInputs(X, y, self.weights if weights is None else weights,
@@ -68,7 +68,8 @@ def float_dtype(X) -> jnp.dtype:
     kind = _pandas_kind(X)
     if kind is not None:
         dtypes = list(X.dtypes) if kind == "frame" else [X.dtype]
-        if dtypes and all(isinstance(t, np.dtype) and np.issubdtype(t, np.floating) for t in dtypes):
+        if dtypes and all(isinstance(t, np.dtype) and np.issubdtype(t, np.floating)
+                          for t in dtypes):
             return jnp.dtype(np.result_type(*dtypes))
         return default
     try:
@@ -83,7 +84,7 @@ def float_dtype(X) -> jnp.dtype:
 # --------------------------------------------------------------------------------------------
 
 
-def _pandas_kind(a) -> Optional[str]:
+def _pandas_kind(a) -> str | None:
     """``"frame"`` for a pandas DataFrame, ``"series"`` for a Series, else None. pandas is
     looked up among the modules already imported, never imported here: an object of pandas
     cannot exist before pandas is imported."""
@@ -131,7 +132,8 @@ def _from_pandas(name: str, a) -> np.ndarray:
             example = f", such as {cell!r}" if cell is not None else ""
             raise ValueError(
                 f"{name}: {what} does not hold numbers (dtype {dtype}{example}); encode it as "
-                "numbers first" + (" (pandas.get_dummies, for example) or leave it out" if frame else "")
+                "numbers first"
+                + (" (pandas.get_dummies, for example) or leave it out" if frame else "")
             )
         plain = plain and isinstance(dtype, np.dtype)
     if plain:
@@ -140,7 +142,7 @@ def _from_pandas(name: str, a) -> np.ndarray:
     return a.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def column_names(X) -> Optional[tuple[str, ...]]:
+def column_names(X) -> tuple[str, ...] | None:
     """The column names of a pandas DataFrame ``X`` as strings (statsmodels' parameter
     names for it); None for anything else."""
     if _pandas_kind(X) != "frame":
@@ -148,7 +150,7 @@ def column_names(X) -> Optional[tuple[str, ...]]:
     return tuple(str(c) for c in X.columns)
 
 
-def series_name(y) -> Optional[str]:
+def series_name(y) -> str | None:
     """The name of a pandas Series ``y`` as a string (statsmodels' ``endog_names``); None
     for anything else or a Series without a name."""
     if _pandas_kind(y) != "series" or y.name is None:
@@ -198,7 +200,7 @@ def signature(arrays, numbers, options):
     None or concrete, strongly typed JAX arrays of one floating dtype (the first given),
     ``numbers`` None or Python ints and floats, ``options`` hashable settings (bools,
     strings, None, frozen dataclasses)."""
-    keys: list[Optional[tuple]] = []
+    keys: list[tuple | None] = []
     first = None
     for a in arrays:
         if a is None:
@@ -224,7 +226,7 @@ def signature(arrays, numbers, options):
     return tuple(keys), tuple((type(v), v) for v in numbers), tuple(options)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _floating(dtype) -> bool:
     return bool(jnp.issubdtype(dtype, jnp.floating))
 
@@ -531,7 +533,10 @@ def fit_inputs(X, y, weights, offset, *, fit_intercept: bool, trials=None, extra
     if d == 0 and not fit_intercept:
         raise ValueError("X: no columns (d = 0) and fit_intercept=False: nothing to fit")
     y = _as_array("y", y, dtype, 1)
-    weights = _filled((n,), 1.0, dtype) if weights is None else _as_array("weights", weights, dtype, 1)
+    if weights is None:
+        weights = _filled((n,), 1.0, dtype)
+    else:
+        weights = _as_array("weights", weights, dtype, 1)
     offset = _filled((n,), 0.0, dtype) if offset is None else _as_array("offset", offset, dtype, 1)
     named = [("y", y), ("weights", weights), ("offset", offset)]
     if trials is not None:
@@ -596,7 +601,8 @@ def penalty_inputs(alpha, l1_ratio, penalty_factor, d: int, dtype):
             bad = ~(np.isfinite(pn) & (pn >= 0))
             if bad.any():
                 idx = _first(bad)
-                raise ValueError(f"penalty_factor: must be finite and nonnegative, got {pn[idx]} at index {idx}")
+                raise ValueError(f"penalty_factor: must be finite and nonnegative, got {pn[idx]} "
+                                 f"at index {idx}")
     return alpha, float(l1_ratio), pf
 
 
@@ -606,10 +612,12 @@ def class_weight_spec(class_weight):
         return None
     if isinstance(class_weight, str):
         if class_weight != "balanced":
-            raise ValueError(f"class_weight: expected 'balanced', a mapping {{0: c0, 1: c1}} or None, got {class_weight!r}")
+            raise ValueError(f"class_weight: expected 'balanced', a mapping {{0: c0, 1: c1}} "
+                             f"or None, got {class_weight!r}")
         return "balanced"
     if not hasattr(class_weight, "items"):
-        raise ValueError(f"class_weight: expected 'balanced', a mapping {{0: c0, 1: c1}} or None, got {type(class_weight).__name__}")
+        raise ValueError(f"class_weight: expected 'balanced', a mapping {{0: c0, 1: c1}} "
+                         f"or None, got {type(class_weight).__name__}")
     spec = {0: 1.0, 1: 1.0}
     for key, value in class_weight.items():
         if isinstance(key, (bool, np.bool_)) or key not in (0, 1):
@@ -617,9 +625,11 @@ def class_weight_spec(class_weight):
         try:
             value = float(value)
         except (TypeError, ValueError):
-            raise ValueError(f"class_weight: weight of class {key!r} must be a number, got {value!r}") from None
+            raise ValueError(
+                f"class_weight: weight of class {key!r} must be a number, got {value!r}") from None
         if not (np.isfinite(value) and value > 0):
-            raise ValueError(f"class_weight: weight of class {key!r} must be finite and positive, got {value}")
+            raise ValueError(f"class_weight: weight of class {key!r} must be finite and "
+                             f"positive, got {value}")
         spec[int(key)] = value
     return (spec[0], spec[1])
 
@@ -642,8 +652,10 @@ def init_array(init, data: FitInputs, fit_intercept: bool):
         raise ValueError(
             f"init: batch axes {arr.shape[:-1]} do not broadcast with {data.batch_shape}"
         ) from None
-    if arr.shape[:-1] and np.broadcast_shapes(arr.shape[:-1], data.batch_shape) != data.batch_shape:
-        raise ValueError(f"init: batch axes {arr.shape[:-1]} are larger than the batch {data.batch_shape}")
+    if (arr.shape[:-1]
+            and np.broadcast_shapes(arr.shape[:-1], data.batch_shape) != data.batch_shape):
+        raise ValueError(f"init: batch axes {arr.shape[:-1]} are larger than the batch "
+                         f"{data.batch_shape}")
     if _is_concrete(arr) and not np.all(np.isfinite(np.asarray(arr))):
         idx = _first(~np.isfinite(np.asarray(arr)))
         raise ValueError(f"init: non-finite value at index {idx}")

@@ -20,13 +20,14 @@
     model uses are refused, counted per column, unless ``--dropna`` leaves their rows out.
     The target is 0/1, or two classes of text: 1 is ``--positive``'s value, else yes, true,
     y, t or positive against no, false, n, f or negative (any case), else the second of the
-    two in sorted order; a note after the summary names it. The model is :func:`jaxlogreg.fit`'s: ``--link``, ``--alpha`` and
-    ``--l1-ratio`` (a penalty), ``--firth`` (Firth's penalised likelihood, also for every
-    bootstrap resample), and columns of the file as ``--weights`` (frequency weights),
-    ``--offset`` and ``--groups`` (cluster labels of ``--cov-type cluster``), which are then
-    not features. A fit that does not converge (separated classes, collinear or constant
-    columns, ...) prints its summary, then a line on stderr naming the reason, the columns
-    involved where they can be found and the options that may fit it, and exits with status 5.
+    two in sorted order; a note after the summary names it. The model is
+    :func:`jaxlogreg.fit`'s: ``--link``, ``--alpha`` and ``--l1-ratio`` (a penalty),
+    ``--firth`` (Firth's penalised likelihood, also for every bootstrap resample), and
+    columns of the file as ``--weights`` (frequency weights), ``--offset`` and ``--groups``
+    (cluster labels of ``--cov-type cluster``), which are then not features. A fit that does
+    not converge (separated classes, collinear or constant columns, ...) prints its summary,
+    then a line on stderr naming the reason, the columns involved where they can be found
+    and the options that may fit it, and exits with status 5.
 
 Errors are one line on stderr, never a traceback, and the exit status says what kind:
 
@@ -80,6 +81,7 @@ from ._fit_command import _start_jax, fit_csv
 from ._io import StorageError
 from ._tabular import _encoding_name, _separator
 
+# isort: split
 # Beside main and study: the readers and the BCa interval, which users and tests call as
 # jaxlogreg.cli.read_csv and so on. A test that replaces a helper patches it in the module
 # that calls it (jaxlogreg._tabular, jaxlogreg._fit_command): these names are copies.
@@ -96,7 +98,9 @@ LINKS = ("logit", "probit", "cloglog", "cauchit")
 # The names `--solver` takes: "auto" and jaxlogreg.solvers.names(), written out so that the
 # parser needs no JAX (a test checks they agree).
 SOLVERS = ("auto", "newton", "prox_newton", "lbfgs", "sgd", "adam", "firth")
-_CONFIG_KEYS = {"n", "coef", "intercept", "positive_rate", "features", "correlation", "link", "names"}
+_CONFIG_KEYS = {
+    "n", "coef", "intercept", "positive_rate", "features", "correlation", "link", "names",
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -129,13 +133,14 @@ def _load_config(path: str) -> dict:
         raise ValueError(f"--config: {path} must hold a JSON object")
     unknown = sorted(set(cfg) - _CONFIG_KEYS)
     if unknown:
-        raise ValueError(f"--config: unknown keys {unknown}; expected some of {sorted(_CONFIG_KEYS)}")
+        raise ValueError(
+            f"--config: unknown keys {unknown}; expected some of {sorted(_CONFIG_KEYS)}")
     if "coef" not in cfg:
         raise ValueError("--config: 'coef' (the true slopes) is required")
     return cfg
 
 
-def study(args, out=None) -> "object":
+def study(args, out=None) -> object:
     """Run ``jaxlogreg study`` with parsed arguments; returns the StudyResult."""
     cfg = _load_config(args.config) if args.config else None  # read before JAX starts
     jax = _start_jax(args, x64=not args.float32)
@@ -156,7 +161,8 @@ def study(args, out=None) -> "object":
     if cfg is not None:
         n = int(cfg.get("n", args.n))
         sim = dict(
-            coef=cfg["coef"], intercept=cfg.get("intercept"), positive_rate=cfg.get("positive_rate"),
+            coef=cfg["coef"], intercept=cfg.get("intercept"),
+            positive_rate=cfg.get("positive_rate"),
             features=cfg.get("features", "gaussian"), correlation=cfg.get("correlation", 0.0),
             link=cfg.get("link", "logit"),
         )
@@ -241,7 +247,8 @@ def _version() -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="jaxlogreg", description="Batched logistic regression in JAX.")
+    parser = argparse.ArgumentParser(prog="jaxlogreg",
+                                     description="Batched logistic regression in JAX.")
     parser.add_argument("--version", action="version", version=f"jaxlogreg {_version()}")
     common = argparse.ArgumentParser(add_help=False)
     cache = common.add_mutually_exclusive_group()
@@ -261,12 +268,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--replicates", type=int, default=10_000, help="replicates (10000)")
     p.add_argument("--scheme", choices=SCHEMES, default="splits", help="resampling scheme (splits)")
-    p.add_argument("--train-fraction", type=float, default=0.65, help="training share of splits and subsamples (0.65)")
+    p.add_argument("--train-fraction", type=float, default=0.65,
+                   help="training share of splits and subsamples (0.65)")
     p.add_argument("--folds", type=int, default=5, help="folds of --scheme kfold (5)")
     p.add_argument("--stratify", action="store_true", help="stratify splits and folds by class")
-    p.add_argument("--fresh", action="store_true", help="a fresh data set per replicate instead of resampling one")
+    p.add_argument("--fresh", action="store_true",
+                   help="a fresh data set per replicate instead of resampling one")
     p.add_argument("--solver", choices=SOLVERS, default="newton", help="solver (newton)")
-    p.add_argument("--cov-type", choices=COV_TYPES, default="nonrobust", help="standard errors (nonrobust)")
+    p.add_argument("--cov-type", choices=COV_TYPES, default="nonrobust",
+                   help="standard errors (nonrobust)")
     p.add_argument("--n", type=int, default=1000, help="rows of the data set (1000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the data and the resamples (0)")
     p.add_argument("--config", help="JSON file with another generative model (see jaxlogreg.cli)")
@@ -275,7 +285,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="jaxlogreg-study", help="output directory (jaxlogreg-study)")
     again = p.add_mutually_exclusive_group()
     again.add_argument("--resume", action="store_true",
-                       help="continue the study in --out (what a run with its settings does anyway)")
+                       help="continue the study in --out "
+                            "(what a run with its settings does anyway)")
     again.add_argument("--overwrite", action="store_true",
                        help="replace a study with other settings in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -308,7 +319,8 @@ def _parser() -> argparse.ArgumentParser:
                         "second in sorted order)")
     f.add_argument("--no-intercept", action="store_true", help="fit without an intercept")
     f.add_argument("--weights", metavar="COL", help="column of frequency weights (not a feature)")
-    f.add_argument("--offset", metavar="COL", help="column added to the linear predictor (not a feature)")
+    f.add_argument("--offset", metavar="COL",
+                   help="column added to the linear predictor (not a feature)")
     f.add_argument("--link", choices=LINKS, default="logit", help="link function (logit)")
     f.add_argument("--firth", action="store_true",
                    help="Firth's penalised likelihood: finite estimates under separation (logit)")
@@ -318,8 +330,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="share of the L1 term in the penalty, 0 (ridge) to 1 (lasso) (0)")
     f.add_argument("--cov-type", choices=FIT_COV_TYPES, default="nonrobust",
                    help="standard errors (nonrobust); cluster needs --groups")
-    f.add_argument("--groups", metavar="COL", help="column of cluster labels for --cov-type cluster")
-    f.add_argument("--bootstrap", type=int, default=0, help="bootstrap resamples for percentile and BCa intervals")
+    f.add_argument("--groups", metavar="COL",
+                   help="column of cluster labels for --cov-type cluster")
+    f.add_argument("--bootstrap", type=int, default=0,
+                   help="bootstrap resamples for percentile and BCa intervals")
     f.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (0)")
     return parser
 

@@ -11,7 +11,7 @@ def simulate(rng, X, intercept, coef, offset=0.0):
     return (rng.uniform(size=X.shape[0]) < 1.0 / (1.0 + np.exp(-eta))).astype(np.float64)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def mixed_data():
     """Shared design (n = 300; x1 in -2..2, x2 and x3 normal), seven models ``(7, 300)``:
     0 ordinary; 1 complete separation y = 1{x1 > 0}; 2 quasi-complete separation (random

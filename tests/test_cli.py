@@ -42,7 +42,7 @@ def csv_file(tmp_path):
     X = rng.normal(size=(n, 2))
     y = (rng.random(n) < 1 / (1 + np.exp(-(0.3 + X @ [1.0, -0.7])))).astype(int)
     path = tmp_path / "data.csv"
-    lines = ["a,b,outcome"] + [f"{a:.6f},{b:.6f},{t}" for (a, b), t in zip(X, y)]
+    lines = ["a,b,outcome"] + [f"{a:.6f},{b:.6f},{t}" for (a, b), t in zip(X, y, strict=True)]
     path.write_text("\n".join(lines) + "\n")
     return path, np.round(X, 6), y
 
@@ -83,7 +83,8 @@ def test_bca_interval_matches_scipy_reference():
         ("a,y\n1,0\n", ["--target", "z"], "--target: no column 'z'"),
         ("a,y\n1,0\n2,x\n", ["--target", "y"], "line 3, column 'y': not a number: 'x'"),
         ("a,y\n1,0\n2,2\n", ["--target", "y"], "must hold 0 or 1, got 2 on line 3"),
-        ("a,y\n1,0\n2\n", ["--target", "y"], "has missing values (empty or NA cells): 'y' on 1 row (line 3)"),
+        ("a,y\n1,0\n2\n", ["--target", "y"],
+         "has missing values (empty or NA cells): 'y' on 1 row (line 3)"),
         ("a,y\n1,0\n", ["--target", "y", "--columns", "b"], "--columns: no column 'b'"),
     ],
 )
@@ -115,7 +116,8 @@ def test_fit_reads_a_european_spreadsheet_export_end_to_end(tmp_path):
     n = 120
     X = np.round(rng.normal(size=(n, 2)), 4)
     y = rng.random(n) < 1 / (1 + np.exp(-(0.2 + X @ [0.8, -0.5])))
-    lines = ["âge;revenu;acheté"] + [f"{a};{b};{'oui' if t else 'non'}" for (a, b), t in zip(X, y)]
+    lines = ["âge;revenu;acheté"] + [f"{a};{b};{'oui' if t else 'non'}"
+                                      for (a, b), t in zip(X, y, strict=True)]
     lines[9] = "1.5;;non"
     path = tmp_path / "export.csv"
     path.write_bytes(("\r\n".join(lines) + "\r\n").encode("latin-1"))
@@ -124,13 +126,15 @@ def test_fit_reads_a_european_spreadsheet_export_end_to_end(tmp_path):
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     ref_frame = pd.read_csv(path, sep=";", encoding="latin-1").dropna()
     ref = sm.Logit((ref_frame["acheté"] == "oui").astype(int),
-                   sm.add_constant(ref_frame[["âge", "revenu"]])).fit(disp=0, method="newton", tol=1e-12)
+                   sm.add_constant(ref_frame[["âge", "revenu"]])
+                   ).fit(disp=0, method="newton", tol=1e-12)
     rows = [line.split() for line in proc.stdout.splitlines()
             if line.split()[:1] in (["const"], ["âge"], ["revenu"])]
     assert [r[0] for r in rows] == ref.model.exog_names
     np.testing.assert_allclose([float(r[1]) for r in rows], ref.params, atol=1e-4)
     assert "Dep. Variable:                 acheté" in proc.stdout
-    assert f"Note: 1 of {n} rows left out for missing values (--dropna): 'revenu' on 1." in proc.stdout
+    assert (f"Note: 1 of {n} rows left out for missing values (--dropna): 'revenu' on 1."
+            in proc.stdout)
     assert ("Note: target 'acheté': 'oui' is 1 (the positive class: the second of the two in "
             "sorted order), 'non' is 0; --positive non chooses the other.") in proc.stdout
 

@@ -114,7 +114,8 @@ def chunks_then(monkeypatch):
     return arm
 
 
-def test_ctrl_c_is_one_line_and_130_and_the_same_command_continues(tmp_path, capsys, chunks_then, monkeypatch):
+def test_ctrl_c_is_one_line_and_130_and_the_same_command_continues(tmp_path, capsys, chunks_then,
+                                                                   monkeypatch):
     out = tmp_path / "out"
     argv = study_argv(tmp_path, out)
     chunks_then(1, KeyboardInterrupt())
@@ -156,7 +157,8 @@ def test_a_folder_that_cannot_be_written_and_a_file_for_out_are_4(tmp_path, caps
     monkeypatch.setattr(_io.tempfile, "mkstemp", denied)
     assert cli.main(study_argv(tmp_path, out)) == cli.EXIT_OS
     assert one_line(capsys.readouterr().err) == (
-        f"jaxlogreg study: error: {out}: Permission denied; choose a folder you can write to (--out)")
+        f"jaxlogreg study: error: {out}: Permission denied; choose a folder you can write to "
+        "(--out)")
     assert not out.exists()  # the run made it, and failed before its first chunk
     monkeypatch.undo()
     file = tmp_path / "file"
@@ -180,7 +182,8 @@ def test_damaged_or_busy_study_files_are_one_line_and_3(tmp_path, capsys):
     damaged.write_bytes(damaged.read_bytes()[:100])
     assert cli.main(argv) == cli.EXIT_STORAGE
     line = one_line(capsys.readouterr().err)
-    assert line.startswith(f"jaxlogreg study: error: {damaged}: its contents do not match the checksum")
+    assert line.startswith(
+        f"jaxlogreg study: error: {damaged}: its contents do not match the checksum")
     assert "delete it and run the study again" in line
     damaged.unlink()
     # A study record cut short.
@@ -206,14 +209,16 @@ def test_damaged_or_busy_study_files_are_one_line_and_3(tmp_path, capsys):
     json.JSONDecodeError("Expecting value", "{", 1),
     ValueError("Cannot load file containing pickled data when allow_pickle=False"),
 ])
-def test_a_damaged_file_read_without_a_name_is_still_one_line_and_3(tmp_path, capsys, monkeypatch, error):
+def test_a_damaged_file_read_without_a_name_is_still_one_line_and_3(tmp_path, capsys, monkeypatch,
+                                                                    error):
     def damaged(args, out=None):
         raise error
 
     monkeypatch.setattr(cli, "study", damaged)
     assert cli.main(study_argv(tmp_path, tmp_path / "out")) == cli.EXIT_STORAGE
     line = one_line(capsys.readouterr().err)
-    assert line.startswith(f"jaxlogreg study: error: a study file is damaged ({type(error).__name__}: ")
+    assert line.startswith(
+        f"jaxlogreg study: error: a study file is damaged ({type(error).__name__}: ")
     assert "delete the damaged file" in line
 
 
@@ -247,7 +252,8 @@ def test_a_running_study_locks_out_a_second_and_ctrl_c_stops_it_cleanly(tmp_path
             proc.kill()
             proc.communicate()
     assert proc.returncode == cli.EXIT_INTERRUPTED, err
-    assert one_line(err).startswith("jaxlogreg study: interrupted; the chunks finished so far are kept")
+    assert one_line(err).startswith(
+        "jaxlogreg study: interrupted; the chunks finished so far are kept")
     assert json.loads((out / "study.json").read_text())["chunks"]  # kept
     assert not list((out / "chunks").glob(".*.tmp"))
 
@@ -258,7 +264,8 @@ def test_a_running_study_locks_out_a_second_and_ctrl_c_stops_it_cleanly(tmp_path
 
 
 def write_csv(path, X, y):
-    lines = ["a,b,y"] + [f"{float(a)!r},{float(b)!r},{int(t)}" for (a, b), t in zip(X, y)]
+    lines = ["a,b,y"] + [f"{float(a)!r},{float(b)!r},{int(t)}"
+                         for (a, b), t in zip(X, y, strict=True)]
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -279,7 +286,8 @@ def test_bca_acceleration_from_influence_values_matches_the_jackknife():
     U = np.asarray(jaxlogreg.influence(res, X, y))
     Xc = sm.add_constant(X)
     jack = np.array([
-        sm.Logit(np.delete(y, i), np.delete(Xc, i, axis=0)).fit(disp=0, method="newton", tol=1e-12).params
+        sm.Logit(np.delete(y, i), np.delete(Xc, i, axis=0))
+        .fit(disp=0, method="newton", tol=1e-12).params
         for i in range(len(y))
     ])
     a_jack = _fit_command._acceleration(jack.mean(axis=0) - jack)
@@ -305,7 +313,8 @@ def test_bca_interval_from_influence_values_matches_scipy_for_a_mean():
     rng = np.random.default_rng(2)
     data = rng.exponential(size=40)
     boot = np.array([rng.choice(data, 40).mean() for _ in range(2000)])
-    ours = cli.bca_interval(boot[:, None], np.array([data.mean()]), influence=(data - data.mean())[:, None])[0]
+    ours = cli.bca_interval(boot[:, None], np.array([data.mean()]),
+                            influence=(data - data.mean())[:, None])[0]
     a1, a2, _ = _bca_interval((data,), np.mean, -1, 0.025, boot, None, np)
     np.testing.assert_allclose(ours, np.quantile(boot, [float(a1), float(a2)]), rtol=1e-12)
     with pytest.raises(ValueError, match="influence: give exactly one"):
@@ -360,8 +369,9 @@ def test_fit_bootstrap_reports_what_it_left_out_and_warns(tmp_path, capsys, monk
     assert 0.01 * B < separated < B
     assert result["dropped"] == separated and len(result["boot_params"]) == B - separated
     captured = capsys.readouterr()
-    assert f"Bootstrap ({B} resamples, {B - separated} converged, {separated} left out: " \
-           f"SEPARATED {separated}; BCa acceleration from the empirical influence values)" in captured.out
+    assert (f"Bootstrap ({B} resamples, {B - separated} converged, {separated} left out: "
+            f"SEPARATED {separated}; BCa acceleration from the empirical influence values)"
+            in captured.out)
     lines = captured.err.strip().splitlines()
     assert len(lines) == 2 and "Traceback" not in captured.err
     assert lines[0].startswith(f"jaxlogreg fit: warning: the 95% intervals rest on {B - separated} "

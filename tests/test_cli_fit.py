@@ -3,8 +3,9 @@ quoted cells; Parquet) against the values written, the exact messages for bad fi
 that fail (separated, singular) exiting 5 with the columns named and the options that fit
 them, the model's options (``--weights``, ``--offset``, ``--link``, ``--groups``, ``--alpha``,
 ``--firth``, ``--bootstrap --firth``) against statsmodels or :func:`jaxlogreg.fit`, and the
-parser (choices, ``--version``). Everything runs in this process through :func:`jaxlogreg.cli.main`; the
-fits share one shape (60 rows, 3 columns) so that a worker compiles them once."""
+parser (choices, ``--version``). Everything runs in this process through
+:func:`jaxlogreg.cli.main`; the fits share one shape (60 rows, 3 columns) so that a worker
+compiles them once."""
 
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ def test_awkward_but_valid_csv_reads_as_written_and_fits_as_statsmodels(tmp_path
     header names (one holding a comma), spaces around cells: the values written come back,
     and the fit equals statsmodels' on them."""
     X, y = data()
-    rows = [f'{a}, "{b}" ,{c},{t}' for (a, b, c), t in zip(X.tolist(), y)]
+    rows = [f'{a}, "{b}" ,{c},{t}' for (a, b, c), t in zip(X.tolist(), y, strict=True)]
     rows[10:10] = ["", "   "]
     text = '\ufeff\r\n a ,"b, c",c,y\r\n' + "\r\n".join(rows) + "\r\n\r\n"
     path = tmp_path / "awkward.csv"
@@ -85,7 +86,8 @@ def test_parquet_reads_as_pandas_wrote_it(tmp_path):
     frame.loc[2, "a"] = 1.0
     frame.loc[1, "y"] = 3
     frame.to_parquet(path)
-    with pytest.raises(ValueError, match=re.escape("--target: column 'y' must hold 0 or 1, got 3 on row 2")):
+    with pytest.raises(ValueError,
+                       match=re.escape("--target: column 'y' must hold 0 or 1, got 3 on row 2")):
         cli.read_csv(path, "y")
 
 
@@ -103,7 +105,8 @@ def test_parquet_reads_as_pandas_wrote_it(tmp_path):
          "has missing values (empty or NA cells): 'b' on 2 rows (first on line 3), 'y' on 1 row "
          "(line 4); fill them in, or pass --dropna to leave out the 2 incomplete rows"),
         ("a,y\n1,0\n-inf,1\n", None, "line 3, column 'a': not finite: '-inf'"),
-        ("a,y\n1,0\n\n2,1,3\n", None, "has a row longer than the header: Expected 2 fields in line 4, saw 3"),
+        ("a,y\n1,0\n\n2,1,3\n", None,
+         "has a row longer than the header: Expected 2 fields in line 4, saw 3"),
         ("a,y\n1,1\n2,1\n", None,
          "--target: column 'y' holds only 1s; a logistic regression needs rows of both classes"),
         ("a,b,y\n1,2,0\n", ["b", "z", "w"], "--columns: no columns 'z', 'w' in "),
@@ -133,8 +136,9 @@ def test_missing_readers_say_what_to_install(tmp_path, monkeypatch):
     pd.DataFrame({"a": [1.0, 2.0], "y": [0, 1]}).to_parquet(path)
     monkeypatch.setitem(sys.modules, "pyarrow", None)
     monkeypatch.setitem(sys.modules, "fastparquet", None)
-    with pytest.raises(ValueError, match=re.escape(f"DATA: reading the Parquet file {path} needs "
-                                                   "pyarrow (or fastparquet), which is not installed")):
+    message = (f"DATA: reading the Parquet file {path} needs pyarrow (or fastparquet), which is "
+               "not installed")
+    with pytest.raises(ValueError, match=re.escape(message)):
         cli.read_csv(path, "y")
     monkeypatch.setitem(sys.modules, "pandas", None)
     with pytest.raises(ValueError, match=re.escape('needs pandas, which is not installed: '
@@ -159,7 +163,7 @@ def printed(out: str, names=("const", "a", "b", "c")):
 
 
 def frame_of(X, y, names=("a", "b", "c"), target="y"):
-    return pd.DataFrame({**dict(zip(names, X.T)), target: y})
+    return pd.DataFrame({**dict(zip(names, X.T, strict=True)), target: y})
 
 
 @pytest.mark.parametrize("sep, given", [(",", ","), (";", ";"), ("\t", "tab"), ("|", "|")])
@@ -179,8 +183,8 @@ def test_separators_are_detected_or_given(tmp_path, capsys, sep, given):
         assert code == cli.EXIT_USAGE
         line = one_line(captured.err)
         assert line.startswith("jaxlogreg fit: error: --target: no column 'y' in ")
-        assert line.endswith(f"the header reads as one column with the separator ',': is it {sep!r} "
-                             f"(--sep {given if sep == chr(9) else repr(sep)})?")
+        assert line.endswith(f"the header reads as one column with the separator ',': is it "
+                             f"{sep!r} (--sep {given if sep == chr(9) else repr(sep)})?")
 
 
 @pytest.mark.parametrize("encoding, given", [("utf-8-sig", None), ("utf-16", None),
@@ -196,7 +200,8 @@ def test_encodings_are_detected_by_their_mark_or_given(tmp_path, capsys, encodin
     raw = path.read_bytes()
     code, captured = fit_main(path, capsys, *(["--encoding", given] if given else []))
     assert code == 0 and captured.err == "", captured.err
-    np.testing.assert_allclose(printed(captured.out, ("const",) + names), logit(X, y).params, atol=1e-4)
+    np.testing.assert_allclose(printed(captured.out, ("const",) + names), logit(X, y).params,
+                               atol=1e-4)
     if given is None:
         return
     try:
@@ -213,7 +218,8 @@ def test_encodings_are_detected_by_their_mark_or_given(tmp_path, capsys, encodin
 
 
 def test_an_unknown_encoding_or_separator_is_an_argparse_error_before_reading(tmp_path, capsys):
-    for extra, message in ((["--encoding", "klingon"], "argument --encoding: unknown encoding 'klingon'"),
+    for extra, message in ((["--encoding", "klingon"],
+                            "argument --encoding: unknown encoding 'klingon'"),
                            (["--sep", ";;"], "argument --sep: need one character")):
         with pytest.raises(SystemExit) as info:
             cli.main(["fit", str(tmp_path / "none.csv"), "--target", "y", *extra])
@@ -277,8 +283,8 @@ def test_text_targets_are_two_classes_with_the_positive_one_named(tmp_path, caps
     frame_of(X, labels).to_csv(path, index=False)
     code, captured = fit_main(path, capsys, *extra)
     assert code == 0 and captured.err == ""
-    np.testing.assert_allclose(printed(captured.out), logit(X, (labels == positive).astype(int)).params,
-                               atol=1e-4)
+    np.testing.assert_allclose(printed(captured.out),
+                               logit(X, (labels == positive).astype(int)).params, atol=1e-4)
     other = zero if positive == one else one
     note = f"Note: target 'y': {positive!r} is 1 (the positive class: {why}), {other!r} is 0"
     assert note + (f"; --positive {other} chooses the other." if not extra else ".") in captured.out
@@ -314,7 +320,8 @@ def test_a_numeric_target_of_other_values_takes_positive(tmp_path, capsys):
                                  "needs rows of both classes"),
     ],
 )
-def test_targets_that_are_not_two_classes_are_one_line_and_2(tmp_path, capsys, labels, extra, message):
+def test_targets_that_are_not_two_classes_are_one_line_and_2(tmp_path, capsys, labels, extra,
+                                                             message):
     X, _ = data()
     path = tmp_path / "d.csv"
     frame_of(X[:, :1], np.resize(labels, N), names=("a",)).to_csv(path, index=False)
@@ -353,7 +360,7 @@ def test_parquet_takes_no_separator_or_encoding(tmp_path, capsys):
 
 
 def write(path, X, y, names=("a", "b", "c")):
-    pd.DataFrame(dict(zip(names, X.T), y=y)).to_csv(path, index=False)
+    pd.DataFrame(dict(zip(names, X.T, strict=True), y=y)).to_csv(path, index=False)
     return path
 
 
@@ -435,7 +442,8 @@ def test_help_shows_choices_and_a_description(command, capsys):
     assert {"study": "{nonrobust,HC0,HC1}", "fit": "{nonrobust,HC0,HC1,cluster}"}[command] in out
     assert ("{logit,probit,cloglog,cauchit}" in out) == (command == "fit")
     assert ("{auto,newton," in out) == (command == "study")
-    assert {"study": "Refit one synthetic data set", "fit": "Fit a logistic regression"}[command] in out
+    summaries = {"study": "Refit one synthetic data set", "fit": "Fit a logistic regression"}
+    assert summaries[command] in out
 
 
 def test_a_bad_cov_type_is_an_argparse_error_before_the_file_is_read(tmp_path, capsys):
@@ -462,7 +470,7 @@ def fit_args(path, *extra):
 
 def with_roles(path, X, y, **columns):
     """The shared 60 x 3 design and ``y``, with the named extra columns after the features."""
-    frame = pd.DataFrame(dict(zip(("a", "b", "c"), X.T)))
+    frame = pd.DataFrame(dict(zip(("a", "b", "c"), X.T, strict=True)))
     for name, values in columns.items():
         frame[name] = values
     frame["y"] = y
@@ -527,7 +535,8 @@ def test_alpha_and_l1_ratio_are_the_library_fit(tmp_path, capsys):
     X, y = data()
     path = write(tmp_path / "d.csv", X, y)
     for extra, kwargs in [(("--alpha", "0.05"), dict(alpha=0.05)),
-                          (("--alpha", "0.05", "--l1-ratio", "0.5"), dict(alpha=0.05, l1_ratio=0.5))]:
+                          (("--alpha", "0.05", "--l1-ratio", "0.5"),
+                           dict(alpha=0.05, l1_ratio=0.5))]:
         got = fit_args(path, *extra)
         ref = jaxlogreg.fit(X, y.astype(float), **kwargs)
         np.testing.assert_allclose(got["params"], np.asarray(ref.params), rtol=1e-10, atol=1e-12)
@@ -554,8 +563,8 @@ def test_bootstrap_with_firth_keeps_the_resamples_plain_resampling_drops(tmp_pat
     got = cli.fit_csv(firth, out=io.StringIO(), err=err)
     assert got["dropped"] == 0 and "did not converge" not in err.getvalue()
     assert np.isfinite(got["boot_params"]).all() and got["boot_params"].shape == (200, 4)
-    np.testing.assert_allclose(got["params"], np.asarray(jaxlogreg.fit(X, y.astype(float),
-                                                                       firth=True).params), atol=1e-8)
+    ref = jaxlogreg.fit(X, y.astype(float), firth=True)
+    np.testing.assert_allclose(got["params"], np.asarray(ref.params), atol=1e-8)
 
 
 @pytest.mark.parametrize(
@@ -563,7 +572,8 @@ def test_bootstrap_with_firth_keeps_the_resamples_plain_resampling_drops(tmp_pat
     [
         (["--weights", "z"], "--weights: no column 'z' in "),
         (["--offset", "y"], "--offset: 'y' is the target; it cannot also be the offset"),
-        (["--weights", "w", "--offset", "w"], "--offset: 'w' is already the frequency weights (--weights)"),
+        (["--weights", "w", "--offset", "w"],
+         "--offset: 'w' is already the frequency weights (--weights)"),
         (["--weights", "w", "--columns", "a,w"],
          "--columns: 'w' is the frequency weights (--weights); it cannot also be a feature"),
         (["--groups", "z", "--cov-type", "cluster"], "--groups: no column 'z' in "),
@@ -584,11 +594,13 @@ def test_bad_role_columns_are_one_line_naming_the_column(tmp_path, capsys, extra
     [
         (["--cov-type", "cluster"], "--cov-type cluster needs --groups COL"),
         (["--groups", "g"], "--groups: the clusters are used by --cov-type cluster only"),
-        (["--firth", "--alpha", "1"], "--firth: Firth's penalised likelihood takes no other penalty"),
+        (["--firth", "--alpha", "1"],
+         "--firth: Firth's penalised likelihood takes no other penalty"),
         (["--firth", "--link", "probit"], "--firth: Firth's method is for the logit link"),
         (["--l1-ratio", "0.5"], "--l1-ratio: mixes the penalty of --alpha, which is 0"),
         (["--alpha", "-1"], "--alpha: need a finite number >= 0, got -1"),
-        (["--bootstrap", "10", "--weights", "w"], "--bootstrap: resamples rows, but with --weights"),
+        (["--bootstrap", "10", "--weights", "w"],
+         "--bootstrap: resamples rows, but with --weights"),
         (["--link", "logistic"], "argument --link: invalid choice: 'logistic'"),
     ],
 )

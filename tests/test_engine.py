@@ -112,7 +112,8 @@ def test_every_solver_reports_each_crafted_case(solver, crafted):
     one = run(1)
     got = np.asarray(res.status).copy()
     got[CASES.index("max_iter 1")] = int(one.status[CASES.index("max_iter 1")])
-    for case, want, status, n_iter in zip(CASES, TABLE[solver], got, np.asarray(res.n_iter)):
+    for case, want, status, n_iter in zip(CASES, TABLE[solver], got, np.asarray(res.n_iter),
+                                          strict=True):
         if want is None:  # not a certainty for this solver (left to its own tests)
             continue
         assert int(status) == int(want), (solver, case, S(int(status)).name)

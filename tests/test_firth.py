@@ -32,7 +32,7 @@ MAX_ITER = 100
 NAMES = ("ordinary", "complete", "quasi", "weighted", "expanded", "offset", "singular")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def data():
     """Shared design (300, 3): 150 base rows (x1 in -2..2, x2 and x3 normal), each twice.
     Models, in the order of NAMES: ordinary labels; complete separation y = 1{x1 > 0};
@@ -170,7 +170,7 @@ def _batch(X1, Y, W, O, config=firth.Firth()):
     return jax.vmap(one, axis_name="models")(Y, W, O)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def batch(order=None):
     X, Y, W, O = data()
     idx = np.arange(len(Y)) if order is None else np.asarray(order)
@@ -259,7 +259,7 @@ def test_observed_hessian_and_steps():
 PROFILED = (0, 1, 2, 3, 4)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def profile():
     X, Y, W, O = data()
     idx = list(PROFILED)
@@ -325,7 +325,7 @@ def test_float32_with_per_model_designs():
     assert state.beta.dtype == jnp.float32
     np.testing.assert_array_equal(state.status, Status.CONVERGED)
     ref = np.asarray(batch().beta)[idx]
-    for i, tol in zip(idx, [1e-4, 1e-2, 1e-2, 1e-4]):
+    for i, tol in zip(idx, [1e-4, 1e-2, 1e-2, 1e-4], strict=True):
         np.testing.assert_allclose(state.beta[i], ref[i], rtol=tol, atol=tol / 5, err_msg=NAMES[i])
 
 

@@ -22,8 +22,8 @@ from scipy.optimize import linprog
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
 import jaxlogreg
-from _data import mixed_data, simulate
 import jaxlogreg._fit
+from _data import mixed_data, simulate
 from jaxlogreg import FitResult, Status
 
 RTOL = 1e-8
@@ -36,7 +36,7 @@ FIELDS = ("coef", "intercept", "status", "n_iter", "loss", "grad_norm")
 # --------------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def mixed_batch():
     X, Y, W, O = mixed_data()
     return jaxlogreg.fit(X, Y, weights=W, offset=O)
@@ -154,7 +154,7 @@ def test_all_zero_labels_alone_are_separated():
 # --------------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def design_batch():
     """Seven designs ``(7, 300, 3)`` for the ordinary responses of the mixed data:
     0 the mixed design; 1 x3 = x1 + x2; 2 x3 = 3 (a constant besides the intercept);
@@ -167,7 +167,7 @@ def design_batch():
     return Xs, Ys
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def design_results():
     Xs, Ys = design_batch()
     ones = np.ones_like(Ys)
@@ -331,7 +331,8 @@ def test_fit_result_is_a_pytree():
     doubled = jax.tree_util.tree_map(lambda a: a * 2, res)
     assert isinstance(doubled, FitResult) and doubled.fit_intercept == res.fit_intercept
     for f in FIELDS:
-        np.testing.assert_array_equal(np.asarray(getattr(doubled, f)), 2 * np.asarray(getattr(res, f)))
+        np.testing.assert_array_equal(np.asarray(getattr(doubled, f)),
+                                      2 * np.asarray(getattr(res, f)))
     as_numpy = jax.tree_util.tree_map(np.asarray, res)
     np.testing.assert_array_equal(as_numpy.params, np.asarray(res.params))
     # Through jit as an argument and as an output.
@@ -350,13 +351,15 @@ def test_fit_result_indexing():
         one = res[i]
         assert isinstance(one, FitResult) and one.batch_shape == ()
         for f in FIELDS:
-            np.testing.assert_array_equal(np.asarray(getattr(one, f)), np.asarray(getattr(res, f))[i])
+            np.testing.assert_array_equal(np.asarray(getattr(one, f)),
+                                          np.asarray(getattr(res, f))[i])
         np.testing.assert_array_equal(np.asarray(one.params), np.asarray(res.params)[i])
     mask = np.asarray(res.converged)
     sub = res[mask]
     assert sub.batch_shape == (int(mask.sum()),)
     for f in FIELDS:
-        np.testing.assert_array_equal(np.asarray(getattr(sub, f)), np.asarray(getattr(res, f))[mask])
+        np.testing.assert_array_equal(np.asarray(getattr(sub, f)),
+                                      np.asarray(getattr(res, f))[mask])
     assert np.all(np.asarray(sub.converged))
     sl = res[1:4]
     np.testing.assert_array_equal(np.asarray(sl.coef), np.asarray(res.coef)[1:4])

@@ -40,7 +40,7 @@ LOSS_ATOL = 1e-10
 # --------------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def dataset(name):
     """``(X, y, weights or None, offset or None)``, float64."""
     if name == "seed":
@@ -201,7 +201,7 @@ B_BOOT = 20
 BOOT_CHUNK = 8  # 20 models in chunks of 8: the last chunk is partial / overlapping.
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def bootstrap_weights():
     X, y, _, _ = dataset("seed")
     rng = np.random.default_rng(201)
@@ -209,13 +209,13 @@ def bootstrap_weights():
     return rng.multinomial(n, np.full(n, 1.0 / n), size=B_BOOT).astype(np.float64)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def bootstrap_batch():
     X, y, _, _ = dataset("seed")
     return jaxlogreg.fit(X, y, weights=bootstrap_weights(), chunk_size=BOOT_CHUNK)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def bootstrap_loop():
     X, y, _, _ = dataset("seed")
     return [flat_single(jaxlogreg.fit(X, y, weights=w)) for w in bootstrap_weights()]
@@ -261,7 +261,7 @@ def test_bootstrap_batch_matches_statsmodels_freq_weights():
         assert_loss_close(got["loss"][b], loss)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def grid_batch():
     """Weights ``(3, 4, n)`` (12 bootstrap resamples) and responses ``(4, n)`` over the seed
     design: batch shape ``(3, 4)``, model ``(i, j)`` = response ``j`` with resample
@@ -272,7 +272,7 @@ def grid_batch():
     return X, Y, W, jaxlogreg.fit(X, Y, weights=W)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def seed_responses():
     """Four responses over the seed design, from four different coefficient vectors."""
     d = jaxlogreg.make_seed_data()
@@ -319,7 +319,7 @@ def test_batched_y_with_shared_X_matches_statsmodels():
     assert np.max(np.abs(coef[0, 0] - coef[0, 1])) > 1e-3
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def mixed_results():
     X, Y, W, O = mixed_data()
     shared = jaxlogreg.fit(X, Y, weights=W, offset=O)

@@ -38,7 +38,7 @@ RTOL = 1e-5  # derivatives against central finite differences
 KEYS = ("X", "y", "weights", "offset", "trials", "alpha", "penalty_factor")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def data():
     """Design, 0/1 labels, trials, fractional success counts, integer weights, offsets."""
     rng = np.random.default_rng(3)
@@ -225,7 +225,7 @@ def test_float32_gradients_are_close_to_float64_reference():
 # --------------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _batch_theta(separated: bool):
     X, y01, trials, successes, w, o = data()
     rng = np.random.default_rng(5)

@@ -70,7 +70,7 @@ BATCH_RTOL = 1e-10
 # --------------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def dataset(name):
     """``(X, y, weights or None, offset or None)``. The four ``n = 2000, d = 3`` sets share
     compilations."""
@@ -95,7 +95,7 @@ def dataset(name):
     raise KeyError(name)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def fitted(name):
     X, y, w, o = dataset(name)
     res = jaxlogreg.fit(X, y, weights=w, offset=o)
@@ -103,14 +103,14 @@ def fitted(name):
     return res
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def inferred(name, cov_type="nonrobust"):
     X, y, w, o = dataset(name)
     kw = {"groups": groups_for(name)} if cov_type == "cluster" else {}
     return inference(fitted(name), X, y, weights=w, offset=o, cov_type=cov_type, **kw)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def groups_for(name):
     """Cluster labels: about 40 groups, labels neither consecutive nor starting at 0."""
     n = dataset(name)[0].shape[0]
@@ -130,7 +130,7 @@ def expand(name):
 # --------------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def sm_logit(name, cov_type="nonrobust", expanded=False, columns=None):
     """statsmodels Logit on ``add_constant(X)`` (or its expanded rows / a subset of columns)."""
     X, y, w, o = dataset(name)
@@ -151,7 +151,7 @@ def sm_logit(name, cov_type="nonrobust", expanded=False, columns=None):
     return res
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def sm_glm(name):
     X, y, w, o = dataset(name)
     glm = sm.GLM(y, sm.add_constant(X), family=sm.families.Binomial(), freq_weights=w, offset=o)
@@ -384,7 +384,7 @@ FAILING = (8, 9, 10, 11)
 OFFSET_MODEL = 6
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def batch_data():
     """Twelve models over the shared seed design ``X (1000, 6)``, with ``Y, W, O`` ``(12, n)``:
 
@@ -415,7 +415,7 @@ def batch_data():
     return X, Y, W, O
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def batch_fit():
     """The fits of the twelve models: single fits (one compiled fit, the seed data's) stacked
     into one batch FitResult -- what ``fit(X, Y, weights=W, offset=O)`` returns, to the
@@ -425,7 +425,7 @@ def batch_fit():
     return jax.tree_util.tree_map(lambda *a: jnp.stack(a), *fits)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def batch_inference(cov_type="nonrobust"):
     X, Y, W, O = batch_data()
     kw = {"groups": groups_for("seed")} if cov_type == "cluster" else {}
@@ -652,7 +652,7 @@ def test_wald_test_batched_and_degenerate():
     close(others(got_b), others(got), rtol=1e-12)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def restricted():
     """The "imbalanced" model without its second column, fitted and inferred."""
     X, y, _, _ = dataset("imbalanced")
@@ -742,7 +742,7 @@ def sm_vif(design, standardize):
                 for j in range(design.shape[1])]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def vif_designs():
     """Three designs of one shape ``(3, 1000, 7)``: add_constant(seed X) (a constant: centered
     R^2); the seed X and one more column (no constant: uncentered unless standardized); three
@@ -796,7 +796,7 @@ def test_summary_reproduces_statsmodels_numbers():
     for label in ("No. Observations:", "Df Residuals:", "Df Model:", "Pseudo R-squ.:",
                   "Log-Likelihood:", "LL-Null:", "LLR p-value:", "converged:",
                   "Covariance Type:", "Dep. Variable:"):
-        value = lambda text: text.split(label)[1].split()[0]  # noqa: E731
+        value = lambda text: text.split(label)[1].split()[0]  # noqa: E731, B023 (used at once)
         assert value(ours) == value(ref), label
     # Names, and a model chosen from a batch.
     names = list(jaxlogreg.make_seed_data().feature_names)

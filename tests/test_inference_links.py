@@ -65,7 +65,7 @@ N, D = 400, 3
 # --------------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def data():
     """``X (400, 3)``, 0/1 ``y`` from a probit model with an offset, integer weights 1..3."""
     rng = np.random.default_rng(404)
@@ -77,12 +77,12 @@ def data():
     return X, y, w, o
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def groups():
     return np.random.default_rng(405).integers(0, 30, size=N) * 3 + 11
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def fitted(link, alpha=0.0, penalty_factor=None):
     """``jaxlogreg.fit`` to ``data()`` for the logit and probit (end to end); for cloglog and
     cauchit, which only the statsmodels comparisons use, statsmodels' own estimates (no fit
@@ -98,7 +98,7 @@ def fitted(link, alpha=0.0, penalty_factor=None):
     return res
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def inferred(link, information="expected", cov_type="nonrobust"):
     X, y, w, o = data()
     kw = {"groups": groups()} if cov_type == "cluster" else {}
@@ -110,7 +110,7 @@ def family(link):
     return sm.families.Binomial(link=SM_LINK[link]())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def sm_glm(link, expanded=False, cov_type="nonrobust"):
     """statsmodels GLM (IRLS) with freq_weights, or on the rows repeated ``w_i`` times."""
     X, y, w, o = data()
@@ -297,7 +297,7 @@ def test_expected_hc0_is_the_sandwich_with_fisher_bread():
 # --------------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def counts():
     """Aggregated data: the design's first 150 rows, 1..8 trials each, successes drawn from a
     logit model."""
@@ -435,7 +435,7 @@ B = 6
 CHUNK = 4  # the last chunk overlaps the one before it
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def batch_data(with_trials):
     """Six models over the shared design: 0-3 bootstrap weights (with zeros) and offsets,
     4 the data as they are, 5 completely separated (successes only where x1 > 0). With
@@ -458,7 +458,7 @@ def batch_data(with_trials):
     return X, Y, W, O, T
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def batch_fit(link):
     """Six models' parameters: the link's fit to ``data()``, perturbed model by model, and
     model 5 marked SEPARATED. (Inference is a function of the parameters; batched must equal

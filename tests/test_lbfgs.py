@@ -22,8 +22,7 @@ from sklearn.linear_model import LogisticRegression
 
 from _data import mixed_data, simulate
 from jaxlogreg import Status, _loss
-from jaxlogreg.solvers import Context, Problem, newton
-from jaxlogreg.solvers import _common
+from jaxlogreg.solvers import Context, Problem, _common, newton
 from jaxlogreg.solvers import _lbfgs as lbfgs
 
 N, D, B = 300, 3, 7
@@ -60,7 +59,7 @@ L2_RIDGE = 1.0 / (C_RIDGE * N)
 CASES = ("well", "scales", "ridge", "strong ridge", "weights", "offset", "correlated")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def smooth_batch():
     """Seven models with finite optima: well conditioned; columns of scale 0.01, 1, 100;
     ridge (scikit-learn's C = 0.05); a stronger ridge; integer weights; an offset; two
@@ -91,7 +90,7 @@ def smooth_batch():
     return _stack(problems)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def mixed_batch():
     """``_data.mixed_data``: converging, completely and quasi-completely separated models."""
     X, Y, W, O = mixed_data()
@@ -119,7 +118,7 @@ def solve(batch, start=None, tol=TOL64, max_iter=200, config=lbfgs.LBFGS(), axis
     return _solve(batch, beta0.astype(dtype), tol, max_iter, config, axis)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def newton_optimum():
     state = solve(smooth_batch(), tol=1e-14, config=newton.Newton())
     assert np.all(np.asarray(state.status) == Status.CONVERGED)
@@ -183,7 +182,8 @@ def test_float32_reaches_the_optimum_at_a_looser_tolerance():
         beta = jnp.asarray(state.beta[b], jnp.float64)
         # the float64 gradient at the float32 answer: the float32 tolerance plus rounding
         g = np.asarray(jax.grad(_nll)(beta, _f64(b, smooth_batch())))
-        floor = np.asarray(_common.gradient_floor(jax.tree_util.tree_map(lambda a: a[b], batch32)))
+        model_b = jax.tree_util.tree_map(lambda a: a[b], batch32)  # noqa: B023 (used at once)
+        floor = np.asarray(_common.gradient_floor(model_b))
         assert np.all(np.abs(g) <= 2 * np.maximum(TOL32, floor)), CASES[b]
         err = np.linalg.norm(np.asarray(beta) - newton_optimum()[b])
         assert err <= _error_bound(b, np.linalg.norm(g)), CASES[b]
@@ -261,7 +261,7 @@ def _step(batch, state, config=lbfgs.LBFGS()):
     return jax.vmap(lambda pr, s: lbfgs.step(pr, s, Context(tol, mi), config))(batch, state)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def path(which="mixed"):
     """States from init (at ``START`` for the mixed batch, 0 for the smooth one) until
     every model of the batch has stopped, then 3 more."""
@@ -287,10 +287,10 @@ def test_step_by_hand_equals_run_and_stopped_models_are_frozen(which):
         # Each call makes one trial; n_iter counts the accepted ones (one per call, or fewer
         # where the search needed several trials).
         steps = [int(s.n_iter[b]) for s in states[: stopped + 1]]
-        assert all(0 <= b - a <= 1 for a, b in zip(steps, steps[1:]))
+        assert all(0 <= b - a <= 1 for a, b in zip(steps, steps[1:], strict=False))
         assert steps[0] == 0 and steps[-1] <= stopped
         for later in states[stopped + 1 :]:
-            for x, y in zip(_model(states[stopped], b), _model(later, b)):
+            for x, y in zip(_model(states[stopped], b), _model(later, b), strict=True):
                 np.testing.assert_array_equal(x, y)
         np.testing.assert_array_equal(states[-1].beta[b], final.beta[b])
         assert int(states[-1].n_iter[b]) == int(final.n_iter[b])
@@ -305,7 +305,7 @@ def test_every_step_satisfies_the_strong_wolfe_conditions(which):
     grad = jax.jit(jax.value_and_grad(_nll))
     batch = mixed_batch() if which == "mixed" else smooth_batch()
     checked = 0
-    for before, after in zip(path(which)[:-1], path(which)[1:]):
+    for before, after in zip(path(which)[:-1], path(which)[1:], strict=True):
         for b in range(B):
             # A step accepted in this call (a call whose trial was rejected moves nothing).
             if int(after.n_iter[b]) != int(before.n_iter[b]) + 1 or int(before.n_iter[b]) < 0:
@@ -339,7 +339,8 @@ def test_line_search_failure_is_reported_and_the_model_kept():
     assert float(f1) > float(f0) - config.armijo * t * float(g @ g)
     assert int(state.status[b]) == Status.LINESEARCH_FAILED
     assert int(state.n_iter[b]) == 0
-    for x, y in zip(_model(start, b)[:-1], _model(state, b)[:-1]):  # all but the status
+    # all but the status
+    for x, y in zip(_model(start, b)[:-1], _model(state, b)[:-1], strict=True):
         np.testing.assert_array_equal(x, y)
     # a model whose first trial is acceptable moved on
     assert int(state.status[0]) == Status.RUNNING and int(state.n_iter[0]) == 1

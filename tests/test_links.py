@@ -302,7 +302,7 @@ def test_rows_are_finite_and_float32_agrees_with_float64(link):
     overflow = np.zeros_like(r64.loss, dtype=bool)
     if link == "cloglog":
         overflow[1] = WIDE > np.log(np.finfo(np.float64).max)
-    for name, a in zip(r64._fields, r64):
+    for name, a in zip(r64._fields, r64, strict=True):
         assert not np.isnan(a).any(), name
         if name in ("loss", "score", "observed"):
             np.testing.assert_array_equal(np.isinf(a), overflow, err_msg=name)
@@ -313,7 +313,7 @@ def test_rows_are_finite_and_float32_agrees_with_float64(link):
     r32 = pair(link, grid, np.float32)
     r64 = pair(link, grid)
     tol = 64 * EPS32 * cond(link, grid)
-    for name, a32, a64 in zip(r64._fields, r32, r64):
+    for name, a32, a64 in zip(r64._fields, r32, r64, strict=True):
         assert a32.dtype == np.float32, name
         assert np.isfinite(a32).all(), name
         atol = 64 * EPS32 if name == "observed" else 1e-37  # cauchit's observed crosses 0

@@ -175,8 +175,10 @@ def test_products_with_the_design_equal_matrix_products(d):
     np.testing.assert_allclose(_loss.design_transpose_times(jnp.asarray(r), problem), X.T @ r,
                                rtol=1e-13, atol=1e-13)
     Xs = X[None] * rng.uniform(0.5, 2.0, size=(3, 1, X.shape[1]))
-    both = jax.vmap(lambda Xm: (_loss.design_times(jnp.asarray(v), problem._replace(X=Xm)),
-                                _loss.design_transpose_times(jnp.asarray(r), problem._replace(X=Xm))))
+    both = jax.vmap(lambda Xm: (
+        _loss.design_times(jnp.asarray(v), problem._replace(X=Xm)),
+        _loss.design_transpose_times(jnp.asarray(r), problem._replace(X=Xm)),
+    ))
     xv, xr = both(jnp.asarray(Xs))
     for k in range(3):
         np.testing.assert_allclose(xv[k], Xs[k] @ v, rtol=1e-13)
@@ -251,10 +253,13 @@ def test_value_grad_hess_agrees_with_separate_kernels(seed, pf_kind):
     f, g, H = value_grad_hess(b, problem)
     assert f.shape == () and g.shape == (beta.size,) and H.shape == (beta.size,) * 2
     np.testing.assert_allclose(float(f), float(value(b, problem)), rtol=1e-14)
-    np.testing.assert_allclose(np.asarray(g), np.asarray(gradient(b, problem)), rtol=1e-13, atol=1e-16)
-    np.testing.assert_allclose(np.asarray(H), np.asarray(hessian(b, problem)), rtol=1e-13, atol=1e-16)
+    np.testing.assert_allclose(np.asarray(g), np.asarray(gradient(b, problem)),
+                               rtol=1e-13, atol=1e-16)
+    np.testing.assert_allclose(np.asarray(H), np.asarray(hessian(b, problem)),
+                               rtol=1e-13, atol=1e-16)
     np.testing.assert_allclose(float(f), np_objective(beta, *np_args), rtol=1e-13)
-    np.testing.assert_allclose(np.asarray(g), np.asarray(grad_ad(b, problem)), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(np.asarray(g), np.asarray(grad_ad(b, problem)),
+                               rtol=1e-12, atol=1e-15)
     # evaluate() at the linear predictor: the value, and the row weights of the derivatives
     # r = w (mu - y) / sum w and s = w mu (1 - mu) / sum w (closed forms in numpy)
     X, y, w, o = np_args[:4]
@@ -264,7 +269,8 @@ def test_value_grad_hess_agrees_with_separate_kernels(seed, pf_kind):
     np.testing.assert_allclose(float(f2), float(f), rtol=1e-14)
     mu_np = 1.0 / (1.0 + np.exp(-(X @ beta + o)))
     np.testing.assert_allclose(np.asarray(r), w * (mu_np - y) / w.sum(), rtol=1e-12, atol=1e-17)
-    np.testing.assert_allclose(np.asarray(s), w * mu_np * (1.0 - mu_np) / w.sum(), rtol=1e-12, atol=1e-17)
+    np.testing.assert_allclose(np.asarray(s), w * mu_np * (1.0 - mu_np) / w.sum(),
+                               rtol=1e-12, atol=1e-17)
 
 
 # ---------------------------------------------------------------------------------------
@@ -367,12 +373,15 @@ def test_add_intercept_equals_explicit_column_of_ones():
     Xi = np.asarray(_loss.add_intercept(jnp.asarray(Xd)))
     np.testing.assert_array_equal(Xi, np.column_stack([np.ones(n), Xd]))
     pf = np.asarray(_loss.default_penalty_factor(d + 1, True, jnp.float64))
-    args = dict(y=jnp.asarray(y), weights=jnp.asarray(w), offset=jnp.asarray(o), l2=jnp.asarray(0.2), penalty_factor=jnp.asarray(pf))
-    v1 = float(value(jnp.asarray(beta), _loss.Problem(X=_loss.add_intercept(jnp.asarray(Xd)), **args)))
-    v2 = float(value(jnp.asarray(beta), _loss.Problem(X=jnp.asarray(np.column_stack([np.ones(n), Xd])), **args)))
+    args = dict(y=jnp.asarray(y), weights=jnp.asarray(w), offset=jnp.asarray(o),
+                l2=jnp.asarray(0.2), penalty_factor=jnp.asarray(pf))
+    ones_first = np.column_stack([np.ones(n), Xd])
+    v1 = float(value(jnp.asarray(beta), _loss.Problem(X=_loss.add_intercept(jnp.asarray(Xd)),
+                                                      **args)))
+    v2 = float(value(jnp.asarray(beta), _loss.Problem(X=jnp.asarray(ones_first), **args)))
     assert v1 == v2
     # the intercept is beta[0]: the numpy objective with the ones column first agrees
-    np.testing.assert_allclose(v1, np_objective(beta, np.column_stack([np.ones(n), Xd]), y, w, o, 0.2, pf), rtol=1e-13)
+    np.testing.assert_allclose(v1, np_objective(beta, ones_first, y, w, o, 0.2, pf), rtol=1e-13)
     # batch axes: (..., n, d) -> (..., n, d + 1)
     Xb = np.asarray(_loss.add_intercept(jnp.asarray(np.stack([Xd, 2 * Xd]))))
     assert Xb.shape == (2, n, d + 1)
@@ -400,7 +409,9 @@ def test_fit_intercept_equals_explicit_leading_ones_column():
     mu = 1.0 / (1.0 + np.exp(-(Xi @ np.asarray(r1.params))))
     np.testing.assert_allclose(Xi.T @ (mu - y) / n, 0.0, atol=1e-9)
     np.testing.assert_allclose(
-        float(r1.loss), np_objective(np.asarray(r1.params), Xi, y, np.ones(n), np.zeros(n), 0.0, np.zeros(d + 1)), rtol=1e-12
+        float(r1.loss),
+        np_objective(np.asarray(r1.params), Xi, y, np.ones(n), np.zeros(n), 0.0, np.zeros(d + 1)),
+        rtol=1e-12,
     )
 
 
@@ -441,7 +452,8 @@ def test_penalty_gradient_is_zero_for_intercept(seed):
     shifted = beta.copy()
     shifted[0] += 3.0
     np.testing.assert_allclose(
-        float(value(jnp.asarray(shifted), problem)) - float(value(jnp.asarray(shifted), unpenalised)),
+        float(value(jnp.asarray(shifted), problem))
+        - float(value(jnp.asarray(shifted), unpenalised)),
         pen_val,
         rtol=1e-10,
     )
@@ -468,9 +480,11 @@ def test_integer_weights_equal_repeated_rows(seed):
     reps = w.astype(int)
     Xr, yr, orr = np.repeat(X, reps, axis=0), np.repeat(y, reps), np.repeat(o, reps)
     assert Xr.shape[0] == int(w.sum())
-    weighted = _loss.Problem(*(jnp.asarray(a) for a in (X, y, w, o)), jnp.asarray(l2), jnp.asarray(pf))
+    weighted = _loss.Problem(*(jnp.asarray(a) for a in (X, y, w, o)), jnp.asarray(l2),
+                             jnp.asarray(pf))
     repeated = _loss.Problem(
-        *(jnp.asarray(a) for a in (Xr, yr, np.ones(Xr.shape[0]), orr)), jnp.asarray(l2), jnp.asarray(pf)
+        *(jnp.asarray(a) for a in (Xr, yr, np.ones(Xr.shape[0]), orr)), jnp.asarray(l2),
+        jnp.asarray(pf),
     )
     b = jnp.asarray(beta)
     np.testing.assert_allclose(float(value(b, weighted)), float(value(b, repeated)), rtol=1e-13)
@@ -485,4 +499,5 @@ def test_integer_weights_equal_repeated_rows(seed):
     closed_value = np.mean(np.logaddexp(0.0, eta) - yr * eta) + 0.5 * l2 * np.sum(pf * beta**2)
     closed_grad = Xr.T @ (1.0 / (1.0 + np.exp(-eta)) - yr) / Xr.shape[0] + l2 * pf * beta
     np.testing.assert_allclose(float(value(b, weighted)), closed_value, rtol=1e-13)
-    np.testing.assert_allclose(np.asarray(gradient(b, weighted)), closed_grad, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(np.asarray(gradient(b, weighted)), closed_grad,
+                               rtol=1e-12, atol=1e-15)

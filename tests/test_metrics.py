@@ -33,18 +33,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import expit, logit
 from sklearn.calibration import _sigmoid_calibration, calibration_curve
-from sklearn.metrics import brier_score_loss, log_loss as sk_log_loss, roc_auc_score
+from sklearn.metrics import brier_score_loss, roc_auc_score
+from sklearn.metrics import log_loss as sk_log_loss
 
 from jaxlogreg import Status
 from jaxlogreg._metrics import (
     CalibrationResult,
     PlattCalibrator,
     ReliabilityCurve,
+    _weighted_quantiles,
     brier_score,
     calibration,
     log_loss,
     platt_scaling,
-    _weighted_quantiles,
     reliability_curve,
     roc_auc,
 )
@@ -54,7 +55,7 @@ ORDINARY = range(5)  # models 0-3 held-out 0/1 weights, 4 integer weights
 ONE_CLASS, EMPTY = 5, 6
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def data():
     """``y (N,)``; per-model predictions ``P (7, N)``, tied scores ``S (7, N)``, weights
     ``W (7, N)``: models 0-3 weight 1 on 70 held-out rows, 0 elsewhere; model 4 integer
@@ -172,7 +173,8 @@ def test_roc_auc_of_scores_ulps_apart(dtype):
     got = np.asarray(roc_auc(y, S, w))
     for b in range(3):
         s64, y64, w64 = (a.astype(np.float64) for a in (S[b], y, w))
-        np.testing.assert_allclose(got[b], mann_whitney(y64, s64, w64), rtol=1e-6 if dtype == np.float32 else 1e-12)
+        np.testing.assert_allclose(got[b], mann_whitney(y64, s64, w64),
+                                   rtol=1e-6 if dtype == np.float32 else 1e-12)
         np.testing.assert_allclose(got[b], roc_auc_score(y, S[b], sample_weight=w),
                                    rtol=1e-6 if dtype == np.float32 else 1e-12)
 
@@ -386,7 +388,7 @@ def test_batched_equals_loop_and_broadcasting():
     for b in range(7):
         np.testing.assert_allclose(roc_auc(y, S[b], W[b]), auc[b], rtol=1e-14, equal_nan=True)
         one = reliability_curve(y, P[b], W[b], n_bins=7, strategy="quantile")
-        for got, want in zip(one, model(curve, b)):
+        for got, want in zip(one, model(curve, b), strict=True):
             np.testing.assert_allclose(got, want, rtol=1e-14, equal_nan=True)
     # y shared by the batch is y repeated; weights (2, 7, N) against scores (7, N).
     np.testing.assert_array_equal(roc_auc(np.broadcast_to(y, S.shape), S, W), auc)
@@ -405,7 +407,7 @@ def test_metrics_under_jit_and_vmap():
     np.testing.assert_allclose(ll, log_loss(y, expit(S), W), rtol=1e-12, equal_nan=True)
     vmapped = jax.vmap(lambda p, w: reliability_curve(y, p, w, n_bins=7, strategy="quantile"))(P, W)
     direct = reliability_curve(y, P, W, n_bins=7, strategy="quantile")
-    for got, want in zip(vmapped, direct):
+    for got, want in zip(vmapped, direct, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-14, equal_nan=True)
 
 

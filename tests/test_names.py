@@ -53,9 +53,11 @@ def test_dataframe_and_series_names_are_statsmodels_names(tmp_path):
     jaxlogreg.to_csv(inf, path)
     with open(path, newline="") as fh:
         header, row = list(csv.reader(fh))
-    assert [c for c in header if c.startswith("coef_")] == [f"coef_{n}" for n in ref.model.exog_names]
-    np.testing.assert_allclose([float(row[header.index(f"coef_{n}")]) for n in ref.model.exog_names],
-                               ref.params, rtol=1e-8)
+    assert ([c for c in header if c.startswith("coef_")]
+            == [f"coef_{n}" for n in ref.model.exog_names])
+    np.testing.assert_allclose(
+        [float(row[header.index(f"coef_{n}")]) for n in ref.model.exog_names],
+        ref.params, rtol=1e-8)
 
 
 def test_without_an_intercept_the_frames_columns_are_the_names():

@@ -62,7 +62,8 @@ def test_stopped_state_is_frozen():
     ctx = context(1e-10, 100)
     final = newton.run(prob, jnp.zeros(4), ctx)
     again = newton.step(prob, final, ctx)
-    for a, b in zip(jax.tree_util.tree_leaves(final), jax.tree_util.tree_leaves(again)):
+    for a, b in zip(jax.tree_util.tree_leaves(final),
+                    jax.tree_util.tree_leaves(again), strict=True):
         np.testing.assert_array_equal(a, b)
 
 

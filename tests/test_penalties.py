@@ -25,7 +25,7 @@ from jaxlogreg import Status
 RTOL = 1e-7
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def data(seed=0, n=400):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, 4)) * np.array([1.0, 2.0, 0.5, 1.0])
@@ -136,7 +136,8 @@ def test_balanced_with_frequency_weights_equals_expanded_rows():
     X, y, w = data(seed=2)
     res = jaxlogreg.fit(X, y, weights=w, class_weight="balanced")
     reps = w.astype(int)
-    expanded = jaxlogreg.fit(np.repeat(X, reps, axis=0), np.repeat(y, reps), class_weight="balanced")
+    expanded = jaxlogreg.fit(np.repeat(X, reps, axis=0), np.repeat(y, reps),
+                             class_weight="balanced")
     np.testing.assert_allclose(res.params, expanded.params, rtol=1e-9, atol=1e-12)
 
 
@@ -149,7 +150,7 @@ def test_balanced_is_per_model_in_a_batch():
         np.testing.assert_allclose(res.params[b], one.params, rtol=RTOL, atol=1e-10)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def counts(seed=4, n=120):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, 2))
@@ -164,7 +165,8 @@ def test_trials_equal_expanded_zero_one_rows():
     X, k, t = counts()
     res = jaxlogreg.fit(X, k, trials=t)
     rows = np.repeat(np.arange(len(t)), t.astype(int))
-    labels = np.concatenate([np.r_[np.ones(int(a)), np.zeros(int(b - a))] for a, b in zip(k, t)])
+    labels = np.concatenate([np.r_[np.ones(int(a)), np.zeros(int(b - a))]
+                             for a, b in zip(k, t, strict=True)])
     expanded = jaxlogreg.fit(X[rows], labels)
     np.testing.assert_allclose(res.params, expanded.params, rtol=1e-9, atol=1e-12)
 
@@ -183,7 +185,8 @@ def test_trials_with_class_weight_equal_expanded_rows():
     cw = {0: 0.5, 1: 3.0}
     res = jaxlogreg.fit(X, k, trials=t, class_weight=cw)
     rows = np.repeat(np.arange(len(t)), t.astype(int))
-    labels = np.concatenate([np.r_[np.ones(int(a)), np.zeros(int(b - a))] for a, b in zip(k, t)])
+    labels = np.concatenate([np.r_[np.ones(int(a)), np.zeros(int(b - a))]
+                             for a, b in zip(k, t, strict=True)])
     expanded = jaxlogreg.fit(X[rows], labels, class_weight=cw)
     np.testing.assert_allclose(res.params, expanded.params, rtol=1e-9, atol=1e-12)
 
@@ -239,11 +242,14 @@ def test_path_with_given_alphas_and_indexing():
         (dict(l1_ratio=1.5), "l1_ratio: must be in [0, 1], got 1.5"),
         (dict(l1_ratio="lasso"), "l1_ratio: must be a number in [0, 1]"),
         (dict(penalty_factor=[1.0, 1.0]), "penalty_factor: expected shape (d,) = (4,)"),
-        (dict(penalty_factor=[1.0, -1.0, 1.0, 1.0]), "penalty_factor: must be finite and nonnegative, got -1.0 at index (1,)"),
-        (dict(alpha=0.1, l1_ratio=0.5, solver="newton"), "solver: 'newton' handles smooth penalties only"),
+        (dict(penalty_factor=[1.0, -1.0, 1.0, 1.0]),
+         "penalty_factor: must be finite and nonnegative, got -1.0 at index (1,)"),
+        (dict(alpha=0.1, l1_ratio=0.5, solver="newton"),
+         "solver: 'newton' handles smooth penalties only"),
         (dict(class_weight="auto"), "class_weight: expected 'balanced'"),
         (dict(class_weight={2: 1.0}), "class_weight: keys must be the labels 0 and 1"),
-        (dict(class_weight={1: -1.0}), "class_weight: weight of class 1 must be finite and positive"),
+        (dict(class_weight={1: -1.0}),
+         "class_weight: weight of class 1 must be finite and positive"),
         (dict(alpha=np.ones(3), weights=np.ones((2, 400))), "batch axes do not broadcast"),
     ],
 )
@@ -257,11 +263,13 @@ def test_bad_trials():
     X, k, t = counts()
     bad = t.copy()
     bad[5] = -1.0
-    with pytest.raises(ValueError, match=re.escape("trials: must be finite and nonnegative, got -1.0 at index (5,)")):
+    with pytest.raises(ValueError, match=re.escape(
+            "trials: must be finite and nonnegative, got -1.0 at index (5,)")):
         jaxlogreg.fit(X, k, trials=bad)
     more = k.copy()
     more[0] = t[0] + 1
-    with pytest.raises(ValueError, match=re.escape("y: successes must be between 0 and trials, got 4.0 of 3.0 trials at index (0,)")):
+    with pytest.raises(ValueError, match=re.escape(
+            "y: successes must be between 0 and trials, got 4.0 of 3.0 trials at index (0,)")):
         jaxlogreg.fit(X, more, trials=t)
     with pytest.raises(ValueError, match=re.escape("weights: all weights * trials are zero")):
         jaxlogreg.fit(X, k * 0, trials=t * 0)
@@ -273,7 +281,8 @@ def test_bad_path_arguments():
         jaxlogreg.path(X, y, l1_ratio=0.0, n_alphas=0)
     with pytest.raises(ValueError, match="alpha_min_ratio: must be in"):
         jaxlogreg.path(X, y, l1_ratio=0.0, alpha_min_ratio=2.0)
-    with pytest.raises(ValueError, match=re.escape("alphas: must be finite and nonnegative, got -1.0 at index (1,)")):
+    with pytest.raises(ValueError, match=re.escape(
+            "alphas: must be finite and nonnegative, got -1.0 at index (1,)")):
         jaxlogreg.path(X, y, [1.0, -1.0], l1_ratio=0.0)
 
 

@@ -7,8 +7,8 @@ and ``jax.vmap``.
 
 Tolerances: ``fit`` and statsmodels each stop within ~1e-10 of the optimum, so predictions
 from the two fits agree to ``rtol = 1e-7`` (and ``atol = 1e-7`` on the link scale, where
-``eta`` may be near 0), at statsmodels' own estimates to 1e-12; batched against looped or jitted against eager,
-the same arithmetic up to its order, to 1e-12.
+``eta`` may be near 0), at statsmodels' own estimates to 1e-12; batched against looped or
+jitted against eager, the same arithmetic up to its order, to 1e-12.
 
 Compilation dominates, so every test shares one design (n = 80, d = 2), one set of new rows
 (m = 6) and one batch size.
@@ -35,7 +35,7 @@ RTOL = 1e-7
 SAME_RTOL = 1e-12
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def data():
     """``X (80, 2)``, labels ``Y (3, 80)`` of three models, a training offset ``o (80,)``;
     new rows ``Xn (6, 2)`` and their offset ``on (6,)``."""
@@ -49,7 +49,7 @@ def data():
     return X, Y.astype(np.float64), o, Xn, on
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def fitted(link="logit", batched=False, fit_intercept=True):
     X, Y, o, _, _ = data()
     res = jaxlogreg.fit(X, Y if batched else Y[0], offset=o, link=link,

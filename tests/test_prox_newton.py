@@ -58,7 +58,7 @@ def _grad(X1, y, w, o, beta, l2, pf):
     return X1.T @ (w * (mu - y)) / w.sum() + l2 * pf * beta
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _data():
     """Shared design, ``(10, n)`` labels, weights, offsets, and per-model l1, l2."""
     rng = np.random.default_rng(7)
@@ -133,13 +133,13 @@ def _problem(k):
                    jnp.asarray(L2[k]), _pf(jnp.float64), None, jnp.asarray(L1[k]))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _batch():
     X, Y, W, O, L1, L2, _ = _data()
     return _run_batch(X, Y, W, O, L1, L2)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _saga(k):
     X, Y, W, *_ = _data()
     C, ratio = SKLEARN[k]
@@ -230,7 +230,8 @@ def test_stopped_state_is_frozen():
     prob = _problem(LASSO[0])
     final = _run_one(prob, jnp.zeros(D + 1), TOL, MAX_ITER)
     again = jax.jit(pn.step)(prob, final, context(TOL, MAX_ITER))
-    for a, b in zip(jax.tree_util.tree_leaves(final), jax.tree_util.tree_leaves(again)):
+    for a, b in zip(jax.tree_util.tree_leaves(final),
+                    jax.tree_util.tree_leaves(again), strict=True):
         np.testing.assert_array_equal(a, b)
 
 

@@ -26,7 +26,13 @@ from sklearn.model_selection import StratifiedKFold
 
 from jaxlogreg._batch import chunked_map
 from jaxlogreg._resample import (
-    BayesianBootstrap, Bootstrap, KFold, LeaveOneOut, Scheme, Splits, Subsample,
+    BayesianBootstrap,
+    Bootstrap,
+    KFold,
+    LeaveOneOut,
+    Scheme,
+    Splits,
+    Subsample,
 )
 
 N = 41  # rows: odd and not a multiple of k, so rounding and fold sizes are exercised
@@ -149,7 +155,7 @@ def test_stratified_splits_use_each_models_labels_and_round_half_to_even():
     Ys[5] = np.where(np.arange(N) < 30, 1.0, 0.0)  # other class sizes: 30 and 11
     s = Splits(key(4), 12, train_fraction=0.5, stratify=True)
     W = np.asarray(jax.jit(lambda s, y: s.materialize(y))(s, Ys))
-    for w, y in zip(W, Ys):
+    for w, y in zip(W, Ys, strict=True):
         for cls in (0, 1):
             assert w[y == cls].sum() == round(0.5 * np.sum(y == cls))
     # Python's round, half to even: 0.5 * 25 -> 12, 0.5 * 11 -> 6.
@@ -320,7 +326,7 @@ def test_draws_do_not_depend_on_float64():
     with jax.enable_x64(False):
         y = jnp.asarray(Y, jnp.float32)
         drawn = jax.jit(lambda ss: [s.weights(jnp.int32(ALONE), y) for s in ss])(schemes)
-    for name, w in zip(names, drawn):
+    for name, w in zip(names, drawn, strict=True):
         assert w.dtype == np.float32
         assert np.array_equal(np.asarray(w, np.float64), generated(name)[0][ALONE]), name
 

@@ -40,7 +40,7 @@ def _sigmoid(eta):
     return 1.0 / (1.0 + np.exp(-eta))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _data():
     """Shared design (n, d) and six models ``(6, n)``: 0 plain; 1 integer weights and an
     offset; 2 ridge (C = 0.05); 3 a NaN label; 4 lasso (l1 = 0.02, third slope truly 0);
@@ -80,7 +80,7 @@ def _glm(X, y, w, o):
     return np.asarray(m.fit(tol=1e-13, maxiter=100).params)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _references():
     X, Y, W, O, l2, l1 = _data()
     ref = {m: _glm(X, Y[m], W[m], O[m]) for m in (0, 1)}
@@ -139,7 +139,7 @@ def _starts(dtype=jnp.float64):
     return jnp.asarray(start, dtype)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _sgd_batch(tol=1e-9, max_iter=EPOCHS, dtype=jnp.float64):
     return _run_batch(_problem(dtype), _starts(dtype), tol, max_iter, config=SGD_CFG)
 
@@ -243,7 +243,8 @@ def test_shared_order_batch_equals_models_run_one_by_one():
         if m != 3:
             np.testing.assert_allclose(one.beta, batch.beta[m], rtol=1e-11, atol=1e-13)
     again = _run_batch(_problem(), _starts(), tol, EPOCHS, config=SGD_CFG)
-    for a, b in zip(jax.tree_util.tree_leaves(batch), jax.tree_util.tree_leaves(again)):
+    for a, b in zip(jax.tree_util.tree_leaves(batch),
+                    jax.tree_util.tree_leaves(again), strict=True):
         np.testing.assert_array_equal(a, b)  # bit-identical rerun
 
 
@@ -279,7 +280,8 @@ def test_full_batch_is_proximal_gradient_descent_with_a_safe_rate():
     # A stopped model is frozen: another step changes nothing, bit for bit.
     for state, max_iter in ((few, 3), (done, 3000)):
         again = _step(pr, state, 1e-10, max_iter, config=GD_CFG)
-        for a, b in zip(jax.tree_util.tree_leaves(state), jax.tree_util.tree_leaves(again)):
+        for a, b in zip(jax.tree_util.tree_leaves(state),
+                        jax.tree_util.tree_leaves(again), strict=True):
             np.testing.assert_array_equal(a, b)
 
 

@@ -34,7 +34,7 @@ DIST = {
 COV = np.array([[2.0, 0.6, 0.0], [0.6, 1.0, -0.3], [0.0, -0.3, 0.5]])
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def drawn(link: str) -> Simulated:
     """One data set per link, its intercept solved for RATE (cached across tests)."""
     seed = _links.LINKS.index(link)
@@ -126,10 +126,10 @@ def test_replicates_are_deterministic_and_independent_of_their_number():
     again = _as_numpy(draw(key, num=3))
     alone = _as_numpy(draw(key))
     assert three.X.shape == (3, N, D) and three.y.shape == (3, N) and three.intercept.shape == (3,)
-    for a, b in zip(three, again):
+    for a, b in zip(three, again, strict=True):
         np.testing.assert_array_equal(a, b)
     # Replicate b does not depend on how many are drawn; one data set is replicate 0.
-    for name, a3, a2, a1 in zip(Simulated._fields, three, two, alone):
+    for name, a3, a2, a1 in zip(Simulated._fields, three, two, alone, strict=True):
         if name == "coef":
             continue
         np.testing.assert_allclose(a3[:2], a2, rtol=1e-13, atol=1e-13, err_msg=name)
@@ -141,7 +141,7 @@ def test_replicates_are_deterministic_and_independent_of_their_number():
         assert abs(DIST["logit"].cdf(three.eta[b]).mean() - RATE) <= 1e-12
     # A raw uint32 key of the same seed gives the same draws as the typed key.
     raw = _as_numpy(draw(jax.random.PRNGKey(5)))
-    for a, b in zip(raw, alone):
+    for a, b in zip(raw, alone, strict=True):
         np.testing.assert_array_equal(a, b)
 
 
@@ -164,7 +164,7 @@ def test_user_design_is_kept_and_only_labels_are_redrawn():
 def test_float32():
     key = jax.random.key(2)
     sim = simulate(key, N, COEF, positive_rate=RATE, link="cloglog", dtype=jnp.float32)
-    for name, a in zip(Simulated._fields, sim):
+    for name, a in zip(Simulated._fields, sim, strict=True):
         assert a.dtype == jnp.float32, name
     mu = stats.gumbel_l.cdf(np.asarray(sim.eta, np.float64))
     assert abs(mu.mean() - RATE) <= 1e-5

@@ -51,7 +51,7 @@ LOOP = 1e-8
 EXPECTED_FAILED_CHECKS: dict[str, str] = {}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def data():
     """``X (120, 3)``, string labels ``y`` ("no"/"yes"), new rows ``Xn (7, 3)``, and
     ``W (3, 120)`` frequency weights of three models (integers 0..3)."""

@@ -23,7 +23,7 @@ N = 300
 TRUE = np.array([-1.0, 0.8, 0.05, -0.4])
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def data():
     sim = jaxlogreg.simulate(jax.random.key(7), N, TRUE[1:], TRUE[0])
     return np.asarray(sim.X), np.asarray(sim.y)
@@ -33,7 +33,7 @@ def scheme(num=60, seed=3):
     return jaxlogreg.Splits(jax.random.key(seed), num, 0.7)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def splits_study(batch=25):
     X, y = data()
     return jaxlogreg.run_study(X, y, TRUE, scheme=scheme(), batch=batch)
@@ -79,7 +79,8 @@ def test_metrics_over_the_held_out_rows_alone_equal_the_weighted_metrics():
     assert y_rows.shape == p_rows.shape == w_rows.shape == (B, rows)
     np.testing.assert_array_equal(np.sum(w_rows, axis=1), sizes)
     # Labels of each replicate's own (the fresh-data case) are gathered the same way.
-    own = _study._held_out_rows(jnp.broadcast_to(jnp.asarray(y, jnp.float64), (B, N)), p, held, rows=rows)
+    labels = jnp.broadcast_to(jnp.asarray(y, jnp.float64), (B, N))
+    own = _study._held_out_rows(labels, p, held, rows=rows)
     np.testing.assert_array_equal(own[0], y_rows)
     for b in (0, 1, B - 1):  # against scikit-learn on the out-of-bag rows themselves
         test = np.asarray(held[b]) > 0
@@ -103,7 +104,8 @@ def test_summary_follows_its_definitions():
     np.testing.assert_allclose(s["mean"], est.mean(0), rtol=1e-12)
     np.testing.assert_allclose(s["bias"], est.mean(0) - TRUE, rtol=1e-12)
     full = sm.Logit(data()[1], sm.add_constant(data()[0])).fit(disp=0, method="newton", tol=1e-12)
-    np.testing.assert_allclose(s["resampling_bias"], est.mean(0) - full.params, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(s["resampling_bias"], est.mean(0) - full.params,
+                               rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(s["sd"], est.std(0, ddof=1), rtol=1e-12)
     np.testing.assert_allclose(s["se_ratio"], se.mean(0) / est.std(0, ddof=1), rtol=1e-12)
     np.testing.assert_allclose(s["rmse"], np.sqrt(((est - TRUE) ** 2).mean(0)), rtol=1e-12)
@@ -137,14 +139,16 @@ def test_interrupted_study_resumes_to_the_same_result(tmp_path, monkeypatch):
     (part / "chunks" / first.name).write_bytes(first.read_bytes())
     calls = []
     original = _study._run._run_chunk
-    monkeypatch.setattr(_study._run, "_run_chunk", lambda *a, **k: calls.append(a[0]) or original(*a, **k))
+    monkeypatch.setattr(_study._run, "_run_chunk",
+                        lambda *a, **k: calls.append(a[0]) or original(*a, **k))
     resumed = jaxlogreg.run_study(X, y, TRUE, scheme=scheme(), batch=25, out=part, resume=True)
     assert calls == [25, 35]  # the chunks starting at 25 and 50 (aligned to end at 60)
     for key in _study.REPLICATE_FIELDS:
         np.testing.assert_array_equal(resumed.replicates[key], full.replicates[key])
     summary = json.loads((part / "summary.json").read_text())
     np.testing.assert_allclose(summary["summary"]["mean"], full.summary["mean"], rtol=1e-12)
-    for name in ("replicates.npz", "report.md", "coefficients.png", "calibration.png", "sign_flips.png"):
+    for name in ("replicates.npz", "report.md", "coefficients.png", "calibration.png",
+                 "sign_flips.png"):
         assert (part / name).stat().st_size > 0
     again = _study.load(part)  # what scripts/study_report.py re-renders from
     assert again.table() == full.table() and again.reading() == full.reading()
@@ -170,7 +174,8 @@ def test_fresh_data_standard_errors_are_calibrated():
         return s.X, s.y
 
     B = 800
-    result = jaxlogreg.run_study(generate=generate, num=B, true_params=[intercept, 0.6, 0.08], batch=400)
+    result = jaxlogreg.run_study(generate=generate, num=B, true_params=[intercept, 0.6, 0.08],
+                                 batch=400)
     s = result.summary
     assert s["used"] == B
     half_width = 4 * np.sqrt(0.95 * 0.05 / B)
@@ -200,7 +205,8 @@ def test_fresh_data_with_a_scheme_are_scored_on_their_own_held_out_rows():
 
     B = 6
     split = jaxlogreg.Splits(jax.random.key(13), B, 0.7)
-    result = jaxlogreg.run_study(generate=generate, scheme=split, true_params=[intercept, 0.6, -0.3])
+    result = jaxlogreg.run_study(generate=generate, scheme=split,
+                                 true_params=[intercept, 0.6, -0.3])
     reps = result.replicates
     for b in (0, B - 1):
         X, y = (np.asarray(a) for a in generate(b))
@@ -236,12 +242,13 @@ def test_command_line_study_with_a_config_file(tmp_path, capsys):
     assert cli.main(argv) == 0
     text = capsys.readouterr().out
     assert "a " in text and "flip" in text and "small against the standard error" in text
-    for name in ("summary.json", "replicates.npz", "report.md", "coefficients.png", "calibration.png",
-                 "sign_flips.png"):
+    for name in ("summary.json", "replicates.npz", "report.md", "coefficients.png",
+                 "calibration.png", "sign_flips.png"):
         assert (out / name).stat().st_size > 0
     data_key, scheme_key = jax.random.split(jax.random.key(0))
     sim = jaxlogreg.simulate(data_key, N, TRUE[1:], TRUE[0])
-    direct = jaxlogreg.run_study(sim.X, sim.y, TRUE, scheme=jaxlogreg.Splits(scheme_key, 60, 0.7), batch=25)
+    direct = jaxlogreg.run_study(sim.X, sim.y, TRUE, scheme=jaxlogreg.Splits(scheme_key, 60, 0.7),
+                                 batch=25)
     reps = np.load(out / "replicates.npz")
     for key in ("params", "bse", "status", "auc"):
         np.testing.assert_array_equal(reps[key], direct.replicates[key])

@@ -69,7 +69,7 @@ def used(result):
 SEPARATING_POSITIVES = 2
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def binary_data():
     rng = np.random.default_rng(18)
     x = rng.normal(size=(N, 2))
@@ -84,13 +84,13 @@ def binary_data():
 BINARY_TRUE = np.array([-0.3, 1.0, -0.6, -4.0])
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def binary_study():
     X, y = binary_data()
     return study(X, y, BINARY_TRUE)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def collinear_data():
     """x3 = x1 + x2 + a little noise: its VIF is about (2 + 0.09) / 0.09."""
     rng = np.random.default_rng(19)
@@ -104,7 +104,7 @@ def collinear_data():
 COLLINEAR_TRUE = np.array([-0.2, 0.5, 0.3, 0.2])
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def determined_data():
     """Independent columns with effects many standard errors from zero: every sign is
     determined by the data (checked against statsmodels below)."""
@@ -140,11 +140,12 @@ def test_separating_binary_column_is_named_with_its_count_and_its_chance():
     assert f"{count} replicates ({100 * count / NUM:.2g}%) are separated" in reading
     assert "z accounts for all of them: on each, no training row with z = 1 is positive" in reading
     ones = int((X[:, 2] == 1).sum())
-    assert f"Of the {N} rows, {ones} have z = 1, and only {SEPARATING_POSITIVES} of them are positive" in reading
+    assert (f"Of the {N} rows, {ones} have z = 1, and only {SEPARATING_POSITIVES} of them are "
+            "positive") in reading
     m = round(FRACTION * N)
     chance = hypergeom(N, SEPARATING_POSITIVES, m).pmf(0)
-    assert (f"C({N - SEPARATING_POSITIVES}, {m}) / C({N}, {m}) = {100 * chance:.2f}% (hypergeometric), "
-            f"against {100 * count / NUM:.2f}% observed") in reading
+    assert (f"C({N - SEPARATING_POSITIVES}, {m}) / C({N}, {m}) = {100 * chance:.2f}% "
+            f"(hypergeometric), against {100 * count / NUM:.2f}% observed") in reading
     assert "identifiable" not in reading and "coin flip" not in reading
 
 
@@ -189,9 +190,11 @@ def test_collinear_columns_their_vif_correlations_and_events_per_parameter():
     assert ("variance inflation factors of the columns (the full data, with the intercept): "
             + ", ".join(f"{names[j]} {fmt(vif[j])}" for j in order) + ".") in reading
     # x3 is named with its SE factor and the columns it is correlated with, strongest first.
-    mates = [i for i in np.argsort(-np.abs(corr[2]), kind="stable") if i != 2 and abs(corr[2, i]) >= 0.3]
+    mates = [i for i in np.argsort(-np.abs(corr[2]), kind="stable")
+             if i != 2 and abs(corr[2, i]) >= 0.3]
     assert f"x3's SE is {math.sqrt(vif[2]):.2f} times what it would be" in reading
-    assert "x3 is correlated with " + " and ".join(f"{names[i]} ({corr[2, i]:+.2f})" for i in mates) in reading
+    assert ("x3 is correlated with "
+            + " and ".join(f"{names[i]} ({corr[2, i]:+.2f})" for i in mates)) in reading
     assert "A VIF of 10 or more (x3" in reading
     # Events per parameter: the rarer class, times the training share, per coefficient.
     pos, neg = y.sum(), len(y) - y.sum()
@@ -211,7 +214,7 @@ def test_a_sample_that_determines_every_sign():
     reading = result.reading()
     bands = [line for line in reading.splitlines() if line.startswith("- ")]
     assert len(bands) == 1 and bands[0].startswith("- |z| >= 1.96, the sign is established")
-    for name, zj in zip(("intercept", "a", "b", "c"), z):
+    for name, zj in zip(("intercept", "a", "b", "c"), z, strict=True):
         assert f"{name} (" in bands[0] and f"z = {zj:+.2f}" in bands[0]
     assert "Small effects" not in reading and "not determined" not in reading
     assert "That is ample" in reading  # 70% of the rarer class over 3 coefficients is > 20
@@ -230,20 +233,22 @@ def test_bands_small_effects_and_both_biases_on_the_binary_data():
     z = params / bse
     reading = result.reading()
     bands = {line.split(",")[0]: line for line in reading.splitlines() if line.startswith("- ")}
-    for name, zj in zip(NAMES, z):
+    for name, zj in zip(NAMES, z, strict=True):
         band = ("- |z| < 1" if abs(zj) < 1 else "- 1 <= |z| < 1.96" if abs(zj) < 1.96
                 else "- |z| >= 1.96")
         assert f"{name} ({params[NAMES.index(name)]:.3g}, SE" in bands[band]
     # Both biases: replicate mean minus the full-data estimate and minus the true value.
     ok = used(result)
     mean = result.replicates["params"][ok].mean(axis=0)
-    np.testing.assert_allclose(result.summary["resampling_bias"], mean - params, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(result.summary["resampling_bias"], mean - params,
+                               rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(result.summary["bias"], mean - BINARY_TRUE, rtol=1e-12)
     header = result.table().splitlines()[0].split()
     assert header[:5] == ["true", "full", "mean", "mean-full", "mean-true"]
     rb = np.abs(mean - params) / bse
     err = np.abs(params - BINARY_TRUE) / bse
-    assert f"|mean-full| is at most {rb.max():.2f} full-data SE ({NAMES[int(np.argmax(rb))]})" in reading
+    assert (f"|mean-full| is at most {rb.max():.2f} full-data SE ({NAMES[int(np.argmax(rb))]})"
+            in reading)
     assert f"|full - true| up to {err.max():.2f} SE ({NAMES[int(np.argmax(err))]})" in reading
     np.testing.assert_allclose(result.reference["bse_sandwich"], hc0, rtol=1e-6)
 
@@ -261,12 +266,14 @@ def test_se_over_sd_against_its_prediction_and_the_factors_of_a_gap():
     B = est.std(0, ddof=1) / (hc0 * math.sqrt((1 - FRACTION) / FRACTION))
     np.testing.assert_allclose(R * A * C / B, ratio, rtol=1e-6)  # the factorisation is exact
     reading = result.reading()
-    assert f"sqrt(1 / (1 - {FRACTION:.2f})) = {R:.2f}; observed {ratio.min():.2f} to {ratio.max():.2f}." in reading
+    assert (f"sqrt(1 / (1 - {FRACTION:.2f})) = {R:.2f}; observed {ratio.min():.2f} to "
+            f"{ratio.max():.2f}.") in reading
     noise = 3 / math.sqrt(2 * (ok.sum() - 1))
     notable = [j for j in range(4) if abs(ratio[j] / R - 1) > max(0.1, noise)]
     assert notable, "the data set should show a gap to check"
     for j in notable:
-        assert f"{NAMES[j]} {ratio[j]:.2f} = {R:.2f} x {A[j]:.2f} x {C[j]:.2f} / {B[j]:.2f}" in reading
+        assert (f"{NAMES[j]} {ratio[j]:.2f} = {R:.2f} x {A[j]:.2f} x {C[j]:.2f} / {B[j]:.2f}"
+                in reading)
     for j in set(range(4)) - set(notable):
         assert f"{NAMES[j]} {ratio[j]:.2f} = " not in reading
 
@@ -278,9 +285,11 @@ def test_a_study_written_before_the_diagnostics_still_loads_and_renders(tmp_path
     out = tmp_path / "study"
     study(X, y, BINARY_TRUE, out=out)
     record = json.loads((out / "summary.json").read_text())
-    del record["diagnostics"], record["reference"]["bse_sandwich"], record["summary"]["resampling_bias"]
+    del (record["diagnostics"], record["reference"]["bse_sandwich"],
+         record["summary"]["resampling_bias"])
     marker = json.loads((out / "outputs.json").read_text())
-    files = {name: (out / name).read_bytes() for name in _study.OUTPUT_FILES if name != "sign_flips.png"}
+    files = {name: (out / name).read_bytes() for name in _study.OUTPUT_FILES
+             if name != "sign_flips.png"}
     files["summary.json"] = _io.json_bytes(record)
     _io.replace_set(out, files, "outputs.json", stale=_study.OUTPUT_FILES,
                     extra=dict(format=marker["format"], study_id=marker["study_id"]))
@@ -400,7 +409,8 @@ def test_calibration_plot_rows_wilson_intervals_and_thin_bins():
     rows_thin = N * weights / weights.sum()
     assert abs(rows_thin[thin] - 3.0) < 1e-9
     for summary_weight, expected in ((total, rows), (weights, rows_thin)):
-        res = dataclasses.replace(result, summary={**result.summary, "reliability_weight": summary_weight})
+        res = dataclasses.replace(
+            result, summary={**result.summary, "reliability_weight": summary_weight})
         fig = _plots.calibration_figure(res)
         try:
             top, bottom = fig.axes
@@ -409,14 +419,16 @@ def test_calibration_plot_rows_wilson_intervals_and_thin_bins():
             counts = [t.get_text() for t in bottom.texts if t.get_gid() == "row_count"]
             assert counts == [f"{h:.1g}" if h < 1 else f"{h:.0f}" if h < 1e4 else f"{h / 1000:.0f}k"
                               for h in expected]
-            assert bottom.get_ylabel() == "rows per bin" and "predicted probability" in bottom.get_xlabel()
+            assert bottom.get_ylabel() == "rows per bin"
+            assert "predicted probability" in bottom.get_xlabel()
             assert top.get_ylabel() == "observed frequency"
             enough = np.isfinite(pred) & (expected >= 5)
             (line,) = by_gid(top, "bins")
             np.testing.assert_allclose(line.get_xdata(), pred[enough], rtol=1e-10)
             np.testing.assert_allclose(line.get_ydata(), obs[enough], rtol=1e-10)
             # Each bin's interval is the Wilson interval of its rows.
-            lo, hi = proportion_confint(obs[enough] * expected[enough], expected[enough], method="wilson")
+            lo, hi = proportion_confint(obs[enough] * expected[enough], expected[enough],
+                                        method="wilson")
             (bars_v,) = [c for c in top.collections if c.get_segments()]
             segs = np.array([s[:, 1] for s in bars_v.get_segments()])
             np.testing.assert_allclose(segs.min(axis=1), lo, rtol=1e-8, atol=1e-12)
@@ -424,7 +436,8 @@ def test_calibration_plot_rows_wilson_intervals_and_thin_bins():
             few = by_gid(top, "few_rows")
             if np.any(expected < 5):
                 (hollow,) = few
-                np.testing.assert_allclose(hollow.get_xdata(), pred[np.isfinite(pred) & (expected < 5)])
+                np.testing.assert_allclose(hollow.get_xdata(),
+                                           pred[np.isfinite(pred) & (expected < 5)])
                 assert hollow.get_markerfacecolor() == "none"
             else:
                 assert not few
@@ -442,9 +455,11 @@ def test_sign_flip_plot_observed_against_predicted():
     ok = used(result)
     est, se = result.replicates["params"][ok], result.replicates["bse"][ok]
     observed = (np.sign(est) != np.sign(BINARY_TRUE)).mean(axis=0)
-    predicted = [np.mean([NORMAL.cdf(-abs(t) / s) for s in se[:, j]]) for j, t in enumerate(BINARY_TRUE)]
+    predicted = [np.mean([NORMAL.cdf(-abs(t) / s) for s in se[:, j]])
+                 for j, t in enumerate(BINARY_TRUE)]
     sd_lin = hc0 * math.sqrt((1 - FRACTION) / FRACTION)
-    across = [NORMAL.cdf(-np.sign(t) * b / s) for t, b, s in zip(BINARY_TRUE, params, sd_lin)]
+    across = [NORMAL.cdf(-np.sign(t) * b / s)
+              for t, b, s in zip(BINARY_TRUE, params, sd_lin, strict=True)]
     fig = _plots.sign_flips_figure(result)
     try:
         (ax,) = fig.axes
@@ -452,14 +467,16 @@ def test_sign_flip_plot_observed_against_predicted():
         assert ax.get_xlabel() == "share of replicates with the wrong sign"
         assert "observed against predicted" in ax.get_title()
         ys = np.arange(4)[::-1]
-        for gid, values in (("observed", observed), ("predicted", predicted), ("replicate_predicted", across)):
+        for gid, values in (("observed", observed), ("predicted", predicted),
+                            ("replicate_predicted", across)):
             (line,) = by_gid(ax, gid)
             np.testing.assert_allclose(line.get_xdata(), values, rtol=1e-6, atol=1e-12, err_msg=gid)
             np.testing.assert_array_equal(line.get_ydata(), ys)
         lo, hi = proportion_confint(observed * ok.sum(), ok.sum(), method="wilson")
         (bars,) = [c for c in ax.collections if c.get_segments()]
         segs = np.array([s[:, 0] for s in bars.get_segments()])
-        np.testing.assert_allclose(segs.min(axis=1), np.minimum(lo, observed), rtol=1e-8, atol=1e-12)
+        np.testing.assert_allclose(segs.min(axis=1), np.minimum(lo, observed),
+                                   rtol=1e-8, atol=1e-12)
         np.testing.assert_allclose(segs.max(axis=1), hi, rtol=1e-8, atol=1e-12)
         labels = [t.get_text() for t in ax.get_legend().get_texts()]
         assert any(label.startswith("observed") for label in labels) and len(labels) == 3

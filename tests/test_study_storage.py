@@ -30,7 +30,7 @@ FIRSTS = [0, 25, 35]  # the first replicate each chunk computes (the last overla
 CHUNKS = [f"replicates_{s:010d}_{min(s + BATCH, NUM):010d}.npz" for s in STARTS]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def data():
     sim = jaxlogreg.simulate(jax.random.key(0), N, TRUE[1:], TRUE[0])
     return np.asarray(sim.X), np.asarray(sim.y)
@@ -42,7 +42,7 @@ def run(out=None, seed=0, **kw):
     return jaxlogreg.run_study(X, y, TRUE, scheme=split, batch=BATCH, out=out, **kw)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def in_memory(seed=0):
     return run(seed=seed)
 
@@ -78,10 +78,13 @@ def interrupted(study):
 
 @pytest.fixture()
 def chunk_calls(monkeypatch):
-    """The first replicate of every chunk computed (not read back) from here on."""
+    """The first replicate of every chunk computed (not read back) from here on (the
+    in-memory reference is computed first, so that its chunks are not counted)."""
+    in_memory()
     calls = []
     original = _study._run._run_chunk
-    monkeypatch.setattr(_study._run, "_run_chunk", lambda *a, **k: calls.append(a[0]) or original(*a, **k))
+    monkeypatch.setattr(_study._run, "_run_chunk",
+                        lambda *a, **k: calls.append(a[0]) or original(*a, **k))
     return calls
 
 
@@ -112,7 +115,7 @@ def test_chunks_carry_the_study_identity_and_range_and_the_manifest_their_digest
     assert rec["settings"]["data_digest"] == digest.hexdigest()[:16]
     assert sorted(rec["chunks"]) == CHUNKS
     reference = in_memory()
-    for s, name in zip(STARTS, CHUNKS):
+    for s, name in zip(STARTS, CHUNKS, strict=True):
         path = finished / "chunks" / name
         assert rec["chunks"][name] == sha(path)
         stop = min(s + BATCH, NUM)
@@ -134,7 +137,8 @@ def test_a_repeat_run_reads_the_finished_study_back(study, chunk_calls):
     assert_same(again, in_memory())
 
 
-def test_a_run_continues_an_interrupted_study_and_recomputes_unrecorded_chunks(interrupted, chunk_calls):
+def test_a_run_continues_an_interrupted_study_and_recomputes_unrecorded_chunks(interrupted,
+                                                                              chunk_calls):
     # A chunk written but never recorded (the run stopped in between): computed again, and
     # its file (here another study's chunk of the same name) overwritten.
     other = interrupted.parent / "other"
@@ -194,12 +198,14 @@ def test_a_chunk_that_does_not_match_is_refused(interrupted, tamper, chunk_calls
     paths, message = tamper(interrupted)
     path = paths[0]
     # First as it is: the bytes no longer match the manifest.
-    with pytest.raises(_io.StorageError, match=re.escape(f"{path}: its contents do not match the checksum")):
+    with pytest.raises(_io.StorageError,
+                       match=re.escape(f"{path}: its contents do not match the checksum")):
         run(interrupted, resume=True)
     # Then recorded as if the study had written it: its contents give it away.
     for p in paths:
         record_digest(interrupted, p)
-    with pytest.raises(ValueError, match=re.escape(f"{path}: {message}") + ".*; delete it and run the study again"):
+    with pytest.raises(ValueError, match=re.escape(f"{path}: {message}")
+                       + ".*; delete it and run the study again"):
         run(interrupted, resume=True)
     assert not (interrupted / "summary.json").exists()
     # Deleted, as the message says: computed again.
@@ -238,7 +244,8 @@ def test_chunks_with_no_study_record_are_never_used(tmp_path, finished, chunk_ca
 
 def test_another_study_is_refused_naming_the_differences_and_replaced_with_overwrite(study):
     (study / "notes.txt").write_text("mine")
-    with pytest.raises(ValueError, match=r"holds a different study \(settings differ: scheme\); pass overwrite"):
+    with pytest.raises(ValueError, match=r"holds a different study "
+                                         r"\(settings differ: scheme\); pass overwrite"):
         run(study, seed=5)
     with pytest.raises(ValueError, match="overwrite: cannot both resume"):
         run(study, seed=5, resume=True, overwrite=True)
@@ -251,7 +258,8 @@ def test_another_study_is_refused_naming_the_differences_and_replaced_with_overw
 def test_a_damaged_study_record_is_refused_naming_it(study):
     text = (study / "study.json").read_text()
     (study / "study.json").write_text(text[: len(text) // 2])
-    with pytest.raises(_io.StorageError, match=f"{study / 'study.json'}: damaged, not valid JSON.*delete it"):
+    with pytest.raises(_io.StorageError,
+                       match=f"{study / 'study.json'}: damaged, not valid JSON.*delete it"):
         run(study)
     (study / "study.json").write_text(json.dumps({"num": NUM}))  # a record of an older version
     with pytest.raises(_io.StorageError, match="not a study record of this version"):
@@ -260,7 +268,8 @@ def test_a_damaged_study_record_is_refused_naming_it(study):
 
 def test_a_second_run_is_locked_out(study, monkeypatch):
     with _io.lock_directory(study, ".study.lock"):
-        with pytest.raises(_io.StorageError, match=rf"out: {study} is in use by another run \(pid {os.getpid()}\)"):
+        with pytest.raises(_io.StorageError,
+                           match=rf"out: {study} is in use by another run \(pid {os.getpid()}\)"):
             run(study)
     assert_same(run(study), in_memory())  # released
 
@@ -271,7 +280,8 @@ def test_the_lock_without_fcntl_is_an_exclusive_file(tmp_path, monkeypatch):
     folder.mkdir()
     with _io.lock_directory(folder, ".study.lock") as path:
         assert path.read_text() == f"{os.getpid()}\n"
-        with pytest.raises(_io.StorageError, match=rf"in use by another run \(pid {os.getpid()}\).*delete {path}"):
+        with pytest.raises(_io.StorageError,
+                           match=rf"in use by another run \(pid {os.getpid()}\).*delete {path}"):
             with _io.lock_directory(folder, ".study.lock"):
                 pass
     assert not path.exists()
@@ -358,7 +368,8 @@ def test_outputs_are_all_or_nothing(study, monkeypatch):
         _study.write_outputs(new, study)
     monkeypatch.setattr(_io.os, "replace", replace)
     assert not any(p.name.endswith(".tmp") for p in study.iterdir())
-    with pytest.raises(ValueError, match="outputs.json: missing, so the study's outputs .* incomplete"):
+    with pytest.raises(ValueError,
+                       match="outputs.json: missing, so the study's outputs .* incomplete"):
         _study.load(study)
     # The same study run again writes its outputs again from its chunks.
     assert_same(run(study), in_memory())
@@ -383,7 +394,8 @@ def test_a_set_without_a_plot_removes_the_old_plot(tmp_path):
     _io.replace_set(folder, {"a.txt": b"A"}, "marker.json", stale=("a.txt", "b.png"))
     assert sorted(p.name for p in folder.iterdir()) == ["a.txt", "marker.json"]
     marker, files = _io.read_set(folder, "marker.json")
-    assert files == {"a.txt": b"A"} and marker["files"] == {"a.txt": hashlib.sha256(b"A").hexdigest()}
+    assert files == {"a.txt": b"A"}
+    assert marker["files"] == {"a.txt": hashlib.sha256(b"A").hexdigest()}
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o027, 0o002])

@@ -19,7 +19,8 @@ N, D = 12, 3
 def data(seed=0, n=N, d=D):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, d))
-    y = (rng.random(n) < 1.0 / (1.0 + np.exp(-(X @ np.array([0.8, -0.5, 0.3])[:d])))).astype(np.float64)
+    eta = X @ np.array([0.8, -0.5, 0.3])[:d]
+    y = (rng.random(n) < 1.0 / (1.0 + np.exp(-eta))).astype(np.float64)
     # keep the problem well posed (both classes present, no separation by construction)
     y[:2] = [0.0, 1.0]
     return X, y
@@ -164,7 +165,8 @@ def test_batch_axes_do_not_broadcast(shapes):
     args["y"] = (args["y"] > 0).astype(np.float64)
     if "weights" in args:
         args["weights"] = np.abs(args["weights"]) + 0.1
-    raises(r"^X, y, weights, offset: batch axes do not broadcast", args.pop("X"), args.pop("y"), **args)
+    raises(r"^X, y, weights, offset: batch axes do not broadcast", args.pop("X"), args.pop("y"),
+           **args)
 
 
 @pytest.mark.parametrize("name", ["y", "weights", "offset"])
@@ -296,10 +298,12 @@ def test_jit_bad_model_in_batch_does_not_spoil_the_others(which):
     res = _fit_jit(X, Y, W, O)  # must not raise
     status = np.asarray(res.status)
     assert status.shape == (B,)
-    assert list(status) == [Status.CONVERGED, Status.NONFINITE, Status.CONVERGED], [Status(int(s)).name for s in status]
+    names = [Status(int(s)).name for s in status]
+    assert list(status) == [Status.CONVERGED, Status.NONFINITE, Status.CONVERGED], names
     alone = _fit_jit(X, y, np.ones(N), np.zeros(N))
-    np.testing.assert_allclose(np.asarray(res.params[0]), np.asarray(alone.params), rtol=1e-8, atol=1e-10)
-    np.testing.assert_allclose(np.asarray(res.params[2]), np.asarray(alone.params), rtol=1e-8, atol=1e-10)
+    for m in (0, 2):
+        np.testing.assert_allclose(np.asarray(res.params[m]), np.asarray(alone.params),
+                                   rtol=1e-8, atol=1e-10)
 
 
 # ---------------------------------------------------------------------------------------
@@ -326,16 +330,19 @@ def test_warm_call_with_bad_values_raises_like_a_first_call(which, match):
     X, y = data()
     w, o = np.ones(N), np.zeros(N)
     clean = _device(X, y, w, o)
-    assert int(jaxlogreg.fit(clean[0], clean[1], weights=clean[2], offset=clean[3]).status) == Status.CONVERGED
+    fitted = jaxlogreg.fit(clean[0], clean[1], weights=clean[2], offset=clean[3])
+    assert int(fitted.status) == Status.CONVERGED
     bad = {"X": X.copy(), "y": y.copy(), "weights": w.copy(), "offset": o.copy()}
     bad["X"][5, 1] = np.nan
     bad["y"][5] = 2.0
     bad["weights"][5] = -1.0
     bad["offset"][5] = np.inf
-    args = {k: (bad[k] if k == which else v) for k, v in zip(("X", "y", "weights", "offset"), (X, y, w, o))}
+    args = {k: (bad[k] if k == which else v)
+            for k, v in zip(("X", "y", "weights", "offset"), (X, y, w, o), strict=True)}
     Xd, yd, wd, od = _device(args["X"], args["y"], args["weights"], args["offset"])
     raises(match, Xd, yd, weights=wd, offset=od)  # same signature as the clean call
-    raises(match, args["X"], args["y"], weights=args["weights"], offset=args["offset"])  # NumPy: first-call path
+    # NumPy: the first-call path
+    raises(match, args["X"], args["y"], weights=args["weights"], offset=args["offset"])
 
 
 def test_warm_inference_with_bad_values_raises():

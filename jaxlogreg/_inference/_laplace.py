@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from typing import Optional
 
 import jax
 import jax.numpy as jnp
@@ -63,7 +62,7 @@ class LaplaceResult:
     def batch_shape(self) -> tuple[int, ...]:
         return tuple(self.valid.shape)
 
-    def __getitem__(self, index) -> "LaplaceResult":
+    def __getitem__(self, index) -> LaplaceResult:
         return jax.tree_util.tree_map(lambda a: a[index], self)
 
 
@@ -78,7 +77,7 @@ def laplace(
     penalty_factor: Real[ArrayLike, " d"] | None = None,
     trials: Numeric[ArrayLike, "*#batch n"] | None = None,
     class_weight: ClassWeight = None,
-    chunk_size: Optional[int] = None,
+    chunk_size: int | None = None,
 ) -> LaplaceResult:
     """Laplace approximation to the posterior of a Bayesian binary regression with a
     Gaussian prior, for every model of a batch fitted by ``fit(..., alpha=alpha, l1_ratio=0,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import statistics
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -151,14 +151,14 @@ class InferenceResult:
     fit_intercept: bool = _static(True)
     link: str = _static("logit")
     information: str = _static("expected")
-    names: Optional[tuple[str, ...]] = _static(None)
-    yname: Optional[str] = _static(None)
+    names: tuple[str, ...] | None = _static(None)
+    yname: str | None = _static(None)
 
     @property
     def batch_shape(self) -> tuple[int, ...]:
         return tuple(self.llf.shape)
 
-    def __getitem__(self, index) -> "InferenceResult":
+    def __getitem__(self, index) -> InferenceResult:
         return jax.tree_util.tree_map(lambda a: a[index], self)
 
 
@@ -194,7 +194,7 @@ def inference(
     cov_type: str = "nonrobust",
     groups: Integer[ArrayLike, " n"] | None = None,
     alpha: float = 0.05,
-    chunk_size: Optional[int] = None,
+    chunk_size: int | None = None,
     trials: Numeric[ArrayLike, "*#batch n"] | None = None,
     class_weight: ClassWeight = None,
     information: str = "expected",
@@ -297,7 +297,7 @@ class _InferencePlan(NamedTuple):
     """``inference``'s arguments, validated (:func:`_inference_plan`)."""
 
     data: _validate.FitInputs
-    scheme: Optional[_resample.Scheme]
+    scheme: _resample.Scheme | None
     batch: tuple[int, ...]
     fit_intercept: bool
     link: str

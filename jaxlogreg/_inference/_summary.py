@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import math
-from typing import Optional
 
 import numpy as np
 
@@ -88,7 +87,7 @@ def _prsquared_note(llf: float, llnull: float, status: Status) -> str:
     return f"Note: Pseudo R-squ. is nan: McFadden's 1 - llf / llnull is undefined because {why}."
 
 
-def summary(inf: InferenceResult, index=None, names=None, *, yname: Optional[str] = None) -> str:
+def summary(inf: InferenceResult, index=None, names=None, *, yname: str | None = None) -> str:
     """A text table in the layout of statsmodels' ``LogitResults.summary()`` for one model
     (``ProbitResults.summary()`` for the probit; the model line names ``inf.link``).
 
@@ -135,7 +134,7 @@ def summary(inf: InferenceResult, index=None, names=None, *, yname: Optional[str
         ("LLR p-value:", f"{float(g['llr_pvalue']):#6.4g}".strip()),
     ]
     lines = [f"{one.link.capitalize()} Regression Results".center(width), "=" * width]
-    for (ll, lv), (rl, rv) in zip(left, right):
+    for (ll, lv), (rl, rv) in zip(left, right, strict=True):
         lpart = f"{ll}{lv:>{37 - len(ll)}}" if ll else " " * 37
         lines.append(f"{lpart}   {rl}{rv:>{38 - len(rl)}}")
     a = one.alpha
@@ -145,7 +144,7 @@ def summary(inf: InferenceResult, index=None, names=None, *, yname: Optional[str
     cols = (11, 11, 11, 11, 12, 12)
     table_width = stub + sum(cols)
     lines.append("=" * table_width)
-    lines.append(" " * stub + "".join(h.rjust(c) for h, c in zip(header, cols)))
+    lines.append(" " * stub + "".join(h.rjust(c) for h, c in zip(header, cols, strict=True)))
     lines.append("-" * table_width)
     ci = g["conf_int"]
     for j, name in enumerate(xnames):
@@ -157,7 +156,8 @@ def summary(inf: InferenceResult, index=None, names=None, *, yname: Optional[str
             _forg(float(ci[j, 0])),
             _forg(float(ci[j, 1])),
         ]
-        lines.append(name.ljust(stub) + "".join(v.strip().rjust(c) for v, c in zip(cells, cols)))
+        lines.append(name.ljust(stub)
+                     + "".join(v.strip().rjust(c) for v, c in zip(cells, cols, strict=True)))
     lines.append("=" * table_width)
     if not bool(g["valid"]):
         lines.append(

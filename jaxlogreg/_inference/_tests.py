@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -186,7 +186,7 @@ def score_test(
     restricted_columns: Sequence[int],
     weights: Numeric[ArrayLike, "*#batch n"] | _resample.Scheme | None = None,
     offset: Numeric[ArrayLike, "*#batch n"] | None = None,
-    chunk_size: Optional[int] = None,
+    chunk_size: int | None = None,
     trials: Numeric[ArrayLike, "*#batch n"] | None = None,
     class_weight: ClassWeight = None,
     information: str = "expected",

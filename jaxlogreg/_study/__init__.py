@@ -43,7 +43,15 @@ apart from the type of :class:`StudyResult` that ``_reading`` names):
 # Beside the public names: the private ones that tests, benchmarks and scripts use, and the
 # submodules themselves.
 from . import (  # noqa: F401
-    _diagnostics, _held_out, _identity, _outputs, _plots, _reading, _run, _storage, _summary,
+    _diagnostics,
+    _held_out,
+    _identity,
+    _outputs,
+    _plots,
+    _reading,
+    _run,
+    _storage,
+    _summary,
 )
 from ._held_out import _held_out_columns, _held_out_metrics, _held_out_rows, _predict  # noqa: F401
 from ._identity import study_id  # noqa: F401

@@ -40,7 +40,6 @@ A row with a fractional label ``0 < y_i < 1`` is both a positive and a negative 
 from __future__ import annotations
 
 import math
-from typing import Optional
 
 import numpy as np
 
@@ -69,7 +68,7 @@ def describe_data(X, y) -> dict:
     with np.errstate(invalid="ignore"):
         corr = np.where(np.outer(sd > 0, sd > 0), centred.T @ centred / n, np.nan)
     np.fill_diagonal(corr, np.where(sd > 0, 1.0, np.nan))
-    binary: list[Optional[dict]] = []
+    binary: list[dict | None] = []
     for j in range(d):
         values = np.unique(X[:, j])
         if len(values) != 2:
@@ -179,7 +178,7 @@ def separating_columns(X, y, weights, params, centre, fit_intercept: bool) -> di
                 empty=None, one_label=False)
 
 
-def _direction(X, y, w, params, fit_intercept: bool) -> Optional[np.ndarray]:
+def _direction(X, y, w, params, fit_intercept: bool) -> np.ndarray | None:
     """The Newton direction ``-H^+ g`` of the weighted negative log-likelihood at ``params``
     (``(k,)``, on rows ``X (n, d)``, ``y``, ``w``) when it is a recession direction there:
     every row moves toward its class or not at all (``s_i (X d)_i >= -1e-9 max |X d|``, a

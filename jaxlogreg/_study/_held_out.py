@@ -9,7 +9,6 @@ the held-out rows alone, gathered per replicate into ``(B, rows)`` with padding 
 from __future__ import annotations
 
 import functools
-from typing import Optional
 
 import jax
 import jax.numpy as jnp
@@ -52,7 +51,7 @@ def _held_out_metrics(X, y, res, held, size) -> dict:
     )
 
 
-def _held_out_columns(held) -> Optional[int]:
+def _held_out_columns(held) -> int | None:
     """Columns that hold every replicate's held-out rows (the most any replicate of the chunk
     has, rounded up to a multiple of 32 so that chunks of one scheme share a compilation), or
     None when that is not fewer than ``n``."""

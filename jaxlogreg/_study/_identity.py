@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from typing import Any, Optional
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -29,7 +29,7 @@ def study_id(settings: dict) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def _describe_scheme(scheme) -> Optional[dict]:
+def _describe_scheme(scheme) -> dict | None:
     """The scheme's class and settings (its key as data), for the record and for resuming."""
     if scheme is None:
         return None

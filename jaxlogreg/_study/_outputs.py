@@ -73,7 +73,8 @@ def report(result: StudyResult, table: str, reading: str, plots) -> str:
         "Columns: the true value (true)"
         + (", the estimate from the full data set (full)" if resample else "")
         + ", the mean estimate over the replicates used (mean)"
-        + (", mean minus the full-data estimate (mean-full, the resampling bias)" if resample else "")
+        + (", mean minus the full-data estimate (mean-full, the resampling bias)"
+           if resample else "")
         + ", mean minus the true value (mean-true"
         + (", which adds the full-data estimate's own error)" if resample else ", the bias)")
         + ", the SD of the estimates (SD), the mean model-based standard error (mean SE), "
@@ -115,7 +116,8 @@ def load(out) -> StudyResult:
         record = _io.read_json(out / "summary.json", files["summary.json"])
         reps = _io.read_npz(out / "replicates.npz", files["replicates.npz"])
         if marker.get("study_id") != study_id(record["config"]):
-            raise _io.StorageError(f"{out / _MARKER}: belongs to another study than {out / 'summary.json'}")
+            raise _io.StorageError(
+                f"{out / _MARKER}: belongs to another study than {out / 'summary.json'}")
         missing = [k for k in REPLICATE_FIELDS if k not in reps]
         if missing:
             raise _io.StorageError(f"{out / 'replicates.npz'}: lacks the fields {missing}")
@@ -127,7 +129,8 @@ def load(out) -> StudyResult:
     except _io.StorageError as e:
         raise _io.StorageError(f"{e}; {fix}") from None
     except (KeyError, TypeError, AttributeError) as e:
-        raise _io.StorageError(f"{out / 'summary.json'}: not a study summary ({e!r}); {fix}") from None
+        raise _io.StorageError(
+            f"{out / 'summary.json'}: not a study summary ({e!r}); {fix}") from None
     if reference is not None:
         reference = {k: np.asarray(v, np.float64) if isinstance(v, list) else v
                      for k, v in reference.items()}

@@ -169,8 +169,9 @@ def coefficients_figure(result: StudyResult):
             ax.axvline(full[j], color="C2", lw=1.5, ls="--", gid="full_data")
         ax.set_xlim(lo, hi)
         flip = s["sign_flip"][j]
-        ax.set_title(f"{result.names[j]}" + (f": wrong sign {flip:.1%}" if np.isfinite(flip) else ""),
-                     fontsize=9)
+        ax.set_title(
+            f"{result.names[j]}" + (f": wrong sign {flip:.1%}" if np.isfinite(flip) else ""),
+            fontsize=9)
         ax.set_xlabel(f"estimate of {result.names[j]}", fontsize=8)
         ax.set_ylabel("density", fontsize=8)
         ax.tick_params(labelsize=7)
@@ -236,8 +237,11 @@ def calibration_figure(result: StudyResult):
     fig, (ax, bar) = plt.subplots(2, 1, figsize=(5, 6), sharex=True,
                                   gridspec_kw=dict(height_ratios=(3, 1.3)))
     ax.plot([0, 1], [0, 1], color="0.6", lw=1, ls="--", label="perfect calibration", gid="perfect")
-    bars = ax.errorbar(pred[enough], obs[enough], yerr=np.clip(np.vstack([obs[enough] - lo[enough], hi[enough] - obs[enough]]), 0.0, None),
-                fmt="o-", color="C0", ms=5, capsize=3, label="held-out rows, pooled (95% Wilson)")
+    below, above = obs[enough] - lo[enough], hi[enough] - obs[enough]
+    bars = ax.errorbar(pred[enough], obs[enough],
+                       yerr=np.clip(np.vstack([below, above]), 0.0, None),
+                       fmt="o-", color="C0", ms=5, capsize=3,
+                       label="held-out rows, pooled (95% Wilson)")
     bars[0].set_gid("bins")  # the data line (the others are the caps and the bars)
     if few.any():
         ax.plot(pred[few], obs[few], "o", mfc="none", mec="0.5", ms=6, gid="few_rows",
@@ -248,9 +252,9 @@ def calibration_figure(result: StudyResult):
     ax.set_title("Calibration on the held-out rows", fontsize=11)
     ax.legend(fontsize=8, loc="upper left")
     bar.bar(centres, rows, width=0.9 / bins, color="0.6", gid="rows")
-    for x, h in zip(centres, rows):
+    for x, h in zip(centres, rows, strict=True):
         bar.text(x, h, _count(h), ha="center", va="bottom", fontsize=7, gid="row_count")
-    bar.set_xlabel("predicted probability (bins of width 1/%d)" % bins)
+    bar.set_xlabel(f"predicted probability (bins of width 1/{bins})")
     bar.set_ylabel("rows per bin")
     bar.set_ylim(0, max(rows.max() * 1.25, 1.0))
     fig.tight_layout()
@@ -272,8 +276,9 @@ def sign_flips_figure(result: StudyResult):
     lo, hi = wilson(obs, used)
     y = np.arange(len(which))[::-1]
     fig, ax = plt.subplots(figsize=(6.5, 1.0 + 0.42 * len(which)))
-    marks = ax.errorbar(obs, y, xerr=np.clip(np.vstack([obs - lo, hi - obs]), 0.0, None), fmt="o", color="k", ms=6, capsize=3,
-                label=f"observed ({used} replicates; 95% Wilson)")
+    marks = ax.errorbar(obs, y, xerr=np.clip(np.vstack([obs - lo, hi - obs]), 0.0, None),
+                        fmt="o", color="k", ms=6, capsize=3,
+                        label=f"observed ({used} replicates; 95% Wilson)")
     marks[0].set_gid("observed")
     ax.plot(pred, y, "D", mfc="none", mec="C0", ms=7, mew=1.5, gid="predicted",
             label="predicted for fresh samples (pred.)")

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -104,7 +104,7 @@ def _vif(v: float) -> str:
     return f"{v:.1f}" if v < 10 else f"{v:.0f}"
 
 
-def predicted_se_ratio(result: StudyResult) -> Optional[float]:
+def predicted_se_ratio(result: StudyResult) -> float | None:
     """The first-order prediction ``R`` of SE/SD (module docstring), None where none is made
     (an unknown scheme, or no training fraction below 1 for one that shares rows)."""
     cfg, ref = result.config, result.reference
@@ -119,7 +119,7 @@ def predicted_se_ratio(result: StudyResult) -> Optional[float]:
     return None
 
 
-def linear_sd(result: StudyResult) -> Optional[np.ndarray]:
+def linear_sd(result: StudyResult) -> np.ndarray | None:
     """``(k,)`` the first-order SD of the estimates across replicates of one data set,
     ``SE_sandwich / (R sqrt(f))`` (module docstring); None without a sandwich SE of the
     full-data fit or a prediction ``R``."""
@@ -131,7 +131,7 @@ def linear_sd(result: StudyResult) -> Optional[np.ndarray]:
     return np.asarray(ref["bse_sandwich"], np.float64) / (ratio * math.sqrt(f))
 
 
-def replicate_flip(result: StudyResult) -> Optional[np.ndarray]:
+def replicate_flip(result: StudyResult) -> np.ndarray | None:
     """``(k,)`` the predicted share of replicates of one data set with the wrong sign:
     ``Phi(-sign(t) b / SD)``, ``b`` the full-data estimate and ``SD`` its first-order spread
     (:func:`linear_sd`; the replicates' own SD for studies that lack it). None without a
@@ -167,7 +167,7 @@ class _Facts:
         self.level = float(self.cfg.get("level", 0.95))
         self.z = _NORMAL.inv_cdf(1.0 - (1.0 - self.level) / 2.0)
         # The full-data fit when there is one and it converged, else None.
-        self.full: Optional[dict] = (self.ref if self.ref is not None
+        self.full: dict | None = (self.ref if self.ref is not None
                                      and self.ref["status"] == int(Status.CONVERGED) else None)
         if self.ref is not None:
             self.n, self.m = int(self.ref["n"]), float(self.ref["n_train"])
@@ -182,10 +182,11 @@ class _Facts:
 
     # -- the data ------------------------------------------------------------------------
 
-    def data_paragraph(self) -> Optional[str]:
+    def data_paragraph(self) -> str | None:
         if self.cfg.get("model") != "seed":
             return None
-        terms = " ".join(f"{'-' if c < 0 else '+'} {abs(c):g} {nm}" for c, nm in zip(SEED_COEF, SEED_FEATURES))
+        terms = " ".join(f"{'-' if c < 0 else '+'} {abs(c):g} {nm}"
+                         for c, nm in zip(SEED_COEF, SEED_FEATURES, strict=True))
         source = (f"one draw of {self.n} rows (seed {self.cfg.get('seed', 0)}, "
                   f"jaxlogreg.make_seed_data)" if self.ref is not None
                   else f"a fresh draw of {self.n} rows per replicate")
@@ -216,10 +217,11 @@ class _Facts:
 
     # -- signs ---------------------------------------------------------------------------
 
-    def signs_paragraph(self) -> Optional[str]:
+    def signs_paragraph(self) -> str | None:
         s, t = self.s, self.t
         if self.full is not None:
-            b, se = np.asarray(self.full["params"], np.float64), np.asarray(self.full["bse"], np.float64)
+            b = np.asarray(self.full["params"], np.float64)
+            se = np.asarray(self.full["bse"], np.float64)
             with np.errstate(invalid="ignore", divide="ignore"):
                 zs = b / se
             head = (f"What the full data ({self.n} rows) say about each sign, by |estimate| / SE "
@@ -278,7 +280,7 @@ class _Facts:
             lines.append(f"- no standard error: {', '.join(undefined)}.")
         return "\n".join(lines) if len(lines) > 1 else None
 
-    def effects_paragraph(self) -> Optional[str]:
+    def effects_paragraph(self) -> str | None:
         """Statement (1): effects small against their SE, with the numbers."""
         s, t = self.s, self.t
         mean_se = np.asarray(s["mean_se"], np.float64)
@@ -300,7 +302,7 @@ class _Facts:
 
     # -- causes --------------------------------------------------------------------------
 
-    def collinearity_paragraph(self) -> Optional[str]:
+    def collinearity_paragraph(self) -> str | None:
         data = self.data
         vif = None
         if data is not None:
@@ -336,9 +338,10 @@ class _Facts:
             parts.append(part)
         severe = [cols[j] for j in inflated if vif[j] >= 10]
         return (text + " " + "; ".join(parts) + "."
-                + (f" A VIF of 10 or more ({', '.join(severe)}) is usually read as severe." if severe else ""))
+                + (f" A VIF of 10 or more ({', '.join(severe)}) is usually read as severe."
+                   if severe else ""))
 
-    def events_paragraph(self) -> Optional[str]:
+    def events_paragraph(self) -> str | None:
         data = self.data
         if data is None:
             return None
@@ -378,7 +381,7 @@ class _Facts:
 
     # -- flips across replicates ----------------------------------------------------------
 
-    def flips_paragraph(self) -> Optional[str]:
+    def flips_paragraph(self) -> str | None:
         expected = replicate_flip(self.result)
         if self.full is None or expected is None:
             return None
@@ -410,7 +413,7 @@ class _Facts:
 
     # -- bias ----------------------------------------------------------------------------
 
-    def bias_paragraph(self) -> Optional[str]:
+    def bias_paragraph(self) -> str | None:
         s, t = self.s, self.t
         used = int(s.get("used", 0))
         if used < 2:
@@ -420,7 +423,8 @@ class _Facts:
 
             if self.full is None:
                 return None
-            b, se = np.asarray(self.full["params"], np.float64), np.asarray(self.full["bse"], np.float64)
+            b = np.asarray(self.full["params"], np.float64)
+            se = np.asarray(self.full["bse"], np.float64)
             rb = resampling_bias(self.result)
             with np.errstate(invalid="ignore", divide="ignore"):
                 rb_se, err_se = np.abs(rb) / se, np.abs(b - t) / se
@@ -429,7 +433,8 @@ class _Facts:
             return (
                 "Bias, two ways: mean-full, the replicate mean minus the full-data estimate, "
                 f"is the resampling bias, what {self._resampling()} does to the estimate (mostly "
-                "maximum likelihood's small-sample bias, away from zero, at that size); mean-true, the replicate mean minus the true value, adds the "
+                "maximum likelihood's small-sample bias, away from zero, at that size); "
+                "mean-true, the replicate mean minus the true value, adds the "
                 "full data set's own error (full - true), which no resampling of it can reveal. "
                 f"Here |mean-full| is at most {rb_se[j1]:.2f} full-data SE ({self.names[j1]}), "
                 f"|full - true| up to {err_se[j2]:.2f} SE ({self.names[j2]})"
@@ -467,7 +472,7 @@ class _Facts:
 
     # -- SE/SD ---------------------------------------------------------------------------
 
-    def se_paragraph(self) -> Optional[str]:
+    def se_paragraph(self) -> str | None:
         s = self.s
         ratio = predicted_se_ratio(self.result)
         obs = np.asarray(s["se_ratio"], np.float64)
@@ -492,7 +497,8 @@ class _Facts:
         text += (f"; observed {lo:.2f}" + (f" to {hi:.2f}" if hi - lo >= 0.005 else "") + ".")
         noise = 3.0 / math.sqrt(2.0 * (used - 1))  # relative Monte Carlo SE of an SD, times 3
         gap = obs / ratio - 1.0
-        notable = [j for j in range(len(obs)) if finite[j] and abs(gap[j]) > max(_NOTABLE_GAP, noise)]
+        notable = [j for j in range(len(obs))
+                   if finite[j] and abs(gap[j]) > max(_NOTABLE_GAP, noise)]
         if notable:
             below = [j for j in notable if gap[j] < 0]
             above = [j for j in notable if gap[j] > 0]
@@ -511,8 +517,9 @@ class _Facts:
             text += (" Coverage of the true value (cover) reflects the full-data estimate's "
                      "own error more than the intervals' calibration.")
         else:
+            mc_se = math.sqrt(self.level * (1 - self.level) / used)
             bad = [self.names[j] for j in range(len(obs)) if np.isfinite(s["coverage"][j])
-                   and abs(s["coverage"][j] - self.level) > 3 * math.sqrt(self.level * (1 - self.level) / used)]
+                   and abs(s["coverage"][j] - self.level) > 3 * mc_se]
             text += (f" The Wald intervals should cover the true value {self.level:.0%} of the "
                      "time" + (f"; they do not (beyond 3 Monte Carlo SE) for {_and(bad)}, a "
                                "sign of small-sample bias or non-normal estimates." if bad
@@ -568,7 +575,7 @@ class _Facts:
             text += " " + "; ".join(causes) + "."
         return text
 
-    def _epp(self) -> Optional[float]:
+    def _epp(self) -> float | None:
         if self.data is None or len(self.t) - self.offset < 1 or not self.n:
             return None
         rare = min(float(self.data["positives"]), float(self.data["negatives"]))
@@ -576,7 +583,7 @@ class _Facts:
 
     # -- separation ----------------------------------------------------------------------
 
-    def separation_paragraph(self) -> Optional[str]:
+    def separation_paragraph(self) -> str | None:
         s = self.s
         B = int(s["replicates"])
         count = int(round(s["separated_share"] * B))
@@ -611,7 +618,8 @@ class _Facts:
                              f"positive on one side, so its coefficient runs off to {sign} "
                              "(checked on the rows)")
             else:
-                named = _and([f"{c} ({'+' if sg > 0 else '-'})" for c, sg in zip(cols, g["signs"])])
+                named = _and([f"{c} ({'+' if sg > 0 else '-'})"
+                              for c, sg in zip(cols, g["signs"], strict=True)])
                 part = (f"the direction {named} accounts for {share} of them ("
                         + ("the training rows checked to be separated along it)" if g["exact"]
                            else "the direction the coefficients took; not confirmed on the rows)"))
@@ -631,7 +639,8 @@ class _Facts:
             return ""
         level = info["values"].index(value)
         rows = info["rows"][level]
-        of_class = info["positives"][level] if cls == "positive" else rows - info["positives"][level]
+        positives = info["positives"][level]
+        of_class = positives if cls == "positive" else rows - positives
         if abs(of_class - round(of_class)) > 1e-9:
             return ""
         of_class = int(round(of_class))
@@ -651,13 +660,14 @@ class _Facts:
             how = f"its {m} training rows drawn from {self.n}"
         p = none_kept(total, kept, of_class)
         mc = math.sqrt(max(p * (1 - p), 1e-300) / B)
-        return (text + f"; a split keeps none of them ({how}) with probability C({total - of_class}, "
-                f"{kept}) / C({total}, {kept}) = {100 * p:.2f}% (hypergeometric), against "
+        return (text + f"; a split keeps none of them ({how}) with probability "
+                f"C({total - of_class}, {kept}) / C({total}, {kept}) = {100 * p:.2f}% "
+                "(hypergeometric), against "
                 f"{100 * k / B:.2f}% observed (Monte Carlo SE {100 * mc:.2f}%)")
 
     # -- held-out rows -------------------------------------------------------------------
 
-    def held_out_paragraph(self) -> Optional[str]:
+    def held_out_paragraph(self) -> str | None:
         s = self.s
         if not np.isfinite(s.get("auc", np.nan)):
             return None

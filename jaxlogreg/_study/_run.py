@@ -13,7 +13,7 @@ import dataclasses
 import functools
 import json
 import sys
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -60,14 +60,14 @@ class _Window(_resample.Scheme):
         self.base.check(n, y)
 
 
-def run_study(
+def run_study(  # noqa: C901 (to be split, issue 19)
     X=None,
     y=None,
     true_params=None,
     *,
-    scheme: Optional[_resample.Scheme] = None,
-    generate: Optional[Callable] = None,
-    num: Optional[int] = None,
+    scheme: _resample.Scheme | None = None,
+    generate: Callable | None = None,
+    num: int | None = None,
     names=None,
     fit_intercept: bool = True,
     solver="newton",
@@ -77,13 +77,13 @@ def run_study(
     level: float = 0.95,
     tol=None,
     max_iter=None,
-    batch: Optional[int] = None,
-    chunk_size: Optional[int] = None,
+    batch: int | None = None,
+    chunk_size: int | None = None,
     out=None,
     resume: bool = False,
     overwrite: bool = False,
     progress: bool = False,
-    config: Optional[dict] = None,
+    config: dict | None = None,
 ) -> StudyResult:
     """Fit every replicate of a Monte Carlo study and summarise coefficient recovery.
 
@@ -140,7 +140,8 @@ def run_study(
     if generate is not None:
         num = scheme.num if num is None and scheme is not None else num
         if num is None or isinstance(num, bool) or int(num) < 1:
-            raise ValueError(f"num: the number of replicates must be a positive integer, got {num!r}")
+            raise ValueError(
+                f"num: the number of replicates must be a positive integer, got {num!r}")
         num = int(num)
         if scheme is not None and scheme.num < num:
             raise ValueError(f"scheme: has {scheme.num} models, fewer than num = {num} replicates")
@@ -150,7 +151,8 @@ def run_study(
     if not 0.0 < float(level) < 1.0:
         raise ValueError(f"level: must be in (0, 1), got {level}")
     if cov_type not in _COV_TYPES:
-        raise ValueError(f"cov_type: a study's standard errors are one of {_COV_TYPES}, got {cov_type!r}")
+        raise ValueError(
+            f"cov_type: a study's standard errors are one of {_COV_TYPES}, got {cov_type!r}")
     if resume and overwrite:
         raise ValueError("overwrite: cannot both resume the study in out and overwrite it")
     if true_params is None:
@@ -168,11 +170,13 @@ def run_study(
         shapes = jax.eval_shape(generate, jax.ShapeDtypeStruct((), jnp.int32))
         (n, d), dtype = shapes[0].shape, shapes[0].dtype
         if shapes[1].shape != (n,):
-            raise ValueError(f"generate: must return X (n, d) and y (n,), got shapes {shapes[0].shape} and {shapes[1].shape}")
+            raise ValueError(f"generate: must return X (n, d) and y (n,), got shapes "
+                             f"{shapes[0].shape} and {shapes[1].shape}")
     k = d + int(fit_intercept)
     if true_params.shape != (k,):
         raise ValueError(
-            f"true_params: expected shape ({k},) ({'intercept first, then ' if fit_intercept else ''}"
+            f"true_params: expected shape ({k},) "
+            f"({'intercept first, then ' if fit_intercept else ''}"
             f"one per column of X), got {true_params.shape}"
         )
     names = tuple(names) if names is not None else (

@@ -40,7 +40,6 @@ import errno
 import re
 import sys
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
@@ -65,7 +64,7 @@ class _Store:
         self.overwrite = overwrite
         self.progress = progress
         self.manifest: dict[str, str] = {}  # chunk file name -> SHA-256 of its bytes
-        self.finished: Optional[StudyResult] = None
+        self.finished: StudyResult | None = None
         self._lock = contextlib.ExitStack()
         # What this run made, removed again if it fails before it has recorded a chunk:
         # folders (outermost first) and files (the lock, the record, an unrecorded chunk).
@@ -77,7 +76,7 @@ class _Store:
     def record(self) -> Path:
         return self.out / _RECORD
 
-    def __enter__(self) -> "_Store":
+    def __enter__(self) -> _Store:
         try:
             self._open()
         except BaseException:
@@ -139,7 +138,7 @@ class _Store:
                 print(f"study: {out} holds this study, finished; reading it back (pass "
                       "overwrite=True, --overwrite, to compute it again)", file=sys.stderr)
 
-    def _read_record(self) -> Optional[dict]:
+    def _read_record(self) -> dict | None:
         """The study record, None when there is none; a ``StorageError`` when it is damaged."""
         fix = (f"delete it (and {self.out / 'chunks'}), pass overwrite=True (--overwrite) to "
                f"start the study afresh, or choose another out (--out)")
@@ -161,9 +160,10 @@ class _Store:
 
     def _write_record(self) -> None:
         _io.write_json(self.record, dict(format=_FORMAT, study_id=self.study_id,
-                                         settings=self.settings, chunks=dict(sorted(self.manifest.items()))))
+                                         settings=self.settings,
+                                         chunks=dict(sorted(self.manifest.items()))))
 
-    def _strays(self) -> Optional[Path]:
+    def _strays(self) -> Path | None:
         """A file in ``out`` that a study would use or overwrite though no study record
         claims it (any file in ``chunks/``, an output), or None."""
         chunks = self.out / "chunks"
@@ -202,7 +202,7 @@ class _Store:
     def _path(self, start: int, stop: int) -> Path:
         return self.out / "chunks" / f"replicates_{start:010d}_{stop:010d}.npz"
 
-    def load(self, start: int, stop: int) -> Optional[dict]:
+    def load(self, start: int, stop: int) -> dict | None:
         """Replicates ``start .. stop - 1`` from their chunk file, checked (module
         docstring); None when the manifest does not list it or the file is gone."""
         path = self._path(start, stop)
@@ -248,7 +248,8 @@ class _Store:
                     f"{path}: field {field!r} has shape {got}, expected {want}; {fix}"
                 )
         if not np.array_equal(arrays["index"], np.arange(start, stop)):
-            raise _io.StorageError(f"{path}: its replicate indices are not {start} .. {stop - 1}; {fix}")
+            raise _io.StorageError(
+                f"{path}: its replicate indices are not {start} .. {stop - 1}; {fix}")
         return {field: arrays[field] for field in REPLICATE_FIELDS}
 
     def save(self, start: int, stop: int, piece: dict) -> None:

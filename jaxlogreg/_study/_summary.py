@@ -19,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import statistics
-from typing import Optional
 
 import jax.numpy as jnp
 import numpy as np
@@ -73,9 +72,9 @@ class StudyResult:
     true_params: np.ndarray
     replicates: dict
     summary: dict
-    reference: Optional[dict]
+    reference: dict | None
     config: dict
-    diagnostics: Optional[dict] = None
+    diagnostics: dict | None = None
 
     def table(self) -> str:
         """The per-coefficient summary as a fixed-width text table: with a full-data fit
@@ -117,7 +116,8 @@ def resampling_bias(result: StudyResult) -> np.ndarray:
         return np.asarray(result.summary["resampling_bias"], np.float64)
     if result.reference is None:
         return np.full(len(result.names), np.nan)
-    return np.asarray(result.summary["mean"], np.float64) - np.asarray(result.reference["params"], np.float64)
+    return (np.asarray(result.summary["mean"], np.float64)
+            - np.asarray(result.reference["params"], np.float64))
 
 
 def _fmt(fmt: str, value) -> str:
@@ -173,10 +173,9 @@ def summarize(reps: dict, true_params: np.ndarray, level: float, full_params=Non
         w = np.asarray(reps["reliability_weight"], np.float64)[ok]
         total = w.sum(axis=0)
         safe = np.where(total > 0, total, 1.0)
-        summary["reliability_predicted"] = np.where(
-            total > 0, np.nansum(np.asarray(reps["reliability_predicted"])[ok] * w, axis=0) / safe, np.nan)
-        summary["reliability_observed"] = np.where(
-            total > 0, np.nansum(np.asarray(reps["reliability_observed"])[ok] * w, axis=0) / safe, np.nan)
+        for key in ("reliability_predicted", "reliability_observed"):
+            pooled = np.nansum(np.asarray(reps[key])[ok] * w, axis=0) / safe
+            summary[key] = np.where(total > 0, pooled, np.nan)
         summary["reliability_weight"] = total
     return summary
 

@@ -31,7 +31,8 @@ Which to use:
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .._loss import Problem
 from . import _firth as firth

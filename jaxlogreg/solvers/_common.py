@@ -9,8 +9,6 @@ written to be vmapped over many; their reductions over rows go through
 
 from __future__ import annotations
 
-from typing import Optional
-
 import jax
 import jax.numpy as jnp
 
@@ -30,7 +28,7 @@ __all__ = [
 ]
 
 
-def any_model(x: Array, axis_name: Optional[str]) -> Array:
+def any_model(x: Array, axis_name: str | None) -> Array:
     """``x`` (a per-model bool) reduced with "or" over the vmapped axis, if named.
 
     Under ``jax.vmap(..., axis_name=axis_name)`` the result is the same for every model, so
@@ -41,7 +39,7 @@ def any_model(x: Array, axis_name: Optional[str]) -> Array:
     return jax.lax.pmax(x.astype(jnp.int32), axis_name) > 0
 
 
-def keep_going(state, axis_name: Optional[str]) -> Array:
+def keep_going(state, axis_name: str | None) -> Array:
     """Predicate of a solver's loop: this model is running (or not yet started: ``n_iter <
     0``) or, under a named axis, some model of the vmapped batch is."""
     running = (state.status == int(Status.RUNNING)) | (state.n_iter < 0)
@@ -124,7 +122,7 @@ def recession(problem: _loss.Problem, xd: Array, direction: Array) -> tuple[Arra
 
 
 def certainly_separated(
-    problem: _loss.Problem, eta: Array, consult: Array, axis_name: Optional[str]
+    problem: _loss.Problem, eta: Array, consult: Array, axis_name: str | None
 ) -> Array:
     """``()`` bool: some positively weighted row is fitted with probability 1 of its observed
     class to working precision, ``(2 y_i - 1) eta_i > -log(eps)`` at the linear predictor

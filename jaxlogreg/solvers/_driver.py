@@ -57,7 +57,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Callable, ClassVar, NamedTuple, Optional
+from collections.abc import Callable
+from typing import Any, ClassVar, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -92,7 +93,7 @@ class Context:
 
     tol: Array
     max_iter: Array
-    axis_name: Optional[str] = dataclasses.field(default=None, metadata=dict(static=True))
+    axis_name: str | None = dataclasses.field(default=None, metadata=dict(static=True))
 
 
 def default_tol(dtype) -> float:
@@ -103,7 +104,7 @@ def default_tol(dtype) -> float:
 DEFAULT_MAX_ITER = 100
 
 
-def context(tol=None, max_iter=None, dtype=None, axis_name: Optional[str] = None) -> Context:
+def context(tol=None, max_iter=None, dtype=None, axis_name: str | None = None) -> Context:
     """A :class:`Context`: ``tol`` None picks by ``dtype`` (JAX's default float when None),
     ``max_iter`` None is 100."""
     dtype = jnp.dtype(jnp.result_type(float)) if dtype is None else jnp.dtype(dtype)
@@ -144,7 +145,7 @@ class Proposal(NamedTuple):
 
     direction: Array
     slope: Array
-    quad: Optional[Array]
+    quad: Array | None
     lenient: Array
     singular: Array
     converged: Array
@@ -165,9 +166,9 @@ class State(NamedTuple):
     ``search`` the search's state; ``memory`` the solver's own (L-BFGS pairs, SGD's optax
     state); ``grad_floor (p,)`` the gradient's rounding bound
     (:func:`_common.gradient_floor`); ``tol_scale ()`` the multiplier of ``tol`` in a
-    decrement test (:func:`_common.information_scale`); ``n_iter ()`` int32 accepted steps (``-1`` before the
-    starting point is evaluated); ``status ()`` int32 :class:`~jaxlogreg.Status`,
-    ``RUNNING`` until the model stops.
+    decrement test (:func:`_common.information_scale`); ``n_iter ()`` int32 accepted steps
+    (``-1`` before the starting point is evaluated); ``status ()`` int32
+    :class:`~jaxlogreg.Status`, ``RUNNING`` until the model stops.
     """
 
     beta: Array
@@ -310,7 +311,8 @@ class Wolfe:
         dphi = jnp.sum(point.grad * state.direction)
         flat = self.curvature * jnp.abs(slope0)
         slack = 4.0 * eps * jnp.abs(f0)
-        decrease = jnp.isfinite(f) & jnp.isfinite(dphi) & (f <= f0 + self.armijo * t * slope0 + slack)
+        sufficient = f <= f0 + self.armijo * t * slope0 + slack
+        decrease = jnp.isfinite(f) & jnp.isfinite(dphi) & sufficient
         wolfe = decrease & (jnp.abs(dphi) <= flat)
         short = decrease & (dphi < -flat)
         best = wolfe | (decrease & (f <= c.best_f))
@@ -378,7 +380,8 @@ class Solver:
 
     A solver implements :meth:`propose` and :meth:`search` (and, when it keeps state of its
     own, :meth:`initial_memory`; when its objective is not :mod:`jaxlogreg._loss`'s,
-    :meth:`evaluate`; when its trial points are not ``beta + t d``, :meth:`trial`). :meth:`init`, :meth:`step` and :meth:`run` are the driver's.
+    :meth:`evaluate`; when its trial points are not ``beta + t d``, :meth:`trial`).
+    :meth:`init`, :meth:`step` and :meth:`run` are the driver's.
     """
 
     name: ClassVar[str]
@@ -450,13 +453,13 @@ class Solver:
                      _common.information_scale(problem).astype(dtype),
                      jnp.full((), -1, jnp.int32), status.astype(jnp.int32))
 
-    def init(self, problem: _loss.Problem, beta0: Array, ctx: Optional[Context] = None) -> State:
+    def init(self, problem: _loss.Problem, beta0: Array, ctx: Context | None = None) -> State:
         """State at the starting point ``beta0`` ``(p,)``, evaluated, with its stopping
         decision made (``n_iter = 0``)."""
         beta0 = jnp.asarray(beta0, problem.X.dtype)
         return self.step(problem, self.before(problem, beta0), ctx)
 
-    def step(self, problem: _loss.Problem, state: State, ctx: Optional[Context] = None) -> State:
+    def step(self, problem: _loss.Problem, state: State, ctx: Context | None = None) -> State:
         """One evaluation at the trial point and what follows from it (module docstring). A
         model that has stopped is returned unchanged."""
         ctx = context(dtype=state.loss.dtype) if ctx is None else ctx
@@ -528,13 +531,13 @@ class Solver:
     def _unsettled(self, reach: Array) -> Array:
         return reach > self.settled_reach
 
-    def run(self, problem: _loss.Problem, beta0: Array, ctx: Optional[Context] = None) -> State:
+    def run(self, problem: _loss.Problem, beta0: Array, ctx: Context | None = None) -> State:
         """Iterate :meth:`step` from ``beta0`` until the model stops; the final state."""
         beta0 = jnp.asarray(beta0, problem.X.dtype)
         return self.iterate(problem, self.before(problem, beta0), ctx)
 
     def iterate(self, problem: _loss.Problem, state: State,
-                ctx: Optional[Context] = None) -> State:
+                ctx: Context | None = None) -> State:
         """Iterate :meth:`step` from ``state`` until the model stops (under a named axis:
         until every model of the vmapped batch has)."""
         ctx = context(dtype=state.loss.dtype) if ctx is None else ctx
@@ -550,18 +553,18 @@ def functions(settings: type):
     driving it by hand: ``init(problem, beta0, ctx=None, config=None)``, ``step(problem,
     state, ctx=None, config=None)``, ``run(problem, beta0, ctx=None, config=None)``."""
 
-    def init(problem: _loss.Problem, beta0: Array, ctx: Optional[Context] = None,
+    def init(problem: _loss.Problem, beta0: Array, ctx: Context | None = None,
              config=None) -> State:
         """State at the starting point ``beta0`` ``(p,)``, evaluated, with its stopping
         decision made."""
         return (settings() if config is None else config).init(problem, beta0, ctx)
 
-    def step(problem: _loss.Problem, state: State, ctx: Optional[Context] = None,
+    def step(problem: _loss.Problem, state: State, ctx: Context | None = None,
              config=None) -> State:
         """One evaluation and what follows from it; a stopped model is returned unchanged."""
         return (settings() if config is None else config).step(problem, state, ctx)
 
-    def run(problem: _loss.Problem, beta0: Array, ctx: Optional[Context] = None,
+    def run(problem: _loss.Problem, beta0: Array, ctx: Context | None = None,
             config=None) -> State:
         """Iterate ``step`` from ``beta0`` until the model stops; the final state."""
         return (settings() if config is None else config).run(problem, beta0, ctx)
@@ -615,18 +618,18 @@ class _Layout:
         leaves = jax.tree_util.tree_leaves(tree)
         k = leaves[0].shape[0]
         groups: dict = {d: [] for d in self.dtypes}
-        for leaf, (dtype, _, size, _) in zip(leaves, self.fields):
+        for leaf, (dtype, _, size, _) in zip(leaves, self.fields, strict=True):
             groups[dtype].append(jnp.reshape(leaf, (k, size)))
         return tuple(jnp.concatenate(groups[d], axis=1) for d in self.dtypes)
 
     def unpack(self, packed: tuple):
-        arrays = dict(zip(self.dtypes, packed))
+        arrays = dict(zip(self.dtypes, packed, strict=True))
         leaves = [arrays[dtype][:, offset : offset + size].reshape((-1,) + shape)
                   for dtype, offset, size, shape in self.fields]
         return jax.tree_util.tree_unflatten(self.treedef, leaves)
 
     def zeros(self, k: int) -> tuple:
-        return tuple(jnp.zeros((k, w), d) for d, w in zip(self.dtypes, self.widths))
+        return tuple(jnp.zeros((k, w), d) for d, w in zip(self.dtypes, self.widths, strict=True))
 
 
 # Lanes refilled at once, as a share of the lanes: 1 / _REFILL.
@@ -718,7 +721,7 @@ def run_batch(solver: Solver, problem_of: Callable, start: Callable, num: int, c
             stopped = (model >= 0) & (new.status != RUNNING)
             where = jnp.where(stopped, model, num)  # num: dropped
             finished = results.pack(done(lane, new))
-            out = tuple(o.at[where].set(r, mode="drop") for o, r in zip(out, finished))
+            out = tuple(o.at[where].set(r, mode="drop") for o, r in zip(out, finished, strict=True))
             return lane, jnp.where(stopped, -1, model), states.pack(new), queued + count, out
 
         last = b == blocks - 1

@@ -82,7 +82,7 @@ logistf (R package).
 from __future__ import annotations
 
 import dataclasses
-from typing import ClassVar, NamedTuple, Optional
+from typing import ClassVar, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -166,19 +166,19 @@ class Firth(_driver.Solver):
         return Proposal(delta, slope, None, small, ~ok, converged, true, false, false,
                         jnp.ones((), grad.dtype), state.memory)
 
-    def init(self, problem: _loss.Problem, beta0: Array, ctx: Optional[Context] = None,
-             free: Optional[Array] = None) -> State:
+    def init(self, problem: _loss.Problem, beta0: Array, ctx: Context | None = None,
+             free: Array | None = None) -> State:
         """State at ``beta0``; ``free``: ``(p,)`` 0/1 mask of the coefficients to fit (None:
         all), the others stay at ``beta0``."""
         return self.step(problem, self.start(problem, beta0, free), ctx)
 
-    def run(self, problem: _loss.Problem, beta0: Array, ctx: Optional[Context] = None,
-            free: Optional[Array] = None) -> State:
+    def run(self, problem: _loss.Problem, beta0: Array, ctx: Context | None = None,
+            free: Array | None = None) -> State:
         """Iterate :meth:`step` from ``beta0`` until the model stops (``free`` as
         :meth:`init`)."""
         return self.iterate(problem, self.start(problem, beta0, free), ctx)
 
-    def start(self, problem: _loss.Problem, beta0: Array, free: Optional[Array]) -> State:
+    def start(self, problem: _loss.Problem, beta0: Array, free: Array | None) -> State:
         beta0 = jnp.asarray(beta0, problem.X.dtype)
         state = self.before(problem, beta0)
         if free is not None:
@@ -294,12 +294,12 @@ def hessian(beta: Array, problem: _loss.Problem) -> Array:
     return _observed_hessian(problem, pt, h, M)
 
 
-def _mask(memory) -> Optional[Array]:
+def _mask(memory) -> Array | None:
     """The free mask a Firth state carries, or None when every coefficient is free."""
     return None if isinstance(memory, tuple) else memory
 
 
-def _restrict(H: Array, free, fac: Optional[_linalg.Factor] = None) -> _linalg.Factor:
+def _restrict(H: Array, free, fac: _linalg.Factor | None = None) -> _linalg.Factor:
     """Factor of ``H`` restricted to the free coefficients (identity on the fixed ones);
     ``fac``, a factor of ``H`` itself, is reused when every coefficient is free."""
     if free is None:
@@ -307,21 +307,21 @@ def _restrict(H: Array, free, fac: Optional[_linalg.Factor] = None) -> _linalg.F
     return _linalg.factor(H * free[:, None] * free[None, :] + jnp.diag(1.0 - free))
 
 
-def init(problem: _loss.Problem, beta0: Array, ctx: Optional[Context] = None,
-         config: Firth = Firth(), free: Optional[Array] = None) -> State:
+def init(problem: _loss.Problem, beta0: Array, ctx: Context | None = None,
+         config: Firth = Firth(), free: Array | None = None) -> State:
     """State at the starting point ``beta0`` ``(p,)``, with its stopping decision made;
     ``free`` as :meth:`Firth.init`."""
     return config.init(problem, beta0, ctx, free)
 
 
-def step(problem: _loss.Problem, state: State, ctx: Optional[Context] = None,
+def step(problem: _loss.Problem, state: State, ctx: Context | None = None,
          config: Firth = Firth()) -> State:
     """One evaluation (a step or a halving) and the decision that follows."""
     return config.step(problem, state, ctx)
 
 
-def run(problem: _loss.Problem, beta0: Array, ctx: Optional[Context] = None,
-        config: Firth = Firth(), free: Optional[Array] = None) -> State:
+def run(problem: _loss.Problem, beta0: Array, ctx: Context | None = None,
+        config: Firth = Firth(), free: Array | None = None) -> State:
     """Iterate :func:`step` from ``beta0`` until the model stops; ``free`` as
     :meth:`Firth.init`."""
     return config.run(problem, beta0, ctx, free)

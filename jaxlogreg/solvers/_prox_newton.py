@@ -77,7 +77,7 @@ batch is done with it.
 from __future__ import annotations
 
 import dataclasses
-from typing import ClassVar, Optional
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -169,7 +169,7 @@ def _sweep(hess: Array, grad: Array, beta: Array, c: Array, delta: Array, hd: Ar
 
 
 def _subproblem(problem, beta, grad, hess, target, active, config: ProxNewton,
-                axis_name: Optional[str]):
+                axis_name: str | None):
     """Approximate minimiser ``delta`` ``(p,)`` of the subproblem and ``H delta``.
 
     Sweeps until the subproblem's least subgradient at ``beta + delta`` (max norm) is at

@@ -77,7 +77,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from typing import Any, Callable, ClassVar, NamedTuple, Optional, Union
+from collections.abc import Callable
+from typing import Any, ClassVar, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -154,8 +155,8 @@ class SGD(_driver.Solver):
         hashable (:meth:`prng_key` rebuilds it).
     """
 
-    optimizer: Optional[optax.GradientTransformation] = None
-    learning_rate: Union[float, Callable[[Array], Array], None] = None
+    optimizer: optax.GradientTransformation | None = None
+    learning_rate: float | Callable[[Array], Array] | None = None
     batch_size: int = 256
     epochs: int = 20
     key: Any = 0
@@ -222,7 +223,7 @@ class SGD(_driver.Solver):
         """The epoch bound: ``min(max_iter, epochs)``."""
         return jnp.minimum(ctx.max_iter, self.epochs)
 
-    def initial_memory(self, problem: _loss.Problem, beta0: Array) -> "SGDMemory":
+    def initial_memory(self, problem: _loss.Problem, beta0: Array) -> SGDMemory:
         _check(problem, self)
         if self.learning_rate is None or callable(self.learning_rate):
             rate = _auto_rate(problem)
@@ -304,7 +305,7 @@ SGDState = State
 # --- row order -------------------------------------------------------------------------
 
 
-def _layout(config: SGD, n: int, chunk_rows: Optional[int] = None) -> tuple[int, int, list]:
+def _layout(config: SGD, n: int, chunk_rows: int | None = None) -> tuple[int, int, list]:
     """``(b, N, sizes)``: batch size, slot count ``N = ceil(n / b) * b`` and chunk sizes
     (multiples of ``b`` summing to ``N``; one chunk unless ``chunk_rows`` is given, which
     is rounded down to a multiple of ``b``, at least ``b``)."""
@@ -325,7 +326,7 @@ def _chunk_slots(k_rows: Array, chunk, size: int) -> Array:
     return jax.random.permutation(jax.random.fold_in(k_rows, chunk), size)
 
 
-def epoch_order(config: SGD, n: int, epoch: int, chunk_rows: Optional[int] = None) -> np.ndarray:
+def epoch_order(config: SGD, n: int, epoch: int, chunk_rows: int | None = None) -> np.ndarray:
     """``(N,)`` slots in the order epoch ``epoch`` visits them (module docstring): in
     memory (``chunk_rows=None``) or as :func:`fit_streaming` walks them. Slots ``>= n`` are
     empty; consecutive runs of ``min(config.batch_size, n)`` slots are the minibatches."""
@@ -367,7 +368,7 @@ def _batch_gradient(beta: Array, problem: _loss.Problem, slots: Array, scale) ->
 
 
 def minibatch_gradient(
-    beta: Array, problem: _loss.Problem, slots: Array, n_slots: Optional[int] = None
+    beta: Array, problem: _loss.Problem, slots: Array, n_slots: int | None = None
 ) -> Array:
     """``(p,)`` unbiased minibatch estimate of the smooth gradient at ``beta`` ``(p,)``:
     ``(N / b) * sum_{i in slots} w_i (mu_i - y_i) x_i / sum_i w_i + l2 pf beta`` with
@@ -463,7 +464,7 @@ def _commit(state: _StreamState, new: _StreamState) -> _StreamState:
 
 
 
-def _shared_epoch(state: State, axis_name: Optional[str]) -> Array:
+def _shared_epoch(state: State, axis_name: str | None) -> Array:
     """Epoch number that sets the row order: the model's own, or under a named axis the
     largest among running models (unbatched, so the order is shared)."""
     if axis_name is None:
@@ -539,7 +540,7 @@ def _first_bad(name, ok, what):
         raise ValueError(f"{name}: {what} at index {tuple(int(i) for i in np.argwhere(~ok)[0])}")
 
 
-def fit_streaming(
+def fit_streaming(  # noqa: C901 (to be split, issue 19)
     X,
     y,
     weights=None,
@@ -551,7 +552,7 @@ def fit_streaming(
     fit_intercept: bool = True,
     l2=0.0,
     beta0=None,
-    chunk_rows: Optional[int] = None,
+    chunk_rows: int | None = None,
 ):
     """Fit ``B`` models over one design held in host memory, streaming row chunks to the
     device.
