@@ -75,13 +75,20 @@ def test_metrics_over_the_held_out_rows_alone_equal_the_weighted_metrics():
     p = jax.nn.sigmoid(jax.random.normal(jax.random.key(6), (B, N)))
     rows = _study._held_out_columns(held)
     assert rows is not None and sizes.max() <= rows < N
-    y_rows, p_rows, w_rows = _study._held_out_rows(jnp.asarray(y, jnp.float64), p, held, rows=rows)
+    y_rows, index, w_rows = _study._held_out_rows(jnp.asarray(y, jnp.float64), held, rows=rows)
+    p_rows = jnp.take_along_axis(p, index, axis=-1)
     assert y_rows.shape == p_rows.shape == w_rows.shape == (B, rows)
     np.testing.assert_array_equal(np.sum(w_rows, axis=1), sizes)
     # Labels of each replicate's own (the fresh-data case) are gathered the same way.
     labels = jnp.broadcast_to(jnp.asarray(y, jnp.float64), (B, N))
-    own = _study._held_out_rows(labels, p, held, rows=rows)
+    own = _study._held_out_rows(labels, held, rows=rows)
     np.testing.assert_array_equal(own[0], y_rows)
+    # The logits of the gathered rows alone equal those of every row, gathered.
+    params = jax.random.normal(jax.random.key(7), (B, X.shape[1] + 1))
+    np.testing.assert_allclose(
+        _study._held_out._predict_rows(jnp.asarray(X), params, index, True),
+        jnp.take_along_axis(_study._predict(jnp.asarray(X), params, True), index, axis=-1),
+        rtol=1e-13, atol=1e-13)
     for b in (0, 1, B - 1):  # against scikit-learn on the out-of-bag rows themselves
         test = np.asarray(held[b]) > 0
         yb, pb = y[test], np.asarray(p[b])[test]

@@ -22,32 +22,47 @@ _RELIABILITY_BINS = 10
 
 def _held_out_metrics(X, y, res, held, size) -> dict:
     """Held-out log loss, Brier score, AUC, calibration and reliability of each replicate
-    (NaN without a held-out part)."""
+    (NaN without a held-out part), as NumPy arrays: one compiled program
+    (:func:`_metrics_program`) and one transfer of its results."""
     nan = np.full((size,), np.nan)
     if held is None:
         bins = np.full((size, _RELIABILITY_BINS), np.nan)
         return dict(log_loss=nan, brier=nan, auc=nan, calibration_intercept=nan,
                     calibration_slope=nan, reliability_predicted=bins,
                     reliability_observed=bins, reliability_weight=np.zeros_like(bins))
-    eta = _predict(X, res.params, res.fit_intercept)
-    y_b = jnp.asarray(y, eta.dtype)
-    rows = _held_out_columns(held)
-    if rows is not None:
-        # The metrics (two calibration fits, a sort for the AUC) then pass over a chunk's
-        # held-out rows only: about a third of the rows of a 65% split.
-        y_b, eta, held = _held_out_rows(y_b, eta, held, rows=rows)
+    metrics = _metrics_program(X, y, res.params, held, fit_intercept=res.fit_intercept,
+                               rows=_held_out_columns(held))
+    return {key: np.asarray(value) for key, value in jax.device_get(metrics).items()}
+
+
+@functools.partial(jax.jit, static_argnames=("fit_intercept", "rows"))
+def _metrics_program(X, y, params, held, *, fit_intercept, rows):
+    """The held-out metrics of a chunk of replicates with parameters ``params (B, k)``
+    and held-out weights ``held (B, n)``, as a dict of ``(B,)`` and ``(B, bins)`` arrays.
+
+    With ``rows`` (an int), the metrics (two calibration fits, a sort for the AUC) pass over
+    each replicate's held-out rows only, gathered into ``(B, rows)`` with padding of weight 0
+    (:func:`_held_out_rows`): about a third of the rows of a 65% split. Only those rows' logits
+    are computed (a gathered product, no ``(B, n)`` array of them).
+    """
+    y = jnp.asarray(y, params.dtype)
+    if rows is None:
+        eta, y_b, w = _predict(X, params, fit_intercept), y, held
+    else:
+        y_b, index, w = _held_out_rows(y, held, rows=rows)
+        eta = _predict_rows(X, params, index, fit_intercept)
     p = jax.nn.sigmoid(eta)
-    cal = _metrics._calibration_logits(y_b, eta, held)
-    curve = _metrics.reliability_curve(y_b, p, held, n_bins=_RELIABILITY_BINS)
+    cal = _metrics._calibration_logits(y_b, eta, w)
+    curve = _metrics._reliability(y_b, p, w, n_bins=_RELIABILITY_BINS, strategy="uniform")
     return dict(
-        log_loss=np.asarray(_metrics.log_loss(y_b, p, held)),
-        brier=np.asarray(_metrics.brier_score(y_b, p, held)),
-        auc=np.asarray(_metrics.roc_auc(y_b, p, held)),
-        calibration_intercept=np.asarray(cal.intercept),
-        calibration_slope=np.asarray(cal.slope),
-        reliability_predicted=np.asarray(curve.mean_predicted),
-        reliability_observed=np.asarray(curve.fraction_positive),
-        reliability_weight=np.asarray(curve.weight),
+        log_loss=_metrics._log_loss(y_b, p, w),
+        brier=_metrics._brier(y_b, p, w),
+        auc=_metrics._roc_auc(y_b, p, w),
+        calibration_intercept=cal.intercept,
+        calibration_slope=cal.slope,
+        reliability_predicted=curve.mean_predicted,
+        reliability_observed=curve.fraction_positive,
+        reliability_weight=curve.weight,
     )
 
 
@@ -60,21 +75,43 @@ def _held_out_columns(held) -> int | None:
     return rows if rows < held.shape[-1] else None
 
 
-@functools.partial(jax.jit, static_argnames=("rows",))
-def _held_out_rows(y, p, held, *, rows):
-    """``(B, rows)`` labels, predictions (or logits) and weights of each replicate's held-out
-    rows, in
-    row order, then padding of weight 0. ``y`` is ``(n,)`` (shared) or ``(B, n)``; ``p`` and
-    ``held`` are ``(B, n)``. Weighted metrics are unchanged, up to rounding."""
+def _held_out_rows(y, held, *, rows):
+    """``(y_rows, index, w_rows)``, each ``(B, rows)``: the labels, the row numbers and the
+    weights of each replicate's held-out rows, in row order, then padding (row 0) of weight
+    0. ``y`` is ``(n,)`` (shared) or ``(B, n)``; ``held`` is ``(B, n)``. Weighted metrics
+    over these rows equal those over all ``n``, up to rounding.
+
+    A held-out row's place is the count of held-out rows before it (a running sum), and the
+    row numbers are scattered to their places (cheaper on a CPU than ``jnp.nonzero``)."""
+    n = held.shape[-1]
     nonzero = held != 0
-    index = jax.vmap(lambda m: jnp.nonzero(m, size=rows, fill_value=0)[0])(nonzero)
-    take = lambda a: jnp.take_along_axis(a, index, axis=-1)  # noqa: E731
-    filled = jnp.arange(rows)[None, :] < jnp.sum(nonzero, axis=-1, keepdims=True)
-    y_rows = y[index] if y.ndim == 1 else take(y)
-    return y_rows, take(p), jnp.where(filled, take(held), 0)
+    place = jnp.cumsum(nonzero, axis=-1, dtype=jnp.int32) - 1
+    target = jnp.where(nonzero & (place < rows), place, rows)  # rows: dropped
+    row = jnp.arange(n, dtype=jnp.int32)
+    index = jax.vmap(lambda t: jnp.zeros((rows,), jnp.int32).at[t].set(row, mode="drop"))(target)
+    filled = jnp.arange(rows)[None, :] <= place[:, -1:]
+    y_rows = y[index] if y.ndim == 1 else jnp.take_along_axis(y, index, axis=-1)
+    return y_rows, index, jnp.where(filled, jnp.take_along_axis(held, index, axis=-1), 0)
 
 
-@functools.partial(jax.jit, static_argnames=("fit_intercept",))
+def _predict_rows(X, params, index, fit_intercept):
+    """``(B, rows)`` logits of the rows ``index (B, rows)`` of ``X`` (shared ``(n, d)`` or per
+    replicate ``(B, n, d)``) for ``params (B, k)``, intercept first when ``fit_intercept``.
+
+    A shared ``X`` is read a column at a time (``X[index, j]``, gathered from one ``(n,)``
+    column into the running sum), which XLA fuses into one pass over the output; gathering
+    whole rows (``X[index]``, ``(B, rows, d)``) first is several times slower on a CPU.
+    """
+    coef = params[:, 1:] if fit_intercept else params
+    eta = jnp.broadcast_to(params[:, :1] if fit_intercept else jnp.zeros((), params.dtype),
+                           index.shape)
+    for j in range(coef.shape[-1]):
+        column = X[..., j]
+        taken = column[index] if X.ndim == 2 else jnp.take_along_axis(column, index, axis=-1)
+        eta = eta + coef[:, j:j + 1] * taken
+    return eta
+
+
 def _predict(X, params, fit_intercept):
     """``(B, n)`` linear predictors (logits) of every row for ``params (B, k)``; ``X`` shared
     ``(n, d)`` or per replicate ``(B, n, d)``. The metrics take their probabilities, the
