@@ -74,20 +74,28 @@ def stages(X, y, size: int) -> dict:
         return r
 
     W, H = stage("draw weights (splits)", lambda: _study._draw(window, y, True))
+    H_all = H
     res = stage("fit", lambda: jaxlogreg.fit(X, y, weights=W))
     stage("standard errors (inference)",
           lambda: _study._standard_errors(res, X, y, W, cov_type="nonrobust"))
-    eta = stage("predict", lambda: _study._predict(X, res.params, True))
-    yb = jnp.asarray(y, eta.dtype)
+    yb = jnp.asarray(y, res.params.dtype)
     rows = _study._held_out_columns(H)
     if rows is not None:  # as the study does: the metrics see the held-out rows only
-        yb, eta, H = stage("held-out rows",
-                           lambda: _study._held_out_rows(yb, eta, H, rows=rows))
+        gather = jax.jit(_study._held_out_rows, static_argnames=("rows",))
+        yb, index, H = stage("held-out rows", lambda: gather(yb, H, rows=rows))
+        predict = jax.jit(_study._held_out._predict_rows, static_argnames=("fit_intercept",))
+        eta = stage("predict (held-out rows)",
+                    lambda: predict(X, res.params, index, fit_intercept=True))
+    else:
+        predict = jax.jit(_study._predict, static_argnames=("fit_intercept",))
+        eta = stage("predict", lambda: predict(X, res.params, fit_intercept=True))
     p = jax.nn.sigmoid(eta)
     stage("log loss + Brier", lambda: (_metrics.log_loss(yb, p, H), _metrics.brier_score(yb, p, H)))
     stage("ROC AUC", lambda: _metrics.roc_auc(yb, p, H))
     stage("calibration (2 fits)", lambda: _metrics._calibration_logits(yb, eta, H))
     stage("reliability curve", lambda: _metrics.reliability_curve(yb, p, H))
+    stage("all held-out metrics (one program, as the study runs them)",
+          lambda: _study._held_out_metrics(X, y, res, H_all, size))
     return out
 
 

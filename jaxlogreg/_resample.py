@@ -15,7 +15,8 @@ Contract (every scheme is a :class:`Scheme`)
   other rows), the others use only its length and dtype. The result has ``y``'s dtype
   (JAX's default float when ``y`` is not floating). Weights are frequency weights (2 is the
   row twice), the convention of :mod:`jaxlogreg._loss`.
-* ``held_out(index, y) -> (n,)``: 0/1 weights of the rows model ``index`` did not train on;
+* ``held_out(index, y) -> (n,)``: 0/1 weights of the rows model ``index`` did not train on,
+  ``(weights(index, y) == 0)`` (a study derives them so from the weights it has drawn);
   ``has_held_out`` (a class attribute) says whether a scheme has them.
 * ``check(n, y=None)``: validation at the Python boundary for data of ``n`` rows; raises a
   ``ValueError`` naming the argument. ``weights`` and ``held_out`` never raise.
@@ -324,7 +325,8 @@ class Scheme(abc.ABC):
 
     @abc.abstractmethod
     def held_out(self, index, y) -> Array:
-        """``(n,)`` 0/1 weights of the rows model ``index`` did not train on."""
+        """``(n,)`` 0/1 weights of the rows model ``index`` did not train on: ``weights(index,
+        y) == 0``."""
 
     @abc.abstractmethod
     def check(self, n: int, y=None) -> None:

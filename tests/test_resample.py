@@ -280,6 +280,21 @@ def test_leave_one_out_leaves_out_row_i():
     s.check(N)
 
 
+@pytest.mark.parametrize("name", [*(n for n in SCHEMES if n != "bayesian"), "subsample",
+                                  "leave-one-out"])
+def test_held_out_rows_are_the_rows_of_training_weight_zero(name):
+    """The contract a study relies on to draw once: held_out(b, y) == (weights(b, y) == 0)
+    (the Bayesian bootstrap, whose weights are never 0, has no held-out rows)."""
+    s = {"subsample": lambda: Subsample(key(3), B, size=0.5),
+         "leave-one-out": lambda: LeaveOneOut(N)}.get(name, lambda: SCHEMES[name](key(3)))()
+    assert s.has_held_out and not BayesianBootstrap.has_held_out
+    index = jnp.arange(min(s.num, 64))
+    y = jnp.asarray(Y)
+    W = jax.vmap(s.weights, in_axes=(0, None))(index, y)
+    held = jax.vmap(s.held_out, in_axes=(0, None))(index, y)
+    np.testing.assert_array_equal(held, (W == 0).astype(W.dtype))
+
+
 # --------------------------------------------------------------------------------------------
 # Determinism, chunk invariance, dtypes, pytree behaviour
 # --------------------------------------------------------------------------------------------

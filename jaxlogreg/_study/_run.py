@@ -356,11 +356,12 @@ def _generate(generate, index):
 
 @functools.partial(jax.jit, static_argnames=("has_held_out",))
 def _draw(window, y, has_held_out):
-    """``(num, n)`` training weights and held-out weights (None without) of a window."""
+    """``(num, n)`` training weights and held-out weights (None without) of a window. The
+    held-out rows are those of training weight 0 (the schemes' contract,
+    :mod:`jaxlogreg._resample`): one draw gives both."""
     index = jnp.arange(window.num, dtype=jnp.int32)
-    in_y = None if y.ndim == 1 else 0
-    weights = jax.vmap(window.weights, in_axes=(0, in_y))(index, y)
-    held = jax.vmap(window.held_out, in_axes=(0, in_y))(index, y) if has_held_out else None
+    weights = jax.vmap(window.weights, in_axes=(0, None if y.ndim == 1 else 0))(index, y)
+    held = (weights == 0).astype(weights.dtype) if has_held_out else None
     return weights, held
 
 
