@@ -50,7 +50,6 @@ from jaxlogreg import FitResult, Status
 from jaxlogreg._inference import (
     InferenceResult,
     csv_columns,
-    inference,
     lr_test,
     score_test,
     summary,
@@ -59,6 +58,13 @@ from jaxlogreg._inference import (
     variance_inflation_factors,
     wald_test,
 )
+
+
+def inference(*args, rows=True, **kwargs):
+    """:func:`jaxlogreg.inference` with its per-row fields (``rows=True``), which most tests
+    here compare with statsmodels' residuals and influence measures."""
+    return jaxlogreg.inference(*args, rows=rows, **kwargs)
+
 
 RTOL = 1e-7
 SAME_PARAMS_RTOL = 1e-9
@@ -928,3 +934,29 @@ def test_batched_fit_then_inference_matches_statsmodels_per_split():
         np.testing.assert_allclose(inf.bse[b], ref.bse, rtol=1e-8)
         np.testing.assert_allclose(inf.pvalues[b], ref.pvalues, rtol=1e-6)
         np.testing.assert_allclose(inf.llf[b], ref.llf, rtol=1e-10)
+
+
+def test_per_row_fields_only_on_request(tmp_path):
+    """By default the per-row residuals, leverage and Cook's distances are None (their
+    ``(B, n)`` arrays are not computed); ``rows=True`` adds them and changes nothing else.
+    The exports work either way."""
+    X, Y, W, O = batch_data()
+    res = batch_fit()
+    plain = jaxlogreg.inference(res, X, Y, weights=W, offset=O, chunk_size=CHUNK)
+    full = jaxlogreg.inference(res, X, Y, weights=W, offset=O, chunk_size=CHUNK, rows=True)
+    row_fields = ("resid_response", "resid_pearson", "resid_dev", "hat_matrix_diag",
+                  "cooks_distance")
+    for field in row_fields:
+        assert getattr(plain, field) is None
+        assert getattr(full, field).shape == Y.shape
+    for field in ("params", "bse", "cov_params", "pvalues", "llf", "llnull", "deviance",
+                  "pearson_chi2", "valid"):
+        np.testing.assert_array_equal(getattr(plain, field), getattr(full, field))
+    assert set(to_dict(full)) - set(to_dict(plain)) == set(row_fields)
+    to_csv(plain, tmp_path / "plain.csv")
+    to_csv(full, tmp_path / "full.csv")
+    assert (tmp_path / "plain.csv").read_text() == (tmp_path / "full.csv").read_text()
+    assert summary(plain, index=0) == summary(full, index=0)
+    assert plain[1:3].batch_shape == (2,) and plain[1:3].hat_matrix_diag is None
+    with pytest.raises(ValueError, match="rows: expected True or False"):
+        jaxlogreg.inference(res, X, Y, weights=W, offset=O, rows="yes")

@@ -37,14 +37,13 @@ import pytest
 import statsmodels.api as sm
 from scipy import optimize, special, stats
 from statsmodels.stats import sandwich_covariance
-from test_inference import assert_same_inference, close
+from test_inference import assert_same_inference, close, inference
 
 import jaxlogreg
 from jaxlogreg import FitResult, Status
 from jaxlogreg._inference import (
     LaplaceResult,
     _null_loglik,
-    inference,
     laplace,
     predictive,
     score_test,

@@ -88,7 +88,9 @@ class InferenceResult:
       df_resid: ``(...)`` ``nobs - k``.
       nobs: ``(...)`` ``sum_i f_i t_i`` (frequency weights times trials; class weights are
         not counted).
-      resid_response: ``(..., n)`` ``t (y - mu)``.
+      resid_response: ``(..., n)`` ``t (y - mu)``. This and the next four per-row fields are
+        computed with ``inference(..., rows=True)`` and are None otherwise (``5 B n``
+        values: 40 GB in float64 for a million models of 1,000 rows).
       resid_pearson: ``(..., n)`` ``sqrt(t) (y - mu) / sqrt(v)`` (not weighted by the
         frequency or class weights, as statsmodels GLM reports it with ``freq_weights``).
       resid_dev: ``(..., n)`` ``sign(y - mu) sqrt(t d_i)`` (likewise).
@@ -139,11 +141,11 @@ class InferenceResult:
     df_model: Float[Array, "*batch"]
     df_resid: Float[Array, "*batch"]
     nobs: Float[Array, "*batch"]
-    resid_response: Float[Array, "*batch n"]
-    resid_pearson: Float[Array, "*batch n"]
-    resid_dev: Float[Array, "*batch n"]
-    hat_matrix_diag: Float[Array, "*batch n"]
-    cooks_distance: Float[Array, "*batch n"]
+    resid_response: Float[Array, "*batch n"] | None
+    resid_pearson: Float[Array, "*batch n"] | None
+    resid_dev: Float[Array, "*batch n"] | None
+    hat_matrix_diag: Float[Array, "*batch n"] | None
+    cooks_distance: Float[Array, "*batch n"] | None
     status: Int32[Array, "*batch"]
     valid: Bool[Array, "*batch"]
     alpha: float = _static(0.05)
@@ -172,6 +174,9 @@ _SCALAR_FIELDS = (
 _ARRAY_FIELDS = tuple(
     f.name for f in dataclasses.fields(InferenceResult) if not f.metadata.get("static")
 )
+# The per-row fields, computed only with inference(..., rows=True).
+ROW_FIELDS = ("resid_response", "resid_pearson", "resid_dev", "hat_matrix_diag",
+              "cooks_distance")
 
 
 def _check_inference(inf, name: str):
@@ -198,6 +203,7 @@ def inference(
     trials: Numeric[ArrayLike, "*#batch n"] | None = None,
     class_weight: ClassWeight = None,
     information: str = "expected",
+    rows: bool = False,
 ) -> InferenceResult:
     """Statsmodels-style inference for every model of a batch.
 
@@ -236,6 +242,11 @@ def inference(
         :func:`jaxlogreg.fit` (multipliers of each row's log-likelihood, statsmodels'
         ``var_weights``; module docstring).
       information: ``"expected"`` or ``"observed"``.
+      rows: also compute the per-row residuals, leverage and Cook's distances
+        (``resid_response``, ``resid_pearson``, ``resid_dev``, ``hat_matrix_diag``,
+        ``cooks_distance``, each ``(..., n)``); None by default, as statsmodels leaves
+        influence measures to ``get_influence()``: a batch's per-model results are
+        ``O(B k^2)`` values, these ``O(B n)``.
 
     Returns:
       :class:`InferenceResult` with the batch shape of ``res``. Models that did not converge
@@ -252,7 +263,8 @@ def inference(
     if groups is None:
         key = _validate.signature(
             (X, y, weights, offset, trials, res.coef, res.intercept), (alpha, chunk_size),
-            (cov_type, information, class_weight, res.fit_intercept, getattr(res, "link", None)),
+            (cov_type, information, class_weight, res.fit_intercept, getattr(res, "link", None),
+             rows),
         )
     plan = _PLANS.get(key)
     if plan is None:
@@ -268,11 +280,15 @@ def inference(
                   trials=data.trials, coef=_validate._as_array("res.coef", res.coef, dtype),
                   intercept=_validate._as_array("res.intercept", res.intercept, dtype),
                   status=_validate._as_array("res.status", res.status, jnp.dtype(jnp.int32)))
+    if not isinstance(rows, (bool, np.bool_)):
+        raise ValueError(f"rows: expected True or False, got {rows!r}")
     out = _inference(
         arrays, plan.groups, plan.cov_code, plan.crit, plan.scheme, batch_shape=plan.batch,
         fit_intercept=plan.fit_intercept, chunk_size=plan.chunk, link=plan.link,
-        information=plan.information, class_weight=plan.class_weight,
+        information=plan.information, class_weight=plan.class_weight, rows=bool(rows),
     )
+    for name in () if rows else ROW_FIELDS:
+        out[name] = None
     ok = out.pop("values_ok")
     if not data.checked:
         _validate.check_values(data.X, data.y, data.weights, data.offset, data.trials, ok=ok)
@@ -385,10 +401,10 @@ def _normal_quantile(p: float) -> float:
 @functools.partial(
     jax.jit,
     static_argnames=("batch_shape", "fit_intercept", "chunk_size", "link", "information",
-                     "class_weight"),
+                     "class_weight", "rows"),
 )
 def _inference(arrays, groups, cov_code, crit, scheme, *, batch_shape, fit_intercept,
-               chunk_size, link, information, class_weight):
+               chunk_size, link, information, class_weight, rows=True):
     """The per-model statistics as a dict of arrays.
 
     ``arrays`` holds ``X, y, weights, offset, trials`` (or None), ``coef, intercept, status``
@@ -472,9 +488,17 @@ def _inference(arrays, groups, cov_code, crit, scheme, *, batch_shape, fit_inter
         max_cox_snell = -jnp.expm1(2.0 * llnull / nobs)
 
         pearson_sq = resid * resid / var  # per trial
-        resid_pearson = jnp.sqrt(t) * resid / jnp.sqrt(var)
-        hat = w * curvature * _quadratic_rows(problem, info_inv)
-        cooks = resid_pearson**2 * hat / (k * (1.0 - hat) ** 2)
+        per_row = {}
+        if rows:
+            resid_pearson = jnp.sqrt(t) * resid / jnp.sqrt(var)
+            hat = w * curvature * _quadratic_rows(problem, info_inv)
+            per_row = dict(
+                resid_response=t * resid,
+                resid_pearson=resid_pearson,
+                resid_dev=jnp.sign(resid) * jnp.sqrt(t * unit_dev),
+                hat_matrix_diag=hat,
+                cooks_distance=resid_pearson**2 * hat / (k * (1.0 - hat) ** 2),
+            )
         return dict(
             params=beta,
             cov_params=cov,
@@ -497,11 +521,7 @@ def _inference(arrays, groups, cov_code, crit, scheme, *, batch_shape, fit_inter
             df_model=df_model,
             df_resid=df_resid,
             nobs=nobs,
-            resid_response=t * resid,
-            resid_pearson=resid_pearson,
-            resid_dev=jnp.sign(resid) * jnp.sqrt(t * unit_dev),
-            hat_matrix_diag=hat,
-            cooks_distance=cooks,
+            **per_row,
             status=a["status"],
             valid=valid,
         )

@@ -110,7 +110,7 @@ def summary(inf: InferenceResult, index=None, names=None, *, yname: str | None =
     one = _select(inf, index)
     xnames = _param_names(inf, names)
     yname = (inf.yname or "y") if yname is None else yname
-    g = {f: np.asarray(getattr(one, f)) for f in _ARRAY_FIELDS}
+    g = {f: np.asarray(getattr(one, f)) for f in _ARRAY_FIELDS if getattr(one, f) is not None}
     status = Status(int(g["status"]))
     converged = status == Status.CONVERGED
     prsquared = float(g["prsquared"])
@@ -170,13 +170,14 @@ def summary(inf: InferenceResult, index=None, names=None, *, yname: str | None =
 
 
 def to_dict(inf: InferenceResult, names=None) -> dict[str, np.ndarray]:
-    """Every array field of ``inf`` as a numpy array (batch shape in front), plus ``alpha``,
+    """Every array field of ``inf`` as a numpy array (batch shape in front; the per-row
+    fields only when :func:`inference` computed them, ``rows=True``), plus ``alpha``,
     ``cov_type``, ``fit_intercept`` and ``yname`` (as in :func:`summary`) as 0-d numpy
     arrays and ``names``, the ``(k,)`` parameter names (``names`` as in :func:`summary`;
     default: the column names of the pandas DataFrame :func:`inference` was given, else
     ``const, x1, ...``). No pandas needed."""
     _check_inference(inf, "inf")
-    out = {f: np.asarray(getattr(inf, f)) for f in _ARRAY_FIELDS}
+    out = {f: np.asarray(getattr(inf, f)) for f in _ARRAY_FIELDS if getattr(inf, f) is not None}
     out["alpha"] = np.asarray(inf.alpha)
     out["cov_type"] = np.asarray(inf.cov_type)
     out["fit_intercept"] = np.asarray(inf.fit_intercept)
@@ -212,7 +213,8 @@ def to_csv(inf: InferenceResult, path, names=None) -> None:
     g = to_dict(inf)
     B = int(np.prod(inf.batch_shape))
     k = inf.params.shape[-1]
-    flat = {f: g[f].reshape((B,) + g[f].shape[len(inf.batch_shape):]) for f in _ARRAY_FIELDS}
+    flat = {f: g[f].reshape((B,) + g[f].shape[len(inf.batch_shape):])
+            for f in _ARRAY_FIELDS if f in g}
     per_param = [
         flat["params"], flat["bse"], flat["tvalues"], flat["pvalues"],
         flat["conf_int"][..., 0], flat["conf_int"][..., 1], flat["odds_ratios"],
