@@ -41,6 +41,7 @@ likelihood intervals); G. Heinze and M. Ploner, logistf (R package).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import statistics
@@ -53,7 +54,7 @@ import numpy as np
 
 from . import _linalg, _loss, _validate
 from ._batch import chunk_of, chunked_map, shared_design, split_batch
-from ._result import FitResult
+from ._result import Batched, FitResult
 from ._status import Status
 from ._typing import ArrayLike, Float, Integer, Numeric, Real
 from .solvers import Context, _firth
@@ -65,7 +66,9 @@ __all__ = ["firth_profile", "firth_profile_intervals", "firth_lr_test", "FirthPr
 _DEFAULT_MAX_ITER = 100
 
 
-class FirthProfile(NamedTuple):
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class FirthProfile(Batched):
     """Profile penalised-likelihood inference for the tested coefficients of each model.
 
     Attributes:

@@ -22,9 +22,9 @@ Conventions
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
-from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -32,6 +32,7 @@ import numpy as np
 
 from . import _validate
 from ._fit import fit
+from ._result import Batched
 from ._typing import ArrayLike, Bool, Float, Int32, Numeric
 from ._validate import float_dtype
 
@@ -50,7 +51,9 @@ __all__ = [
 ]
 
 
-class CalibrationResult(NamedTuple):
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class CalibrationResult(Batched):
     """Calibration intercept and slope of each model (see :func:`calibration`).
 
     Attributes:
@@ -64,7 +67,9 @@ class CalibrationResult(NamedTuple):
     slope: Float[Array, "*batch"]
 
 
-class ReliabilityCurve(NamedTuple):
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class ReliabilityCurve(Batched):
     """A reliability diagram per model (see :func:`reliability_curve`).
 
     Attributes:
@@ -78,7 +83,9 @@ class ReliabilityCurve(NamedTuple):
     weight: Float[Array, "*batch n_bins"]
 
 
-class PlattCalibrator(NamedTuple):
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class PlattCalibrator(Batched):
     """Platt's sigmoid calibration of scores, one per model (see :func:`platt_scaling`).
 
     Attributes:

@@ -12,7 +12,16 @@ from ._typing import Bool, Float, Int32
 
 Array = jax.Array
 
-__all__ = ["FitResult"]
+__all__ = ["Batched", "FitResult"]
+
+
+class Batched:
+    """A batched result: a registered pytree dataclass whose array fields all have the batch
+    shape ``(...)`` in front. ``r[i]``, ``r[i:j]`` or ``r[mask]`` index every one of them
+    along the batch axes (model ``i``, not field ``i``); None fields stay None."""
+
+    def __getitem__(self, index):
+        return jax.tree_util.tree_map(lambda a: a[index], self)
 
 
 @jax.jit
@@ -24,7 +33,7 @@ def _join(intercept: jax.Array, coef: jax.Array) -> jax.Array:
 
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
-class FitResult:
+class FitResult(Batched):
     """Fitted models, one per entry of the batch shape ``(...)``.
 
     Attributes:
@@ -68,6 +77,3 @@ class FitResult:
     @property
     def batch_shape(self) -> tuple[int, ...]:
         return tuple(self.intercept.shape)
-
-    def __getitem__(self, index) -> FitResult:
-        return jax.tree_util.tree_map(lambda a: a[index], self)

@@ -388,7 +388,9 @@ def test_batched_equals_loop_and_broadcasting():
     for b in range(7):
         np.testing.assert_allclose(roc_auc(y, S[b], W[b]), auc[b], rtol=1e-14, equal_nan=True)
         one = reliability_curve(y, P[b], W[b], n_bins=7, strategy="quantile")
-        for got, want in zip(one, model(curve, b), strict=True):
+        assert jax.tree_util.tree_structure(curve[b]) == jax.tree_util.tree_structure(one)
+        for got, want in zip(jax.tree_util.tree_leaves(one), jax.tree_util.tree_leaves(curve[b]),
+                             strict=True):
             np.testing.assert_allclose(got, want, rtol=1e-14, equal_nan=True)
     # y shared by the batch is y repeated; weights (2, 7, N) against scores (7, N).
     np.testing.assert_array_equal(roc_auc(np.broadcast_to(y, S.shape), S, W), auc)
@@ -407,7 +409,8 @@ def test_metrics_under_jit_and_vmap():
     np.testing.assert_allclose(ll, log_loss(y, expit(S), W), rtol=1e-12, equal_nan=True)
     vmapped = jax.vmap(lambda p, w: reliability_curve(y, p, w, n_bins=7, strategy="quantile"))(P, W)
     direct = reliability_curve(y, P, W, n_bins=7, strategy="quantile")
-    for got, want in zip(vmapped, direct, strict=True):
+    for got, want in zip(jax.tree_util.tree_leaves(vmapped), jax.tree_util.tree_leaves(direct),
+                         strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-14, equal_nan=True)
 
 
@@ -417,7 +420,7 @@ def test_float32():
     ll, bs, auc = log_loss(y32, P32, W32), brier_score(y32, P32, W32), roc_auc(y32, S32, W32)
     curve = reliability_curve(y32, P32, W32, n_bins=10)
     res = calibration(y32, P32, W32)
-    for a in (ll, bs, auc, *curve, res.intercept, res.slope):
+    for a in (ll, bs, auc, *jax.tree_util.tree_leaves(curve), res.intercept, res.slope):
         assert a.dtype == jnp.float32
     np.testing.assert_allclose(ll, log_loss(y, P, W), rtol=1e-5, equal_nan=True)
     np.testing.assert_allclose(bs, brier_score(y, P, W), rtol=1e-5, equal_nan=True)

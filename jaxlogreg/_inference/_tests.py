@@ -10,10 +10,10 @@ valid.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from collections.abc import Sequence
-from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import _linalg, _loss, _resample, _validate
 from .._batch import chunk_of, map_models
-from .._result import FitResult
+from .._result import Batched, FitResult
 from .._status import Status
 from .._typing import ArrayLike, ClassWeight, Float, Numeric, Real
 from ._common import (
@@ -38,7 +38,9 @@ from ._results import InferenceResult, _check_inference
 Array = jax.Array
 
 
-class Chi2TestResult(NamedTuple):
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class Chi2TestResult(Batched):
     """A chi-squared test per model: ``statistic (...)``, ``df (...)``, ``pvalue (...)``."""
 
     statistic: Float[Array, "*batch"]
@@ -46,13 +48,20 @@ class Chi2TestResult(NamedTuple):
     pvalue: Float[Array, "*batch"]
 
 
-class LRTestResult(NamedTuple):
-    """A likelihood-ratio test per model: ``statistic (...)``, ``df_diff (...)``,
-    ``pvalue (...)``."""
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class LRTestResult(Batched):
+    """A likelihood-ratio test per model: ``statistic (...)``, ``df (...)`` (the difference
+    in number of parameters; also ``df_diff``, statsmodels' name), ``pvalue (...)``."""
 
     statistic: Float[Array, "*batch"]
-    df_diff: Float[Array, "*batch"]
+    df: Float[Array, "*batch"]
     pvalue: Float[Array, "*batch"]
+
+    @property
+    def df_diff(self) -> Float[Array, "*batch"]:
+        """``df``, by the name statsmodels' ``compare_lr_test`` gives it."""
+        return self.df
 
 
 @jax.jit
@@ -144,11 +153,11 @@ def _wald(params, cov, valid, R, q):
 def lr_test(inf_restricted: InferenceResult, inf_full: InferenceResult) -> LRTestResult:
     """Likelihood-ratio test of a restricted model nested in a full one, per model.
 
-    ``statistic = -2 (llf_restricted - llf_full)``, ``df_diff = df_resid_restricted -
-    df_resid_full`` (the difference in number of parameters), ``pvalue = P(chi2_df_diff >
+    ``statistic = -2 (llf_restricted - llf_full)``, ``df = df_resid_restricted -
+    df_resid_full`` (the difference in number of parameters), ``pvalue = P(chi2_df >
     statistic)``: statsmodels' ``compare_lr_test``. Both must be fitted to the same
     observations; their batch shapes broadcast. NaN where either model is not ``valid`` or
-    ``df_diff <= 0``.
+    ``df <= 0``.
     """
     _check_inference(inf_restricted, "inf_restricted")
     _check_inference(inf_full, "inf_full")
