@@ -846,6 +846,7 @@ def test_to_dict_and_to_csv_round_trip(tmp_path):
     np.testing.assert_array_equal(d["bse"], np.asarray(inf.bse))
     assert d["hat_matrix_diag"].shape == (B, 1000)
     assert str(d["cov_type"]) == "cluster" and float(d["alpha"]) == 0.05
+    assert str(d["link"]) == inf.link == "logit" and str(d["information"]) == "expected"
     path = tmp_path / "inference.csv"
     names = list(jaxlogreg.make_seed_data().feature_names)
     to_csv(inf, path, names=names)

@@ -17,7 +17,7 @@ from jax.scipy.special import ndtr
 
 from .. import _linalg, _loss, _resample, _validate
 from .._batch import chunk_of, map_models
-from .._result import FitResult
+from .._result import Batched, FitResult
 from .._status import Status
 from .._typing import ArrayLike, Bool, ClassWeight, Float, Numeric, Real
 from ._common import (
@@ -34,7 +34,7 @@ Array = jax.Array
 
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
-class LaplaceResult:
+class LaplaceResult(Batched):
     """Gaussian (Laplace) approximation ``N(mean, cov)`` to the posterior of every model of a
     batch, batch shape ``(...)`` in front of every array (:func:`laplace`).
 
@@ -62,8 +62,6 @@ class LaplaceResult:
     def batch_shape(self) -> tuple[int, ...]:
         return tuple(self.valid.shape)
 
-    def __getitem__(self, index) -> LaplaceResult:
-        return jax.tree_util.tree_map(lambda a: a[index], self)
 
 
 def laplace(

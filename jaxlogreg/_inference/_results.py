@@ -22,7 +22,7 @@ from jax.scipy.special import ndtr, xlogy
 
 from .. import _linalg, _links, _loss, _resample, _validate
 from .._batch import chunk_of, map_models
-from .._result import FitResult, _join
+from .._result import Batched, FitResult, _join
 from .._status import Status
 from .._typing import ArrayLike, Bool, ClassWeight, Float, Int32, Integer, Numeric
 from ._common import (
@@ -51,7 +51,7 @@ COV_TYPES = ("nonrobust", "HC0", "HC1", "cluster")
 
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
-class InferenceResult:
+class InferenceResult(Batched):
     """Inference for a batch of models, batch shape ``(...)`` in front of every array.
 
     ``k`` is the number of parameters (intercept first when fitted), ``n`` the number of rows.
@@ -160,8 +160,6 @@ class InferenceResult:
     def batch_shape(self) -> tuple[int, ...]:
         return tuple(self.llf.shape)
 
-    def __getitem__(self, index) -> InferenceResult:
-        return jax.tree_util.tree_map(lambda a: a[index], self)
 
 
 _SCALAR_FIELDS = (

@@ -172,15 +172,17 @@ def summary(inf: InferenceResult, index=None, names=None, *, yname: str | None =
 def to_dict(inf: InferenceResult, names=None) -> dict[str, np.ndarray]:
     """Every array field of ``inf`` as a numpy array (batch shape in front; the per-row
     fields only when :func:`inference` computed them, ``rows=True``), plus ``alpha``,
-    ``cov_type``, ``fit_intercept`` and ``yname`` (as in :func:`summary`) as 0-d numpy
-    arrays and ``names``, the ``(k,)`` parameter names (``names`` as in :func:`summary`;
-    default: the column names of the pandas DataFrame :func:`inference` was given, else
-    ``const, x1, ...``). No pandas needed."""
+    ``cov_type``, ``fit_intercept``, ``link``, ``information`` and ``yname`` (as in
+    :func:`summary`) as 0-d numpy arrays and ``names``, the ``(k,)`` parameter names
+    (``names`` as in :func:`summary`; default: the column names of the pandas DataFrame
+    :func:`inference` was given, else ``const, x1, ...``). No pandas needed."""
     _check_inference(inf, "inf")
     out = {f: np.asarray(getattr(inf, f)) for f in _ARRAY_FIELDS if getattr(inf, f) is not None}
     out["alpha"] = np.asarray(inf.alpha)
     out["cov_type"] = np.asarray(inf.cov_type)
     out["fit_intercept"] = np.asarray(inf.fit_intercept)
+    out["link"] = np.asarray(inf.link)
+    out["information"] = np.asarray(inf.information)
     out["names"] = np.asarray(_param_names(inf, names))
     out["yname"] = np.asarray(inf.yname or "y")
     return out
