@@ -220,9 +220,11 @@ def study(args, out=None) -> object:
     print(result.table(), file=out)
     print("", file=out)
     print(
-        "flip: share of replicates whose estimate has the wrong sign; pred.: the share "
-        "predicted from the standard error; cover: coverage of the true value by the 95% "
-        "Wald interval.",
+        "full: the full-data estimate; mean-full: the replicates' mean minus it (the "
+        "resampling bias); mean-true: their mean minus the true value; SE/SD: the mean "
+        "standard error over the replicates' spread; flip: share of replicates whose "
+        "estimate has the wrong sign; pred.: the share predicted from the standard error; "
+        "cover: coverage of the true value by the 95% Wald interval.",
         file=out,
     )
     print("", file=out)

@@ -307,3 +307,18 @@ def test_the_default_chunk_lets_a_study_of_one_chunk_show_progress(monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         jaxlogreg.run_study(X, y, TRUE, scheme=scheme(num=10_000))
     assert sizes == [1250]
+
+
+def test_a_dataframe_names_the_study_coefficients():
+    """A pandas DataFrame's columns name the coefficients, as statsmodels names them; the
+    replicates are those of the same data as an array."""
+    import pandas as pd
+
+    X, y = data()
+    frame = pd.DataFrame(X, columns=["age", "dose", "score"])
+    named = jaxlogreg.run_study(frame, pd.Series(y, name="event"), TRUE, scheme=scheme(), batch=60)
+    assert named.names == ("intercept", "age", "dose", "score")
+    plain = splits_study(batch=60)
+    assert plain.names == ("intercept", "x1", "x2", "x3")
+    np.testing.assert_array_equal(named.replicates["params"], plain.replicates["params"])
+    assert [line.split()[0] for line in named.table().splitlines()[1:]] == list(named.names)

@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _resample, solvers
+from .. import _resample, _validate, solvers
 from .._fit import fit
 from .._inference import inference, variance_inflation_factors
 from .._status import Status
@@ -97,7 +97,8 @@ def run_study(  # noqa: C901 (to be split, issue 19)
       generate: ``generate(index) -> (X (n, d), y (n,))``, a pure, vmappable JAX function
         of an int32 replicate index: fresh data per replicate.
       num: number of replicates with ``generate`` (default ``scheme.num``).
-      names: ``(k,)`` parameter names (default ``intercept, x1, x2, ...``).
+      names: ``(k,)`` parameter names (default ``intercept`` and a pandas DataFrame ``X``'s
+        column names, else ``intercept, x1, x2, ...``).
       fit_intercept, solver, alpha, l1_ratio, tol, max_iter, chunk_size: as
         :func:`jaxlogreg.fit`; ``cov_type`` as :func:`jaxlogreg.inference`.
       level: confidence level of the Wald intervals whose coverage is reported.
@@ -158,6 +159,7 @@ def run_study(  # noqa: C901 (to be split, issue 19)
     if true_params is None:
         raise ValueError("true_params: the parameters the data were generated from are needed")
     true_params = np.asarray(true_params, dtype=np.float64)
+    columns = _validate.column_names(X)  # a pandas DataFrame's, before it becomes an array
     if X is not None:
         X = jnp.asarray(X)
         y = jnp.asarray(y)
@@ -179,9 +181,10 @@ def run_study(  # noqa: C901 (to be split, issue 19)
             f"({'intercept first, then ' if fit_intercept else ''}"
             f"one per column of X), got {true_params.shape}"
         )
-    names = tuple(names) if names is not None else (
-        (("intercept",) if fit_intercept else ()) + tuple(f"x{j + 1}" for j in range(d))
-    )
+    if names is None:
+        columns = columns if columns is not None else tuple(f"x{j + 1}" for j in range(d))
+        names = (("intercept",) if fit_intercept else ()) + columns
+    names = tuple(names)
     if len(names) != k:
         raise ValueError(f"names: expected {k} names, got {len(names)}")
     solvers.resolve(solver, k, float(l1_ratio))  # an unknown solver raises, naming it
