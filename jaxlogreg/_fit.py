@@ -323,7 +323,7 @@ def _padded_size(prep: _Prepared, scheme: _resample.Scheme, start, alpha) -> int
     """
     data = prep.data
     if "num" not in {f.name for f in dataclasses.fields(scheme)}:  # type: ignore[arg-type]
-        return None  # no scheme, or one whose size is not a field (k-fold, leave-one-out)
+        return None  # a scheme whose size is not a field (k-fold, leave-one-out)
     B = scheme.num
     shared = (data.batch_shape == (B,) and data.X.ndim == 2 and data.y.ndim == 1
               and all(a is None or np.ndim(a) <= 1
