@@ -303,6 +303,35 @@ def _static(default=dataclasses.MISSING):
     return dataclasses.field(default=default, metadata=dict(static=True))
 
 
+def scheme_node(cls):
+    """Register the frozen dataclass ``cls`` (a :class:`Scheme`) as a pytree whose structure
+    names its class: fields with ``metadata=dict(static=True)`` are static (with the class,
+    the node's data), the others leaves; unflattening calls ``cls(**fields)``.
+
+    ``jax.tree_util.register_dataclass`` would do the same, but the tree structures it makes
+    compare equal across classes with the same fields (``Bootstrap(key, B)`` and
+    ``BayesianBootstrap(key, B)``), so a compiled program of one scheme could be taken for
+    the other's. Here the class is part of the structure.
+    """
+    fields = dataclasses.fields(cls)
+    data = tuple(f.name for f in fields if not f.metadata.get("static"))
+    meta = tuple(f.name for f in fields if f.metadata.get("static"))
+
+    def flatten_with_keys(x):
+        children = tuple((jax.tree_util.GetAttrKey(n), getattr(x, n)) for n in data)
+        return children, (cls, *(getattr(x, n) for n in meta))
+
+    def flatten(x):
+        return tuple(getattr(x, n) for n in data), (cls, *(getattr(x, n) for n in meta))
+
+    def unflatten(aux, children):
+        fields = dict(zip(meta, aux[1:], strict=True)) | dict(zip(data, children, strict=True))
+        return cls(**fields)
+
+    jax.tree_util.register_pytree_with_keys(cls, flatten_with_keys, unflatten, flatten)
+    return cls
+
+
 class Scheme(abc.ABC):
     """A batch of ``num`` weightings of the rows of one data set; see the module docstring.
 
@@ -345,7 +374,7 @@ class Scheme(abc.ABC):
         return jax.random.fold_in(self.key, index)
 
 
-@jax.tree_util.register_dataclass
+@scheme_node
 @dataclasses.dataclass(frozen=True, eq=False)
 class Bootstrap(Scheme):
     """The nonparametric bootstrap (Efron 1979): ``num`` resamples of the ``n`` rows.
@@ -384,7 +413,7 @@ class Bootstrap(Scheme):
         _check_y(y, _check_n(n))
 
 
-@jax.tree_util.register_dataclass
+@scheme_node
 @dataclasses.dataclass(frozen=True, eq=False)
 class Splits(Scheme):
     """Repeated random train/test splits (Monte Carlo cross-validation).
@@ -466,7 +495,7 @@ class Splits(Scheme):
                     )
 
 
-@jax.tree_util.register_dataclass
+@scheme_node
 @dataclasses.dataclass(frozen=True, eq=False)
 class KFold(Scheme):
     """Repeated k-fold cross-validation: ``num = k * repeats`` models.
@@ -549,7 +578,7 @@ class KFold(Scheme):
                     )
 
 
-@jax.tree_util.register_dataclass
+@scheme_node
 @dataclasses.dataclass(frozen=True, eq=False)
 class Subsample(Scheme):
     """m-out-of-n subsampling without replacement (Politis, Romano and Wolf 1999).
@@ -608,7 +637,7 @@ class Subsample(Scheme):
             )
 
 
-@jax.tree_util.register_dataclass
+@scheme_node
 @dataclasses.dataclass(frozen=True, eq=False)
 class BayesianBootstrap(Scheme):
     """The Bayesian bootstrap (Rubin 1981): Dirichlet(1, ..., 1) weights scaled to sum to n.
@@ -652,7 +681,7 @@ class BayesianBootstrap(Scheme):
         _check_y(y, _check_n(n))
 
 
-@jax.tree_util.register_dataclass
+@scheme_node
 @dataclasses.dataclass(frozen=True, eq=False)
 class LeaveOneOut(Scheme):
     """The jackknife: ``n`` models, model ``i`` leaving out row ``i`` (weight 0, the rest 1).

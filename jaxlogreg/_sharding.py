@@ -134,7 +134,7 @@ def as_mesh(devices: Devices) -> Mesh:
 # --------------------------------------------------------------------------------------------
 
 
-@jax.tree_util.register_dataclass
+@_resample.scheme_node
 @dataclasses.dataclass(frozen=True, eq=False)
 class _Indexed(_resample.Scheme):
     """Models ``index[0], index[1], ...`` of ``base``, renumbered ``0 .. num - 1``.

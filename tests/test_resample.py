@@ -280,6 +280,22 @@ def test_leave_one_out_leaves_out_row_i():
     s.check(N)
 
 
+def test_schemes_of_one_shape_are_told_apart_by_a_compiled_program():
+    """Bootstrap(key, B) and BayesianBootstrap(key, B) have the same fields; their tree
+    structures must still differ (they name the class), or a program compiled for one could
+    be run for the other."""
+    boot, bayes = Bootstrap(key(9), 30), BayesianBootstrap(key(9), 30)
+    assert jax.tree_util.tree_structure(boot) != jax.tree_util.tree_structure(bayes)
+    y = jnp.asarray(Y)
+    weights = jax.jit(lambda s: s.materialize(y))
+    W_boot, W_bayes = weights(boot), weights(bayes)
+    np.testing.assert_array_equal(W_boot, boot.materialize(y))
+    np.testing.assert_array_equal(W_bayes, bayes.materialize(y))
+    assert np.all(np.asarray(W_bayes) > 0) and np.all(np.asarray(W_boot) == np.round(W_boot))
+    rebuilt = jax.tree_util.tree_map(lambda a: a, bayes)
+    assert type(rebuilt) is BayesianBootstrap and rebuilt.num == 30
+
+
 @pytest.mark.parametrize("name", [*(n for n in SCHEMES if n != "bayesian"), "subsample",
                                   "leave-one-out"])
 def test_held_out_rows_are_the_rows_of_training_weight_zero(name):

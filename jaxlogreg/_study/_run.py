@@ -36,7 +36,7 @@ _CHUNK_ELEMENTS = 10_000_000
 _PROGRESS_CHUNKS = 8
 
 
-@jax.tree_util.register_dataclass
+@_resample.scheme_node
 @dataclasses.dataclass(frozen=True, eq=False)
 class _Window(_resample.Scheme):
     """Models ``start .. start + num - 1`` of ``base``, renumbered from 0 (``start`` is
