@@ -39,13 +39,15 @@ A scheme passes through ``jax.jit`` as an ordinary argument: the key is its only
 every other field is static metadata (a new key does not recompile; a new ``num`` does).
 Keys may be new-style (``jax.random.key(0)``) or raw ``uint32`` (``jax.random.PRNGKey(0)``);
 the two give the same weights for the same seed.
+
+The contract and the schemes are here; the schemes' exact draws are in
+:mod:`jaxlogreg._resample_draw`, their argument checks in :mod:`jaxlogreg._resample_checks`.
 """
 
 from __future__ import annotations
 
 import abc
 import dataclasses
-import functools
 import numbers
 from typing import TYPE_CHECKING, ClassVar
 
@@ -54,6 +56,26 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _validate
+from ._resample_checks import (
+    _MAX_MODELS,
+    _check_key,
+    _check_n,
+    _check_y,
+    _class_sizes,
+    _first,
+    _flag,
+    _fraction,
+    _positive_int,
+)
+from ._resample_draw import (
+    _class_counts,
+    _deal,
+    _fixed_order_sum,
+    _fold_bounds,
+    _rounded,
+    _stratified_without_replacement,
+    _without_replacement,
+)
 from ._validate import float_dtype
 
 Array = jax.Array
@@ -62,236 +84,6 @@ __all__ = [
     "Scheme", "Bootstrap", "Splits", "KFold", "Subsample", "BayesianBootstrap", "LeaveOneOut",
     "data_inputs",
 ]
-
-
-# --------------------------------------------------------------------------------------------
-# Argument checks (Python boundary)
-# --------------------------------------------------------------------------------------------
-
-
-@functools.cache
-def _raw_key_shape() -> tuple[int, ...]:
-    """Shape of a raw ``uint32`` key of JAX's default PRNG implementation (``(2,)`` for
-    threefry)."""
-    return jax.eval_shape(lambda: jax.random.key_data(jax.random.key(0))).shape
-
-
-def _check_key(key) -> None:
-    """A single PRNG key: new-style (scalar, key dtype) or raw (``uint32``, one key's shape).
-
-    Only concrete arrays and Python numbers are checked: the dataclass is rebuilt with other
-    leaves (tracers, placeholders, abstract values) whenever JAX unflattens it, and those
-    must pass through.
-    """
-    if isinstance(key, numbers.Number) and not isinstance(key, bool):
-        raise ValueError(
-            f"key: expected a PRNG key such as jax.random.key({key!r}), got the number {key!r}"
-        )
-    if isinstance(key, jax.core.Tracer) or not isinstance(key, (np.ndarray, jax.Array)):
-        return
-    if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
-        if key.shape != ():
-            raise ValueError(f"key: expected one PRNG key, got a key array of shape {key.shape}")
-    elif key.dtype != np.uint32 or key.shape != _raw_key_shape():
-        raise ValueError(
-            "key: expected a PRNG key from jax.random.key(seed) or jax.random.PRNGKey(seed), "
-            f"got an array of dtype {key.dtype} and shape {key.shape}"
-        )
-
-
-# Models are indexed by int32 inside a fit: a scheme has at most this many.
-_MAX_MODELS = 2**31 - 1
-
-
-def _positive_int(name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name}: expected an int >= {minimum}, got {value!r}")
-    value = int(value)
-    if value < minimum:
-        raise ValueError(f"{name}: expected an int >= {minimum}, got {value}")
-    if value > _MAX_MODELS:
-        raise ValueError(f"{name}: at most {_MAX_MODELS:,} (2**31 - 1), got {value:,}")
-    return int(value)
-
-
-def _fraction(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name}: expected a float in (0, 1), got {value!r}")
-    if not 0.0 < float(value) < 1.0:
-        raise ValueError(f"{name}: expected a float in (0, 1), got {value}")
-    return float(value)
-
-
-def _flag(name: str, value) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name}: expected True or False, got {value!r}")
-    return bool(value)
-
-
-def _rounded(fraction: float, count):
-    """``round(fraction * count)``, half to even (Python's ``round`` and NumPy's), on the
-    float64 product; ``count`` an int or an integer array."""
-    return np.round(fraction * np.asarray(count, dtype=np.float64)).astype(np.int64)
-
-
-def _check_n(n) -> int:
-    return _positive_int("n", n)
-
-
-def _check_y(y, n: int):
-    """``y (..., n)`` as a NumPy array, or None when absent or traced (then the checks of
-    its values are skipped)."""
-    if y is None:
-        return None
-    shape = np.shape(y)
-    if len(shape) == 0 or shape[-1] != n:
-        raise ValueError(f"y: expected shape (..., n) with n = {n}, got shape {shape}")
-    if isinstance(y, jax.core.Tracer):
-        return None
-    return np.asarray(y)
-
-
-def _first(bad: np.ndarray) -> tuple[tuple[int, ...], str]:
-    """The index of the first True entry of ``bad`` (over the batch axes of ``y``) and the
-    words ``" in model (i, ...)"`` naming it (``()`` and ``""`` for one model)."""
-    bad = np.asarray(bad)
-    if bad.ndim == 0:
-        return (), ""
-    i = tuple(int(j) for j in np.argwhere(bad)[0])
-    return i, f" in model {i}"
-
-
-def _class_sizes(y: np.ndarray, n: int):
-    """Rows of class 1 (``y == 1``) and of class 0 (the rest), per model ``(...)``."""
-    n1 = np.asarray(np.sum(y == 1, axis=-1))
-    return n - n1, n1
-
-
-# --------------------------------------------------------------------------------------------
-# Drawing (jit- and vmap-friendly, exact)
-# --------------------------------------------------------------------------------------------
-
-
-def _below(key, bound: Array) -> Array:
-    """``(n,)`` int32: independent draws ``r_i`` from ``{0, ..., bound_i - 1}``, for int32
-    ``bound (n,)`` in ``[1, 2^31)``.
-
-    ``r_i = floor(v_i * bound_i / 2^32)`` for a random 32-bit word ``v_i`` (Lemire's
-    multiply-shift: the high word of the 64-bit product, assembled from 16-bit halves so
-    that no 64-bit integer is needed). So ``P(r_i < a) = ceil(a 2^32 / bound_i) / 2^32``:
-    within ``2^-32`` of ``a / bound_i``, exactly 1 for ``a = bound_i`` and exactly 0 for
-    ``a = 0``. Integer work only, the same with float64 on or off.
-    """
-    v = jax.random.bits(key, bound.shape, jnp.uint32)
-    b = bound.astype(jnp.uint32)
-    half = jnp.uint32(0xFFFF)
-    v0, v1, b0, b1 = v & half, v >> 16, b & half, b >> 16
-    low = v1 * b0 + ((v0 * b0) >> 16)  # every partial product and sum fits in 32 bits
-    mid = v0 * b1 + (low & half)
-    return (v1 * b1 + (low >> 16) + (mid >> 16)).astype(jnp.int32)
-
-
-def _deal(key, n: int, bounds: Array, group, strata=None) -> Array:
-    """``(n,)`` bool: the rows in group ``group`` of a uniformly random assignment of the
-    ``n`` rows to groups ``0..J`` of fixed sizes (fixed per stratum, with ``strata``).
-
-    ``bounds (C, J)`` int32 gives, for stratum ``c``, the cumulative sizes of groups
-    ``0..J-1``: group ``j`` gets ``bounds[c, j] - bounds[c, j - 1]`` of the stratum's rows
-    and group ``J`` the rest (the bounds are nondecreasing and at most the stratum's size).
-    Without ``strata`` there is one stratum (``C = 1``); with ``strata (n,)`` bool, stratum
-    1 is its True rows and stratum 0 the others (``C = 2``). ``group`` is an int in
-    ``[0, J]``, traced or not.
-
-    Sequential sampling (Fan, Muller and Rezucha 1962; for ``J = 1`` Knuth's Algorithm S):
-    the rows are visited in order, and row ``i`` of stratum ``c`` joins group ``j`` with
-    probability (room left in ``j``) / (rows of ``c`` left, ``i`` included). Every
-    assignment with these sizes is then equally likely: a uniform ``m``-subset for
-    ``J = 1``, a uniform partition into folds of the given sizes for k-fold. Row ``i``
-    draws ``r`` uniform in ``[0, rows left)`` (:func:`_below`) and joins the first group
-    whose remaining cumulative size exceeds ``r`` (for ``J = 1``: it is taken when
-    ``r < rows still needed``). Each probability is exact to within ``2^-32`` and the
-    sizes are exact: when every row left is needed the test is ``r < rows left``, always
-    true, and when none is needed it is ``r < 0``, never true (likewise a full group is
-    never chosen). All of it is integer work, independent of the dtype and of float64.
-
-    Cost: ``n`` sequential steps (one ``lax.scan`` over the rows) of ``O(J)`` integer
-    operations, vectorised across the models of a vmapped chunk; ``O(n)`` memory.
-    """
-    row = jnp.arange(n, dtype=jnp.int32)
-    if strata is None:
-
-        def step(room, r):
-            passed = room > r  # groups at or after the row's group
-            return room - passed, jnp.sum(~passed, dtype=jnp.int32) == group
-
-        _, dealt = jax.lax.scan(step, bounds[0], _below(key, n - row))
-        return dealt
-
-    ones = strata.astype(jnp.int32)
-    ones_before = jnp.cumsum(ones, dtype=jnp.int32) - ones
-    n1 = jnp.sum(ones, dtype=jnp.int32)
-    left = jnp.where(strata, n1 - ones_before, (n - n1) - (row - ones_before))
-
-    def step_stratified(room, x):
-        (room0, room1), (r, one) = room, x
-        passed = jnp.where(one, room1, room0) > r
-        room = room0 - (passed & ~one), room1 - (passed & one)
-        return room, jnp.sum(~passed, dtype=jnp.int32) == group
-
-    _, dealt = jax.lax.scan(step_stratified, (bounds[0], bounds[1]), (_below(key, left), strata))
-    return dealt
-
-
-def _class_counts(y: Array) -> tuple[Array, Array, Array]:
-    """``(strata, n0, n1)``: ``y == 1`` and the int32 sizes of class 0 and class 1."""
-    strata = y == 1
-    n1 = jnp.sum(strata, dtype=jnp.int32)
-    return strata, y.shape[-1] - n1, n1
-
-
-def _without_replacement(key, n: int, size: int) -> Array:
-    """``(n,)`` bool: a uniformly random subset of exactly ``size`` rows (:func:`_deal`)."""
-    return _deal(key, n, jnp.full((1, 1), size, jnp.int32), 0)
-
-
-def _stratified_without_replacement(key, y: Array, fraction: float) -> Array:
-    """``(n,)`` bool: ``round(fraction * n_c)`` rows drawn uniformly without replacement
-    within each class ``c`` of ``y`` (:func:`_deal`).
-
-    The rounded sizes come from a table over every possible class size ``0..n`` made by
-    :func:`_rounded` (``n + 1`` int32 constants), so the rule is exactly Python's
-    ``round`` on the float64 product in every dtype, also with float64 off.
-    """
-    n = y.shape[-1]
-    strata, n0, n1 = _class_counts(y)
-    sizes = jnp.asarray(_rounded(fraction, np.arange(n + 1)), jnp.int32)
-    return _deal(key, n, jnp.stack([sizes[n0], sizes[n1]])[:, None], 0, strata)
-
-
-def _fold_bounds(k: int, count, offset=0):
-    """Cumulative sizes of folds ``0..k-2`` when positions ``offset .. offset + count - 1``
-    are dealt round-robin (position ``p`` to fold ``p % k``): fold ``f`` gets
-    ``count // k + ((f - offset) % k < count % k)`` rows. NumPy for int arguments, JAX
-    int32 for traced ones."""
-    xp = np if isinstance(count, int) and isinstance(offset, int) else jnp
-    f = xp.arange(k)
-    sizes = count // k + ((f - offset) % k < count % k)
-    return xp.cumsum(sizes[:-1], dtype=xp.int32)
-
-
-def _fixed_order_sum(x: Array) -> Array:
-    """``sum(x)`` of ``x (n,)``, added in pairs in a fixed order.
-
-    Unlike ``jnp.sum`` (whose order XLA chooses, and chooses differently for a batch of rows
-    under ``vmap`` than for one row), every addition here is elementwise, so the result is
-    the same bit for bit however the models are batched. Pairwise summation also keeps the
-    rounding error at ``O(log n)`` ulps.
-    """
-    while x.shape[0] > 1:
-        if x.shape[0] % 2:
-            x = jnp.concatenate([x, jnp.zeros((1,), x.dtype)])
-        x = x[0::2] + x[1::2]
-    return x[0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -374,9 +166,43 @@ class Scheme(abc.ABC):
         return jax.random.fold_in(self.key, index)
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
+class _Drawn(Scheme):
+    """A scheme of ``num`` models drawn from the PRNG ``key`` (model ``b`` from
+    ``fold_in(key, b)``): both fields checked; :meth:`check` checks the shapes, all that a
+    scheme without conditions on ``n`` or ``y`` needs."""
+
+    key: Array
+    num: int = _static()
+
+    def __post_init__(self):
+        _check_key(self.key)
+        object.__setattr__(self, "num", _positive_int("num", self.num))
+
+    def check(self, n: int, y=None) -> None:
+        _check_y(y, _check_n(n))
+
+
+class _Subset(Scheme):
+    """A scheme whose model trains on a subset of the rows (:meth:`_train`): weight 1 there,
+    0 elsewhere; ``held_out`` is the complement."""
+
+    has_held_out: ClassVar[bool] = True
+
+    @abc.abstractmethod
+    def _train(self, index, y) -> Array:
+        """``(n,)`` bool: the rows model ``index`` trains on."""
+
+    def weights(self, index, y) -> Array:
+        return self._train(index, y).astype(float_dtype(y))
+
+    def held_out(self, index, y) -> Array:
+        return (~self._train(index, y)).astype(float_dtype(y))
+
+
 @scheme_node
 @dataclasses.dataclass(frozen=True, eq=False)
-class Bootstrap(Scheme):
+class Bootstrap(_Drawn):
     """The nonparametric bootstrap (Efron 1979): ``num`` resamples of the ``n`` rows.
 
     Model ``b`` draws ``n`` rows uniformly with replacement; its weights are the counts,
@@ -391,13 +217,7 @@ class Bootstrap(Scheme):
       num: the number of resamples ``B``.
     """
 
-    key: Array
-    num: int = _static()
     has_held_out: ClassVar[bool] = True
-
-    def __post_init__(self):
-        _check_key(self.key)
-        object.__setattr__(self, "num", _positive_int("num", self.num))
 
     def _counts(self, index, n: int) -> Array:
         rows = jax.random.randint(self._model_key(index), (n,), 0, n, dtype=jnp.int32)
@@ -409,13 +229,10 @@ class Bootstrap(Scheme):
     def held_out(self, index, y) -> Array:
         return (self._counts(index, y.shape[-1]) == 0).astype(float_dtype(y))
 
-    def check(self, n: int, y=None) -> None:
-        _check_y(y, _check_n(n))
-
 
 @scheme_node
 @dataclasses.dataclass(frozen=True, eq=False)
-class Splits(Scheme):
+class Splits(_Drawn, _Subset):
     """Repeated random train/test splits (Monte Carlo cross-validation).
 
     Model ``b`` trains on ``m = round(train_fraction * n)`` rows drawn uniformly without
@@ -443,15 +260,11 @@ class Splits(Scheme):
       stratify: draw within each class of ``y``.
     """
 
-    key: Array
-    num: int = _static()
     train_fraction: float = _static(0.65)
     stratify: bool = _static(False)
-    has_held_out: ClassVar[bool] = True
 
     def __post_init__(self):
-        _check_key(self.key)
-        object.__setattr__(self, "num", _positive_int("num", self.num))
+        super().__post_init__()
         object.__setattr__(self, "train_fraction", _fraction("train_fraction", self.train_fraction))
         object.__setattr__(self, "stratify", _flag("stratify", self.stratify))
 
@@ -461,12 +274,6 @@ class Splits(Scheme):
             return _stratified_without_replacement(key, y, self.train_fraction)
         n = y.shape[-1]
         return _without_replacement(key, n, int(_rounded(self.train_fraction, n)))
-
-    def weights(self, index, y) -> Array:
-        return self._train(index, y).astype(float_dtype(y))
-
-    def held_out(self, index, y) -> Array:
-        return (~self._train(index, y)).astype(float_dtype(y))
 
     def check(self, n: int, y=None) -> None:
         n = _check_n(n)
@@ -497,7 +304,7 @@ class Splits(Scheme):
 
 @scheme_node
 @dataclasses.dataclass(frozen=True, eq=False)
-class KFold(Scheme):
+class KFold(_Subset):
     """Repeated k-fold cross-validation: ``num = k * repeats`` models.
 
     Model ``b`` is fold ``f = b % k`` of repeat ``r = b // k``. Each repeat is an independent,
@@ -531,7 +338,6 @@ class KFold(Scheme):
     k: int = _static(5)
     repeats: int = _static(1)
     stratify: bool = _static(False)
-    has_held_out: ClassVar[bool] = True
 
     def __post_init__(self):
         _check_key(self.key)
@@ -556,11 +362,8 @@ class KFold(Scheme):
         bounds = jnp.stack([_fold_bounds(self.k, n0), _fold_bounds(self.k, n1, n0)])
         return _deal(key, n, bounds, fold, strata)
 
-    def weights(self, index, y) -> Array:
-        return (~self._in_fold(index, y)).astype(float_dtype(y))
-
-    def held_out(self, index, y) -> Array:
-        return self._in_fold(index, y).astype(float_dtype(y))
+    def _train(self, index, y) -> Array:
+        return ~self._in_fold(index, y)
 
     def check(self, n: int, y=None) -> None:
         n = _check_n(n)
@@ -580,7 +383,7 @@ class KFold(Scheme):
 
 @scheme_node
 @dataclasses.dataclass(frozen=True, eq=False)
-class Subsample(Scheme):
+class Subsample(_Drawn, _Subset):
     """m-out-of-n subsampling without replacement (Politis, Romano and Wolf 1999).
 
     Model ``b`` trains on ``m`` rows drawn uniformly without replacement (weight 1; 0
@@ -597,14 +400,10 @@ class Subsample(Scheme):
       size: rows per subsample (int >= 1) or a fraction of ``n`` (float in (0, 1)).
     """
 
-    key: Array
-    num: int = _static()
     size: int | float = _static()
-    has_held_out: ClassVar[bool] = True
 
     def __post_init__(self):
-        _check_key(self.key)
-        object.__setattr__(self, "num", _positive_int("num", self.num))
+        super().__post_init__()
         if isinstance(self.size, numbers.Integral) and not isinstance(self.size, bool):
             size = _positive_int("size", self.size)
         elif isinstance(self.size, numbers.Real) and not isinstance(self.size, bool):
@@ -620,12 +419,6 @@ class Subsample(Scheme):
         n = y.shape[-1]
         return _without_replacement(self._model_key(index), n, self._m(n))
 
-    def weights(self, index, y) -> Array:
-        return self._train(index, y).astype(float_dtype(y))
-
-    def held_out(self, index, y) -> Array:
-        return (~self._train(index, y)).astype(float_dtype(y))
-
     def check(self, n: int, y=None) -> None:
         n = _check_n(n)
         _check_y(y, n)
@@ -639,7 +432,7 @@ class Subsample(Scheme):
 
 @scheme_node
 @dataclasses.dataclass(frozen=True, eq=False)
-class BayesianBootstrap(Scheme):
+class BayesianBootstrap(_Drawn):
     """The Bayesian bootstrap (Rubin 1981): Dirichlet(1, ..., 1) weights scaled to sum to n.
 
     Model ``b``'s weights are ``w = n * g / sum(g)`` with ``g_i`` iid Exp(1), which is
@@ -658,13 +451,7 @@ class BayesianBootstrap(Scheme):
       num: the number of weightings ``B``.
     """
 
-    key: Array
-    num: int = _static()
     has_held_out: ClassVar[bool] = False
-
-    def __post_init__(self):
-        _check_key(self.key)
-        object.__setattr__(self, "num", _positive_int("num", self.num))
 
     def weights(self, index, y) -> Array:
         n = y.shape[-1]
@@ -677,13 +464,10 @@ class BayesianBootstrap(Scheme):
             "(has_held_out is False); use Bootstrap for out-of-bag rows"
         )
 
-    def check(self, n: int, y=None) -> None:
-        _check_y(y, _check_n(n))
-
 
 @scheme_node
 @dataclasses.dataclass(frozen=True, eq=False)
-class LeaveOneOut(Scheme):
+class LeaveOneOut(_Subset):
     """The jackknife: ``n`` models, model ``i`` leaving out row ``i`` (weight 0, the rest 1).
 
     No randomness (no key). ``held_out`` is row ``i`` alone. Used for the jackknife
@@ -697,16 +481,12 @@ class LeaveOneOut(Scheme):
     """
 
     num: int = _static()
-    has_held_out: ClassVar[bool] = True
 
     def __post_init__(self):
         object.__setattr__(self, "num", _positive_int("num", self.num))
 
-    def held_out(self, index, y) -> Array:
-        return (jnp.arange(y.shape[-1]) == index).astype(float_dtype(y))
-
-    def weights(self, index, y) -> Array:
-        return 1.0 - self.held_out(index, y)
+    def _train(self, index, y) -> Array:
+        return jnp.arange(y.shape[-1]) != index
 
     def check(self, n: int, y=None) -> None:
         n = _check_n(n)
