@@ -12,13 +12,15 @@ error is found and raised after it, so an eager call costs one dispatch; a large
 checked before its fit starts. The first bad index is located only when a check has
 failed. Sizes that cannot fit in the device's memory are refused before any array is
 converted (:func:`_check_size`). Warm calls whose argument signature was seen before reuse
-the shape and option checks (:class:`Plans`)."""
+the shape and option checks (:class:`Plans`).
+
+The value checks are in :mod:`jaxlogreg._validate_values`, the reading of pandas objects in
+:mod:`jaxlogreg._validate_pandas`; both are re-exported here."""
 
 from __future__ import annotations
 
 import functools
 import math
-import sys
 from typing import NamedTuple, cast
 
 import jax
@@ -26,6 +28,17 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _batch
+
+# Moved beside this module (re-exported: callers use them as _validate.<name>).
+from ._validate_pandas import _from_pandas, _pandas_kind, column_names, series_name  # noqa: F401
+from ._validate_values import (  # noqa: F401
+    _first,
+    _is_concrete,
+    check_values,
+    raise_for_flags,
+    value_flags,
+    values_ok,
+)
 
 __all__ = ["FitInputs", "fit_inputs", "float_dtype", "penalty_inputs", "class_weight_spec"]
 
@@ -78,92 +91,6 @@ def float_dtype(X) -> jnp.dtype:
     except (TypeError, ValueError):
         return default
 
-
-# --------------------------------------------------------------------------------------------
-# pandas inputs
-# --------------------------------------------------------------------------------------------
-
-
-def _pandas_kind(a) -> str | None:
-    """``"frame"`` for a pandas DataFrame, ``"series"`` for a Series, else None. pandas is
-    looked up among the modules already imported, never imported here: an object of pandas
-    cannot exist before pandas is imported."""
-    pd = sys.modules.get("pandas")
-    if pd is None:
-        return None
-    if isinstance(a, pd.DataFrame):
-        return "frame"
-    if isinstance(a, pd.Series):
-        return "series"
-    return None
-
-
-# dtype kinds of pandas columns that hold numbers: bool, signed and unsigned integers, floats
-# and complex (refused later, as for a NumPy array).
-_NUMERIC_KINDS = frozenset("biufc")
-# What pandas.api.types.infer_dtype says of an object column whose cells are all numbers
-# (or missing).
-_NUMERIC_OBJECTS = frozenset({"integer", "floating", "mixed-integer-float", "boolean",
-                              "decimal", "empty"})
-
-
-def _from_pandas(name: str, a) -> np.ndarray:
-    """A pandas DataFrame or Series as a NumPy array of numbers; a ``ValueError`` naming
-    ``name`` and the first column that does not hold numbers (text, categories, dates)
-    instead of the object array NumPy would make of it. Columns of pandas' nullable types
-    (``Int64``, ``Float64``, ``boolean``) and object columns of numbers become float64, a
-    missing value NaN (refused as not finite by the value checks)."""
-    import pandas as pd  # imported already: `a` is a pandas object
-
-    frame = _pandas_kind(a) == "frame"
-    columns = list(a.items()) if frame else [(a.name, a)]
-    plain = True  # every column of a NumPy dtype
-    for label, column in columns:
-        dtype = column.dtype
-        kind = getattr(dtype, "kind", "O")
-        if kind == "O" and not isinstance(dtype, pd.CategoricalDtype) and \
-                pd.api.types.infer_dtype(column, skipna=True) in _NUMERIC_OBJECTS:
-            plain = False
-            continue
-        if kind not in _NUMERIC_KINDS:
-            what = f"column {label!r}" if frame else (
-                "the Series" if label is None else f"the Series {label!r}")
-            cell = next((v for v in column if isinstance(v, (str, bytes))), None)
-            example = f", such as {cell!r}" if cell is not None else ""
-            raise ValueError(
-                f"{name}: {what} does not hold numbers (dtype {dtype}{example}); encode it as "
-                "numbers first"
-                + (" (pandas.get_dummies, for example) or leave it out" if frame else "")
-            )
-        plain = plain and isinstance(dtype, np.dtype)
-    if plain:
-        # Their common type: a frame of floats and bools is floats, not NumPy's objects.
-        return a.to_numpy(dtype=np.result_type(*(column.dtype for _, column in columns)))
-    return a.to_numpy(dtype=np.float64, na_value=np.nan)
-
-
-def column_names(X) -> tuple[str, ...] | None:
-    """The column names of a pandas DataFrame ``X`` as strings (statsmodels' parameter
-    names for it); None for anything else."""
-    if _pandas_kind(X) != "frame":
-        return None
-    return tuple(str(c) for c in X.columns)
-
-
-def series_name(y) -> str | None:
-    """The name of a pandas Series ``y`` as a string (statsmodels' ``endog_names``); None
-    for anything else or a Series without a name."""
-    if _pandas_kind(y) != "series" or y.name is None:
-        return None
-    return str(y.name)
-
-
-def _is_concrete(a) -> bool:
-    return not isinstance(a, jax.core.Tracer)
-
-
-def _first(mask: np.ndarray) -> tuple[int, ...]:
-    return tuple(int(i) for i in np.argwhere(mask)[0])
 
 
 def _full(shape: tuple[int, ...], value: float, dtype) -> jax.Array:
@@ -344,118 +271,6 @@ def _as_array(name: str, a, dtype, min_ndim: int = 0, ndim=None) -> jax.Array:
     return arr.astype(dtype)
 
 
-def value_flags(X, y, w, o, t=None) -> jax.Array:
-    """``(8,)`` bool: the value checks of :func:`raise_for_flags`, each True when it passes
-    (finite ``X``, finite ``y``, labels in range, finite weights, nonnegative weights, some
-    weight in every model, finite offset, finite nonnegative trials). Pure: it runs inside
-    the fit's own compiled program when the check is deferred to after the call."""
-    if t is not None:
-        y, t = jnp.broadcast_arrays(y, t)
-    labels = ((y >= 0) & (y <= 1)) if t is None else ((y >= 0) & (y <= t))
-    total = w if t is None else jnp.multiply(*jnp.broadcast_arrays(w, t))
-    return jnp.stack(
-        [
-            jnp.all(jnp.isfinite(X)),
-            jnp.all(jnp.isfinite(y)),
-            jnp.all(labels),
-            jnp.all(jnp.isfinite(w)),
-            jnp.all(w >= 0),
-            jnp.all(jnp.sum(total, axis=-1) > 0),
-            True if o is None else jnp.all(jnp.isfinite(o)),
-            True if t is None else jnp.all(jnp.isfinite(t) & (t >= 0)),
-        ]
-    )
-
-
-_value_flags = jax.jit(value_flags)
-
-
-def values_ok(X, y, w, o, t=None) -> jax.Array:
-    """``()`` bool: every check of :func:`value_flags` passes, by fewer reductions (one per
-    array). Pure: a small problem's fit computes it inside its own compiled program and
-    passes it to :func:`check_values` (which finds and names a failure)."""
-    if t is None:
-        y_ok = jnp.all((y >= 0) & (y <= 1))
-        total = w
-    else:
-        y, t = jnp.broadcast_arrays(y, t)
-        y_ok = jnp.all(jnp.isfinite(y) & (y >= 0) & (y <= t) & jnp.isfinite(t) & (t >= 0))
-        total = jnp.multiply(*jnp.broadcast_arrays(w, t))
-    ok = (jnp.all(jnp.isfinite(X)) & y_ok & jnp.all(jnp.isfinite(w) & (w >= 0))
-          & jnp.all(jnp.sum(total, axis=-1) > 0))
-    return ok if o is None else ok & jnp.all(jnp.isfinite(o))
-
-
-_values_ok = jax.jit(values_ok)
-
-
-def check_values(X, y, w, o, t=None, ok=None) -> None:
-    """Raise the ``ValueError`` of the first bad value of the data, if any: a pass/fail
-    (:func:`values_ok`, or ``ok`` when the caller's program computed it) and, only after a
-    failure, :func:`value_flags` and :func:`raise_for_flags`. Traced data is not checked
-    (nothing raises inside a user's ``jit``); an ``ok`` traced by a user's ``jit`` around
-    concrete data (closed over, with a traced ``alpha`` say) is recomputed from the data."""
-    if not all(_is_concrete(a) for a in (X, y, w, o, t) if a is not None):
-        return
-    with jax.ensure_compile_time_eval():  # concrete data: evaluated now, even under a trace
-        if ok is None or not _is_concrete(ok):
-            ok = _values_ok(X, y, w, o, t)
-        if np.asarray(ok):
-            return
-        flags = np.asarray(_value_flags(X, y, w, o, t))
-    raise_for_flags(flags, X, y, w, o, t)
-
-
-def raise_for_flags(flags: np.ndarray, X, y, w, o, t=None) -> None:
-    """Raise the ``ValueError`` of the first failed check in ``flags`` (from
-    :func:`value_flags` of the same arrays), naming the argument and the first bad index;
-    nothing when every check passed."""
-    if flags.all():
-        return
-    if not flags[0]:
-        Xn = np.asarray(X)
-        idx = _first(~np.isfinite(Xn))
-        raise ValueError(f"X: non-finite value {Xn[idx]} at index {idx}")
-    if not flags[1]:
-        yn = np.asarray(y)
-        idx = _first(~np.isfinite(yn))
-        raise ValueError(f"y: non-finite value {yn[idx]} at index {idx}")
-    if not flags[7]:
-        tn = np.asarray(t)
-        idx = _first(~(np.isfinite(tn) & (tn >= 0)))
-        raise ValueError(f"trials: must be finite and nonnegative, got {tn[idx]} at index {idx}")
-    if not flags[2]:
-        yn = np.asarray(y)
-        if t is None:
-            idx = _first((yn < 0) | (yn > 1))
-            raise ValueError(
-                f"y: labels must be 0 or 1 (or proportions between), got {yn[idx]} at index {idx}"
-            )
-        yb, tb = np.broadcast_arrays(yn, np.asarray(t))
-        idx = _first((yb < 0) | (yb > tb))
-        raise ValueError(
-            f"y: successes must be between 0 and trials, got {yb[idx]} of {tb[idx]} trials "
-            f"at index {idx}"
-        )
-    if not flags[3]:
-        wn = np.asarray(w)
-        idx = _first(~np.isfinite(wn))
-        raise ValueError(f"weights: non-finite value {wn[idx]} at index {idx}")
-    if not flags[4]:
-        wn = np.asarray(w)
-        idx = _first(wn < 0)
-        raise ValueError(f"weights: negative value {wn[idx]} at index {idx}")
-    if not flags[5]:
-        wn = np.asarray(w) if t is None else np.asarray(w) * np.asarray(t)
-        what = "weights" if t is None else "weights * trials"
-        if wn.ndim == 1:
-            raise ValueError(f"weights: all {what} are zero")
-        idx = _first(wn.sum(axis=-1) <= 0)
-        raise ValueError(f"weights: all {what} of model {idx} are zero")
-    if not flags[6]:
-        on = np.asarray(o)
-        idx = _first(~np.isfinite(on))
-        raise ValueError(f"offset: non-finite value {on[idx]} at index {idx}")
 
 
 # Problems of at most this many model-rows (models x n) may defer their value checks to the
