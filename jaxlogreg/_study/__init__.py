@@ -20,15 +20,17 @@ same ``out`` reuses the chunks a killed run left and computes only the rest, giv
 result as an uninterrupted run (see *Storage* in :mod:`jaxlogreg._study._storage`).
 
 The modules, in the order the data flows through them (each imports only those above it,
-apart from the type of :class:`StudyResult` that ``_reading`` names):
+apart from the type of :class:`StudyResult` that the reading's modules name):
 
 * ``_identity``: the settings that identify a study, their id, the format of its files.
 * ``_held_out``: a chunk's metrics on each replicate's held-out rows.
 * ``_diagnostics``: what the data are like (VIFs, correlations, class counts, two-valued
   columns), the full-data fit's sandwich SE, and the columns of each separated replicate's
   separating direction: the causes the reading names.
-* ``_reading``, ``_summary``: the per-replicate fields, their per-coefficient summary (its
-  formulas), :class:`StudyResult` and the plain-language reading of its table.
+* ``_facts``, ``_reading_replicates``, ``_reading``, ``_summary``: the per-replicate fields,
+  their per-coefficient summary (its formulas), :class:`StudyResult` and the plain-language
+  reading of its table: the first-order predictions and the facts the reading states
+  (``_facts``, also the plots'), its paragraphs about the replicates and about the data.
 * ``_plots``: ``coefficients.png``, ``calibration.png`` and ``sign_flips.png``, as
   matplotlib figures whose artists name what they show.
 * ``_outputs``: ``summary.json``, ``replicates.npz``, ``report.md`` and the plots, written
@@ -44,11 +46,13 @@ apart from the type of :class:`StudyResult` that ``_reading`` names):
 # submodules themselves.
 from . import (  # noqa: F401
     _diagnostics,
+    _facts,
     _held_out,
     _identity,
     _outputs,
     _plots,
     _reading,
+    _reading_replicates,
     _run,
     _storage,
     _summary,

@@ -22,7 +22,7 @@ drawn, as in the table.
   with the wrong sign (``observed``, with its Wilson interval over the replicates used),
   the share predicted for fresh samples (``predicted``, the table's pred.) and, resampling
   one data set, the share predicted across its replicates (``replicate_predicted``,
-  :func:`jaxlogreg._study._reading.replicate_flip`).
+  :func:`jaxlogreg._study._facts.replicate_flip`).
 
 The Wilson interval of a share ``p`` of ``N`` at ``z = Phi^-1(0.975)`` is ``(p + z^2 / 2N
 +- z sqrt(p (1 - p) / N + z^2 / 4N^2)) / (1 + z^2 / N)`` (Wilson 1927).
@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .._status import Status
-from ._reading import predicted_se_ratio, replicate_flip
+from ._facts import predicted_se_ratio, replicate_flip
 
 if TYPE_CHECKING:
     from ._summary import StudyResult
