@@ -32,7 +32,7 @@ Steps, in order (sizes of a full run; ``--quick`` in brackets):
    process's peak device memory so far (``memory_stats()["peak_bytes_in_use"]``; n/a on a
    backend without it);
 6. stragglers: ``fit`` has no user-facing switch for them. Its lanes are refilled from a
-   queue as models finish (``jaxlogreg.solvers._driver.run_batch``), so a slow model costs
+   queue as models finish (``jaxlogreg.solvers._lanes.run_batch``), so a slow model costs
    its own steps, not its chunk's. This step reports the distribution of ``n_iter`` of
    step 5's float32 splits, and times the same fits with that refilling off (a Newton
    whose lanes are refilled only when every lane is done, the driver's ``synchronized``

@@ -16,7 +16,7 @@ from ._batch import chunk_of, shared_design, split_models
 from ._result import FitResult
 from ._status import Status
 from ._typing import ArrayLike, ClassWeight, Devices, Integer, Numeric, Real
-from .solvers import Context, _common
+from .solvers import Context, _common, _lanes
 
 Array = jax.Array
 
@@ -585,7 +585,7 @@ def _fit(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_iter, sch
             base = shared["init"] if "init" in shared else lead
             if lead is not None:
                 beta0 = jnp.where(jnp.all(jnp.isfinite(lead)), lead, beta0)
-            before = solvers._driver.before_states(config, problem_of, lane, beta0)
+            before = _lanes.before_states(config, problem_of, lane, beta0)
             if not common:
                 return lane, before
 
@@ -615,7 +615,7 @@ def _fit(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_iter, sch
             usable = jnp.all(jnp.isfinite(base))
             return lane, jax.lax.cond(usable, evaluated, lambda _: before, None)
 
-        out = solvers._driver.run_batch(config, problem_of, start, B, ctx, chunk_size, count)
+        out = _lanes.run_batch(config, problem_of, start, B, ctx, chunk_size, count)
         out = jax.tree_util.tree_map(lambda a: a.reshape(batch_shape + a.shape[1:]), out)
     beta, status, n_iter, loss, gnorm = out
     intercept = beta[..., 0] if fit_intercept else jnp.zeros(batch_shape, dtype)
