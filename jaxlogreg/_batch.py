@@ -165,7 +165,7 @@ _MAX_PRODUCTS = 2**25
 
 # Trailing (per-model) axes of every named input of a batch; more leading axes are batch axes.
 CORE_AXES = {"X": 2, "y": 1, "weights": 1, "offset": 1, "trials": 1, "init": 1, "alpha": 0,
-             "params": 1, "status": 0, "index": 0, "grad_norm": 0}
+             "penalty_factor": 1, "params": 1, "status": 0, "index": 0, "grad_norm": 0}
 
 
 def split_models(inputs: dict, scheme, batch_shape: tuple[int, ...]):

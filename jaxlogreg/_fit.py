@@ -13,7 +13,7 @@ import numpy as np
 
 from . import _implicit, _linalg, _links, _loss, _resample, _validate, solvers
 from ._batch import chunk_of, shared_design, split_models
-from ._result import FitResult
+from ._result import FitResult, class_weight_field
 from ._status import Status
 from ._typing import ArrayLike, ClassWeight, Devices, Integer, Numeric, Real
 from .solvers import Context, _common, _lanes
@@ -629,6 +629,12 @@ def _fit(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_iter, sch
         grad_norm=gnorm,
         fit_intercept=fit_intercept,
         link=link,
+        # The fit's specification (jaxlogreg._spec): alpha (...) and penalty factors
+        # (..., d) broadcast to the batch, so that indexing by model keeps them aligned.
+        alpha=jnp.broadcast_to(alpha, batch_shape),
+        penalty_factor=jnp.broadcast_to(pf_cols, batch_shape + (d,)),
+        l1_ratio=l1_ratio,
+        class_weight=class_weight_field(class_weight),
     )
 
 

@@ -297,8 +297,8 @@ def fit_csv(args, out=None, err=None) -> dict:
         # information matrix, instead of n leave-one-out refits (asymptotically equal). For a
         # Firth fit these are the likelihood's influence values at its estimate: Firth's
         # penalty is O(1) against the likelihood's O(n), so they agree to first order.
-        U = np.asarray(influence(res, X, y, offset=offset, alpha=args.alpha,
-                                 l1_ratio=args.l1_ratio))
+        # The penalty is the fit's, read from res.
+        U = np.asarray(influence(res, X, y, offset=offset))
         lo, hi = np.percentile(params, [2.5, 97.5], axis=0)
         bca = bca_interval(params, np.asarray(res.params), influence=U)
         n_ok = int(ok.sum())

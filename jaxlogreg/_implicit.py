@@ -58,9 +58,9 @@ import jax
 import jax.numpy as jnp
 from jax.custom_derivatives import SymbolicZero
 
-from . import _linalg, _loss, _validate
+from . import _linalg, _loss, _spec, _validate
 from ._batch import split_batch
-from ._result import FitResult
+from ._result import FROM_FIT, FitResult, FromFit
 from ._status import Status
 from ._typing import ArrayLike, ClassWeight, Float, Numeric, Real
 
@@ -225,25 +225,44 @@ def _solution_jvp(st: _Statics, primals, tangents):
 _solution.defjvp(_solution_jvp, symbolic_zeros=True)
 
 
-def attach(res: FitResult, X, y, weights, offset, trials, alpha, pf_cols, *, batch_shape,
-           fit_intercept, l1_ratio, class_weight, link="logit") -> FitResult:
+def attach(res: FitResult, X, y, weights, offset, trials, alpha, pf_cols, **statics) -> FitResult:
     """``res`` with the implicit derivatives of ``coef``, ``intercept`` and ``loss`` attached.
 
     Called by :func:`jaxlogreg.fit` with the solver's result (computed on
     ``stop_gradient`` copies of the data) and the validated arrays that may carry tangents:
     ``X (..., n, d)`` or shared ``(n, d)``; ``y``, ``weights``, ``offset``, ``trials`` (or
     None) ``(..., n)``; ``alpha (...)``; ``pf_cols (d,)`` the penalty factors of ``X``'s
-    columns; the leading axes broadcast to ``batch_shape``; ``link`` the fit's link (the
-    condition uses its gradient and observed Hessian). The returned values equal
-    ``res``'s; ``jax.jvp`` / ``jax.grad`` through them give ``d beta*`` and ``d F*`` of the
-    module docstring. ``status``, ``n_iter`` and ``grad_norm`` carry no derivatives.
+    columns; the leading axes broadcast to ``res.batch_shape``. The static settings are
+    ``res``'s: ``fit_intercept``, ``l1_ratio``, ``class_weight`` and ``link`` (the
+    condition uses the link's gradient and observed Hessian). ``statics``, a caller's own
+    copies of them (``batch_shape``, ``fit_intercept``, ``l1_ratio``, ``class_weight``,
+    ``link``), are optional and must agree with ``res``'s.
+
+    The returned values equal ``res``'s; ``jax.jvp`` / ``jax.grad`` through them give
+    ``d beta*`` and ``d F*`` of the module docstring. ``res.alpha`` and
+    ``res.penalty_factor`` (when recorded) become ``alpha`` and ``pf_cols`` broadcast to the
+    batch, so they carry the tangents of the arguments. ``status``, ``n_iter`` and
+    ``grad_norm`` carry no derivatives.
     """
-    st = _Statics(tuple(batch_shape), bool(fit_intercept), float(l1_ratio), class_weight,
-                  str(link))
+    st = _statics_of(res)
+    given = _Statics(**{**st._asdict(), **statics})
+    if given._replace(batch_shape=tuple(given.batch_shape)) != st:
+        raise ValueError(f"statics: {given} disagree with the result's {st}")
     theta = dict(X=X, y=y, weights=weights, offset=offset, trials=trials, alpha=alpha,
                  pf=pf_cols)
     coef, intercept, loss = _solution(st, res.coef, res.intercept, res.loss, res.status, theta)
-    return dataclasses.replace(res, coef=coef, intercept=intercept, loss=loss)
+    own_alpha, own_pf = res.alpha, res.penalty_factor
+    return dataclasses.replace(
+        res, coef=coef, intercept=intercept, loss=loss,
+        alpha=None if own_alpha is None else jnp.broadcast_to(alpha, own_alpha.shape),
+        penalty_factor=None if own_pf is None else jnp.broadcast_to(pf_cols, own_pf.shape),
+    )
+
+
+def _statics_of(res: FitResult) -> _Statics:
+    """The static settings of the fit ``res`` (its batch shape and recorded specification)."""
+    return _Statics(tuple(res.batch_shape), bool(res.fit_intercept), float(res.l1_ratio),
+                    _spec.class_weight(res, _spec.FROM_FIT), str(res.link))
 
 
 # --------------------------------------------------------------------------------------------
@@ -281,16 +300,17 @@ def influence(
     *,
     weights: Numeric[ArrayLike, "*#batch n"] | None = None,
     offset: Numeric[ArrayLike, "*#batch n"] | None = None,
-    alpha: Real[ArrayLike, "*#batch"] = 0.0,
-    l1_ratio: float = 0.0,
-    penalty_factor: Real[ArrayLike, " d"] | None = None,
+    alpha: Real[ArrayLike, "*#batch"] | FromFit = FROM_FIT,
+    l1_ratio: float | FromFit = FROM_FIT,
+    penalty_factor: Real[ArrayLike, " d"] | None | FromFit = FROM_FIT,
     trials: Numeric[ArrayLike, "*#batch n"] | None = None,
-    class_weight: ClassWeight = None,
+    class_weight: ClassWeight | FromFit = FROM_FIT,
 ) -> Float[Array, "*batch n p"]:
     """Influence of each observation's weight on every parameter: ``d params / d w_i``.
 
-    For each model of ``res`` (fitted by :func:`jaxlogreg.fit` to the same data and penalty,
-    passed here with ``fit``'s meanings and shapes), the derivative of the fitted parameters
+    For each model of ``res`` (fitted by :func:`jaxlogreg.fit` to the same data, passed here
+    with ``fit``'s meanings and shapes; the penalty and class weights are the fit's, read
+    from ``res``), the derivative of the fitted parameters
     ``beta*`` (intercept first, as ``res.params``) with respect to the weight ``w_i`` of
     each observation, by implicit differentiation of the optimality condition (module
     docstring)::
@@ -313,11 +333,14 @@ def influence(
     ``h_ii`` its ``hat_matrix_diag``, and its ``dfbetas`` is ``d_params / bse``.
 
     Args:
-      res: the :class:`~jaxlogreg.FitResult` of ``fit(X, y, weights=..., ...)`` (its
-        ``link``, when it has one, is used).
+      res: the :class:`~jaxlogreg.FitResult` of ``fit(X, y, weights=..., ...)``: its
+        ``link``, ``fit_intercept`` and specification (``alpha (...)``, ``l1_ratio``,
+        ``penalty_factor (..., d)``, ``class_weight``) are used.
       X, y, weights, offset, trials: the data of the fit, as for :func:`jaxlogreg.fit`.
-      alpha, l1_ratio, penalty_factor, class_weight: the penalty and class weights of the
-        fit. With an L1 term, coefficients at exactly 0 stay at 0 to first order.
+      alpha, l1_ratio, penalty_factor, class_weight: by default (:data:`FROM_FIT`) the
+        fit's, from ``res``; a value passed must agree with the one ``res`` records
+        (:mod:`jaxlogreg._spec`; a FitResult built by hand records none). With an L1
+        term, coefficients at exactly 0 stay at 0 to first order.
 
     Returns:
       ``(..., n, p)`` array: entry ``[..., i, j]`` is ``d params_j / d w_i`` of the model
@@ -325,22 +348,23 @@ def influence(
       ``CONVERGED`` (or whose Hessian on the active set is singular).
 
     Raises:
-      ValueError: bad data or penalty (as :func:`jaxlogreg.fit`), or a ``res`` whose batch
-        shape or number of parameters does not match the data.
+      ValueError: bad data or penalty (as :func:`jaxlogreg.fit`), a penalty or class weights
+        that disagree with those ``res`` records, or a ``res`` whose batch shape or number
+        of parameters does not match the data.
     """
     if not all(hasattr(res, a) for a in ("params", "status", "fit_intercept", "batch_shape")):
         raise ValueError(f"res: expected a jaxlogreg.FitResult, got {type(res).__name__}")
     fit_intercept = bool(res.fit_intercept)
     dtype = _validate.float_dtype(X)
-    alpha_arr = _validate._as_array("alpha", alpha, dtype, 0)
+    cw = _spec.class_weight(res, class_weight)
+    # The strength's batch axes join the data's (checked and converted by _spec.penalty).
+    own_alpha = res.alpha if _spec.recorded(res) else 0.0
+    alpha_arr = _validate._as_array("alpha", own_alpha if alpha is FROM_FIT else alpha, dtype)
     data = _validate.fit_inputs(
         X, y, weights, offset, fit_intercept=fit_intercept, trials=trials,
         extra_batch=alpha_arr.shape,
     )
     d = data.X.shape[-1]
-    alpha_arr, l1_ratio, pf = _validate.penalty_inputs(alpha_arr, l1_ratio, penalty_factor, d,
-                                                       dtype)
-    cw = _validate.class_weight_spec(class_weight)
     params = jnp.asarray(res.params, dtype)
     if tuple(res.batch_shape) != tuple(data.batch_shape):
         raise ValueError(
@@ -352,7 +376,8 @@ def influence(
             f"res: has {params.shape[-1]} parameters but X has d = {d} columns"
             f"{' plus the intercept' if fit_intercept else ''}"
         )
-    st = _Statics(tuple(data.batch_shape), fit_intercept, l1_ratio, cw,
+    alpha_arr, ratio, pf = _spec.penalty(res, alpha, l1_ratio, penalty_factor, d, dtype)
+    st = _Statics(tuple(data.batch_shape), fit_intercept, ratio, cw,
                   str(getattr(res, "link", "logit")))
     theta = dict(X=data.X, y=data.y, weights=data.weights, offset=data.offset,
                  trials=data.trials, alpha=alpha_arr, pf=pf)

@@ -30,7 +30,7 @@ import numpy as np
 
 from . import _loss, _resample, _validate, solvers
 from ._fit import Solver, _prepare, _solve
-from ._result import FitResult
+from ._result import FitResult, class_weight_field
 from ._typing import ArrayLike, ClassWeight, Float, Integer, Numeric, Real
 
 Array = jax.Array
@@ -139,8 +139,11 @@ def path(
                 idx = _validate._first(bad)
                 raise ValueError(
                     f"alphas: must be finite and nonnegative, got {an[idx]} at index {idx}")
-        shape = alphas.shape[:1] + tuple(np.broadcast_shapes(alphas.shape[1:], batch))
-        alphas = jnp.broadcast_to(alphas, shape)
+        rest = tuple(np.broadcast_shapes(alphas.shape[1:], batch))
+        # The strengths' own batch axes align with the batch's last ones: (K,) is shared.
+        lead = (1,) * (len(rest) - (alphas.ndim - 1))
+        alphas = jnp.broadcast_to(alphas.reshape(alphas.shape[:1] + lead + alphas.shape[1:]),
+                                  alphas.shape[:1] + rest)
         start = None
     return _run_path(prep, alphas, start)
 
@@ -177,12 +180,18 @@ def _null_start(prep) -> FitResult:
         zeros = jnp.zeros(batch + (d,), dtype)
         return FitResult(zeros, jnp.zeros(batch, dtype), jnp.zeros(batch, jnp.int32),
                          jnp.zeros(batch, jnp.int32), jnp.zeros(batch, dtype),
-                         jnp.zeros(batch, dtype), fit_intercept=False)
+                         jnp.zeros(batch, dtype), fit_intercept=False,
+                         alpha=jnp.zeros(batch, dtype),
+                         penalty_factor=jnp.broadcast_to(prep.pf, batch + (d,)),
+                         l1_ratio=prep.statics["l1_ratio"],
+                         class_weight=class_weight_field(prep.statics["class_weight"]))
     empty = data._replace(X=data.X[..., :0])
     null_prep = prep._replace(data=empty, pf=prep.pf[:0], config=solvers.resolve("newton"),
                               statics={**prep.statics, "l1_ratio": 0.0})
     res = _solve(null_prep, None, jnp.zeros((), dtype))
-    return dataclasses.replace(res, coef=jnp.zeros(batch + (d,), dtype))
+    return dataclasses.replace(res, coef=jnp.zeros(batch + (d,), dtype),
+                               penalty_factor=jnp.broadcast_to(prep.pf, batch + (d,)),
+                               l1_ratio=prep.statics["l1_ratio"])
 
 
 @functools.partial(

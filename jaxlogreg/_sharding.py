@@ -90,7 +90,7 @@ from jax.sharding import PartitionSpec as P
 
 from . import _fit, _loss, _resample, _validate, solvers
 from ._batch import AXIS, map_models, split_batch, split_models
-from ._result import FitResult
+from ._result import FitResult, class_weight_field
 from ._typing import ArrayLike, Devices, Integer, Numeric, Real
 
 Array = jax.Array
@@ -238,8 +238,16 @@ def sharded_fit(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_it
         for a in out
     ]
     coef, intercept, status, n_iter, loss, grad_norm = out
+    # The fit's specification, broadcast to the batch and placed as the other fields.
+    d = pf_cols.shape[-1]
+    alpha_all, pf_all = (
+        jax.lax.with_sharding_constraint(jnp.broadcast_to(a, shape), NamedSharding(mesh, spec))
+        for a, shape in ((alpha, batch_shape), (pf_cols, batch_shape + (d,)))
+    )
     return FitResult(coef, intercept, status, n_iter, loss, grad_norm,
-                     fit_intercept=fit_intercept, link=link)
+                     fit_intercept=fit_intercept, link=link, alpha=alpha_all,
+                     penalty_factor=pf_all, l1_ratio=l1_ratio,
+                     class_weight=class_weight_field(class_weight))
 
 
 # --------------------------------------------------------------------------------------------
@@ -344,7 +352,11 @@ def _rows_fit(X, y, weights, offset, tol, max_iter, *, mesh, batch_shape, fit_in
     beta, status, n_iter, loss, gnorm = out
     intercept = beta[..., 0] if fit_intercept else jnp.zeros(batch_shape, X.dtype)
     coef = beta[..., 1:] if fit_intercept else beta
-    return FitResult(coef, intercept, status, n_iter, loss, gnorm, fit_intercept=fit_intercept)
+    # No penalty and no class weights, recorded as fit records them.
+    d = coef.shape[-1]
+    return FitResult(coef, intercept, status, n_iter, loss, gnorm, fit_intercept=fit_intercept,
+                     alpha=jnp.zeros(batch_shape, X.dtype),
+                     penalty_factor=jnp.ones(batch_shape + (d,), X.dtype))
 
 
 # --------------------------------------------------------------------------------------------

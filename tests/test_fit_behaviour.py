@@ -28,7 +28,8 @@ from jaxlogreg import FitResult, Status
 
 RTOL = 1e-8
 ATOL_SCALED = 1e-10
-FIELDS = ("coef", "intercept", "status", "n_iter", "loss", "grad_norm")
+# Every leaf of a FitResult: the results and the fit's recorded alpha and penalty factors.
+FIELDS = ("coef", "intercept", "status", "n_iter", "loss", "grad_norm", "alpha", "penalty_factor")
 
 
 # --------------------------------------------------------------------------------------------

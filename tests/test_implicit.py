@@ -567,7 +567,7 @@ def test_fit_result_passes_through_jax_unchanged():
     res = refit(theta)
     assert_same(jax.jit(lambda r: r)(res), res)
     leaves, tree = jax.tree_util.tree_flatten(res)
-    assert len(leaves) == 6
+    assert len(leaves) == 8  # six results and the fit's alpha and penalty factors
     assert_same(jax.tree_util.tree_unflatten(tree, leaves), res)
     assert_same(jax.device_put(res), res)
     carried, losses = jax.lax.scan(lambda c, _: (c, c.loss), res, None, length=2)
@@ -575,7 +575,8 @@ def test_fit_result_passes_through_jax_unchanged():
     np.testing.assert_array_equal(losses, np.stack([res.loss, res.loss]))
     three = res[3]
     assert three.batch_shape == () and three.fit_intercept
-    for field in ("coef", "intercept", "status", "n_iter", "loss", "grad_norm"):
+    for field in ("coef", "intercept", "status", "n_iter", "loss", "grad_norm", "alpha",
+                  "penalty_factor"):
         np.testing.assert_array_equal(getattr(three, field), np.asarray(getattr(res, field))[3])
     mask = np.asarray(res.converged)
     kept = res[mask]

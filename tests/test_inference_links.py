@@ -28,6 +28,7 @@ from perturbed or stacked single-model parameters.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import jax
@@ -568,16 +569,22 @@ def test_laplace_without_penalty_is_the_observed_covariance():
 
 def test_laplace_batched_equals_looped_and_marks_failures():
     """Per-model strengths; model 4 is separated with a flat prior (singular), model 5 is
-    given a strength other than its fit's (not a stationary point)."""
+    given a strength other than its fit's (not a stationary point). The fits record their
+    strengths, so the mismatch is refused by name; without the record (a result built by
+    hand) the strength passed is used, and the stationarity check catches it."""
     X, Y, W, O, _ = batch_data(False)
     alphas = np.array([0.0, 0.01, 0.05, 0.2, 0.0, 0.1])
     Y = Y.copy()
     Y[4] = Y[5]  # separated
     fits = [jaxlogreg.fit(X, Y[b], weights=W[b], offset=O[b], alpha=alphas[b])
             for b in range(B)]
-    res = jax.tree_util.tree_map(lambda *a: jnp.stack(a), *fits)
+    recorded = jax.tree_util.tree_map(lambda *a: jnp.stack(a), *fits)
     given = alphas.copy()
     given[5] = 0.5
+    mismatch = r"alpha: 0.5 at index \(5,\) disagrees with the fit's 0.1"
+    with pytest.raises(ValueError, match=mismatch):
+        laplace(recorded, X, Y, weights=W, offset=O, alpha=given)
+    res = dataclasses.replace(recorded, alpha=None, penalty_factor=None)
     lap = laplace(res, X, Y, weights=W, offset=O, alpha=given, chunk_size=CHUNK)
     assert lap.batch_shape == (B,) and lap.cov.shape == (B, D + 1, D + 1)
     np.testing.assert_array_equal(np.asarray(lap.valid), [True] * 4 + [False, False])

@@ -39,7 +39,9 @@ from jaxlogreg import Status, _sharding
 # Slow tier (pytest -m slow): subprocesses, benchmarks, compilation of large programs.
 pytestmark = pytest.mark.slow
 
-FIELDS = ("coef", "intercept", "status", "n_iter", "loss", "grad_norm")
+# The fields compared, the fit's recorded alpha and penalty factors among them.
+FIELDS = ("coef", "intercept", "status", "n_iter", "loss", "grad_norm", "alpha",
+          "penalty_factor")
 RTOL = 1e-12
 # Devices of the multi-device subprocesses.
 DEVICES = 4
@@ -55,7 +57,8 @@ jax.config.update("jax_numpy_rank_promotion", "raise")
 import jaxlogreg
 from jaxlogreg import _fit, _sharding
 rng = np.random.default_rng(5)
-FIELDS = ("coef", "intercept", "status", "n_iter", "loss", "grad_norm")
+FIELDS = ("coef", "intercept", "status", "n_iter", "loss", "grad_norm", "alpha",
+          "penalty_factor")
 
 def logistic(X, coef):
     return (rng.uniform(size=X.shape[:-1]) < 1 / (1 + np.exp(-(X @ coef)))).astype(float)
@@ -66,6 +69,7 @@ def prepare(X, y, weights=None, alpha=0.0):
 
 def dump(res):
     out = {f: np.asarray(getattr(res, f)).tolist() for f in FIELDS}
+    out["l1_ratio"], out["class_weight"] = res.l1_ratio, res.class_weight
     s = res.coef.sharding
     out["spec"] = list(s.spec) if hasattr(s, "spec") else None  # mesh axis per array axis
     out["n_devices"] = len(s.device_set)
@@ -104,6 +108,13 @@ cases["per_model_X"] = dict(
     single=dump(_fit._solve(prep, None, prep.alpha)),
     sharded=dump(_sharding.sharded_solve(prep, None, prep.alpha, jax.devices()[:DEVICES])),
 )
+
+# fit(devices=...) with a whole specification: per-model strengths, penalty factors, an
+# elastic net, class weights.
+spec = dict(weights=W[:8], alpha=np.linspace(0.01, 0.05, 8), penalty_factor=[1.0, 0.0, 2.0],
+            l1_ratio=0.5, class_weight={1: 2.0}, solver="prox_newton")
+cases["spec"] = dict(single=dump(jaxlogreg.fit(X, y, **spec)),
+                     sharded=dump(jaxlogreg.fit(X, y, devices=DEVICES, **spec)))
 print(json.dumps(cases))
 """
 
@@ -241,8 +252,11 @@ def params(r: dict) -> np.ndarray:
 def assert_same_fit(sharded: dict, single: dict, bitwise: bool = False):
     """Statuses and iteration counts equal; parameters within ``RTOL`` of each model's
     largest, losses within ``RTOL`` relative, gradient norms within 1e-12; or all bitwise."""
-    for f in ("status", "n_iter"):
+    for f in ("status", "n_iter", "alpha", "penalty_factor"):
         np.testing.assert_array_equal(sharded[f], single[f], err_msg=f)
+    for f in ("l1_ratio", "class_weight"):
+        if f in single:  # a single fit's statics (not a list of models')
+            assert sharded[f] == single[f], f
     if bitwise:
         for f in ("coef", "intercept", "loss", "grad_norm"):
             np.testing.assert_array_equal(sharded[f], single[f], err_msg=f)
@@ -311,6 +325,19 @@ def test_per_model_X_batch_is_bitwise_the_single_device_fit(platform):
     assert np.shape(case["sharded"]["coef"]) == (8, 2)
     assert_same_fit(case["sharded"], case["single"], bitwise=platform == "cpu")
     assert_placement(case["sharded"], 8, platform)
+
+
+def test_sharded_fit_carries_the_fits_specification(platform):
+    """fit(devices=...) records the alpha, penalty factors, l1_ratio and class weights of
+    the fit, as the one-device fit does; the results agree with it."""
+    case = result(platform, "models")["spec"]
+    sharded, single = case["sharded"], case["single"]
+    np.testing.assert_array_equal(single["alpha"], np.linspace(0.01, 0.05, 8))
+    np.testing.assert_array_equal(single["penalty_factor"], np.tile([1.0, 0.0, 2.0], (8, 1)))
+    assert single["l1_ratio"] == 0.5 and single["class_weight"] == [[0, 1.0], [1, 2.0]]
+    assert np.all(np.asarray(single["status"]) == Status.CONVERGED)
+    assert_same_fit(sharded, single)
+    assert_placement(sharded, 8, platform)
 
 
 # --------------------------------------------------------------------------------------------

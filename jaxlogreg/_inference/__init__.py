@@ -54,8 +54,9 @@ residuals are those of the count: the response residual ``t (y - mu)``, Pearson'
 ``sqrt(t) (y - mu) / sqrt(v)`` and the deviance residual ``sign(y - mu) sqrt(t d_i)`` (as
 statsmodels and R report them).
 
-Class weights multiply each row's log-likelihood, as statsmodels' GLM ``var_weights`` do for
-the binomial family: with ``class_weight`` and 0/1 labels every number is that of
+Class weights (the fit's, which ``res.class_weight`` records: :mod:`jaxlogreg._spec`)
+multiply each row's log-likelihood, as statsmodels' GLM ``var_weights`` do for the binomial
+family: with ``class_weight`` and 0/1 labels every number is that of
 ``GLM(freq_weights=f, var_weights=c_y)``. The estimates, ``llf``, ``deviance`` and the
 nonrobust covariance are also those of the rows repeated ``f_i c_{y_i}`` times, but ``nobs``
 does not count class weights and the robust covariances keep a row one observation (its

@@ -15,9 +15,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import ndtr
 
-from .. import _linalg, _loss, _resample, _validate
+from .. import _linalg, _loss, _resample, _spec, _validate
 from .._batch import chunk_of, map_models
-from .._result import Batched, FitResult
+from .._result import FROM_FIT, Batched, FitResult, FromFit
 from .._status import Status
 from .._typing import ArrayLike, Bool, ClassWeight, Float, Numeric, Real
 from ._common import (
@@ -71,15 +71,16 @@ def laplace(
     *,
     weights: Numeric[ArrayLike, "*#batch n"] | _resample.Scheme | None = None,
     offset: Numeric[ArrayLike, "*#batch n"] | None = None,
-    alpha: Real[ArrayLike, "*#batch"] = 0.0,
-    penalty_factor: Real[ArrayLike, " d"] | None = None,
+    alpha: Real[ArrayLike, "*#batch"] | FromFit = FROM_FIT,
+    penalty_factor: Real[ArrayLike, " d"] | None | FromFit = FROM_FIT,
     trials: Numeric[ArrayLike, "*#batch n"] | None = None,
-    class_weight: ClassWeight = None,
+    class_weight: ClassWeight | FromFit = FROM_FIT,
     chunk_size: int | None = None,
 ) -> LaplaceResult:
     """Laplace approximation to the posterior of a Bayesian binary regression with a
     Gaussian prior, for every model of a batch fitted by ``fit(..., alpha=alpha, l1_ratio=0,
-    penalty_factor=penalty_factor)``.
+    penalty_factor=penalty_factor)`` (a ridge fit, or none; its penalty and class weights
+    are read from the result).
 
     The model: rows ``y_i | beta ~ Bernoulli(F(x_i^T beta + o_i))`` with frequency weights
     ``w_i`` (after ``trials`` and ``class_weight``, as :func:`jaxlogreg.fit` forms them; for
@@ -102,27 +103,41 @@ def laplace(
     ``alpha = 1 / (C * W)``: a prior variance of ``C`` on every slope.
 
     Args:
-      res: the :class:`~jaxlogreg.FitResult` of that fit (its ``params`` are the mode).
-      X, y, weights, offset, trials, class_weight: the data of the fit, as in
-        :func:`inference`.
-      alpha: ``(...)`` nonnegative penalty strength of the fit, broadcasting with the batch.
-      penalty_factor: ``(d,)`` nonnegative per-column penalty factors of the fit, or None.
+      res: the :class:`~jaxlogreg.FitResult` of that fit (its ``params`` are the mode; its
+        ``alpha (...)``, ``penalty_factor (..., d)`` and ``class_weight`` the prior's and
+        the rows').
+      X, y, weights, offset, trials: the data of the fit, as in :func:`inference`.
+      alpha, penalty_factor, class_weight: by default (:data:`FROM_FIT`) the fit's, from
+        ``res``; a value passed (``alpha`` ``(...)`` broadcasting with the batch,
+        ``penalty_factor`` ``(d,)`` or None, ``class_weight`` as :func:`jaxlogreg.fit`
+        takes it) must agree with the one ``res`` records (:mod:`jaxlogreg._spec`); for a
+        FitResult built by hand, which records none, it is used as given.
       chunk_size: models computed together at a time.
 
     Returns:
       :class:`LaplaceResult` with the batch shape of ``res``; NaN where ``valid`` is False:
       the fit failed, the Hessian is singular (e.g. separation with a flat prior), or
       ``res.params`` is not a stationary point of the objective with this ``alpha`` (max
-      ``|grad f|`` above ``10 * res.grad_norm + sqrt(eps)``: a penalty other than the fit's).
+      ``|grad f|`` above ``10 * res.grad_norm + sqrt(eps)``: a penalty other than the fit's,
+      possible only for a result that records none, or under a trace).
 
     Raises:
       ValueError: at the Python boundary, for bad data, ``alpha`` or ``penalty_factor``,
-        naming the argument, or ``res`` not matching the data.
+        or a penalty or class weights that disagree with the fit's, naming the argument;
+        ``res`` not matching the data, or fitted with an L1 term (``res.l1_ratio > 0``:
+        its posterior is not Gaussian near the mode).
     """
     _check_res(res, "res")
-    cw = _validate.class_weight_spec(class_weight)
+    cw = _spec.class_weight(res, class_weight)
+    if float(getattr(res, "l1_ratio", 0.0)) > 0:
+        raise ValueError(
+            f"res: fitted with an L1 term (l1_ratio = {res.l1_ratio}); the Laplace "
+            "approximation is that of a ridge fit (l1_ratio = 0)"
+        )
     dtype = _validate.float_dtype(X)
-    alpha_shape = _validate._as_array("alpha", alpha, dtype, 0).shape
+    own_alpha = res.alpha if _spec.recorded(res) else 0.0
+    alpha_shape = _validate._as_array(
+        "alpha", own_alpha if alpha is FROM_FIT else alpha, dtype, 0).shape
     try:
         ok = np.broadcast_shapes(alpha_shape, tuple(res.batch_shape)) == tuple(res.batch_shape)
     except ValueError:
@@ -142,15 +157,13 @@ def laplace(
             f"res: has {res.params.shape[-1]} parameters but X has d = {d} columns "
             f"(expected {d + int(fit_intercept)} with fit_intercept={fit_intercept})"
         )
-    alpha, _, pf = _validate.penalty_inputs(alpha, 0.0, penalty_factor, d, dtype)
-    if fit_intercept:
-        pf = jnp.concatenate([jnp.zeros((1,), dtype), pf])
+    alpha, _, pf = _spec.penalty(res, alpha, FROM_FIT, penalty_factor, d, dtype)
     arrays = dict(X=data.X, y=data.y, weights=data.weights, offset=data.offset,
                   trials=data.trials, params=jnp.asarray(res.params, dtype),
                   status=jnp.asarray(res.status, jnp.int32), alpha=alpha,
-                  grad_norm=jnp.asarray(res.grad_norm, dtype))
+                  grad_norm=jnp.asarray(res.grad_norm, dtype), penalty_factor=pf)
     mean, cov, valid = _laplace(
-        arrays, pf, scheme, batch_shape=batch, fit_intercept=fit_intercept,
+        arrays, scheme, batch_shape=batch, fit_intercept=fit_intercept,
         chunk_size=chunk_of(chunk_size, data.X, fit_intercept), link=link, class_weight=cw,
     )
     sd = jnp.sqrt(jnp.diagonal(cov, axis1=-2, axis2=-1))
@@ -161,14 +174,18 @@ def laplace(
     jax.jit,
     static_argnames=("batch_shape", "fit_intercept", "chunk_size", "link", "class_weight"),
 )
-def _laplace(arrays, pf, scheme, *, batch_shape, fit_intercept, chunk_size, link,
-             class_weight):
+def _laplace(arrays, scheme, *, batch_shape, fit_intercept, chunk_size, link, class_weight):
+    """``(mean, cov, valid)`` of every model; ``arrays["penalty_factor"]`` is ``(d,)``
+    shared or ``(..., d)`` per model."""
     mapped, shared, products = _split_models(arrays, scheme, batch_shape, fit_intercept)
     dtype = arrays["X"].dtype
     floor = math.sqrt(float(jnp.finfo(dtype).eps))
 
     def one(per_model, axis_name=None):
         a = {**shared, **per_model}
+        pf = a["penalty_factor"]
+        if fit_intercept:
+            pf = jnp.concatenate([jnp.zeros((1,), dtype), pf])
         problem = _model_problem(
             a, per_model, fit_intercept, products, scheme, link, class_weight, a["alpha"], pf
         ).problem

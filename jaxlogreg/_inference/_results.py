@@ -20,9 +20,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import ndtr, xlogy
 
-from .. import _linalg, _links, _loss, _resample, _validate
+from .. import _linalg, _links, _loss, _resample, _spec, _validate
 from .._batch import chunk_of, map_models
-from .._result import Batched, FitResult, _join
+from .._result import FROM_FIT, Batched, FitResult, FromFit, _join
 from .._status import Status
 from .._typing import ArrayLike, Bool, ClassWeight, Float, Int32, Integer, Numeric
 from ._common import (
@@ -199,7 +199,7 @@ def inference(
     alpha: float = 0.05,
     chunk_size: int | None = None,
     trials: Numeric[ArrayLike, "*#batch n"] | None = None,
-    class_weight: ClassWeight = None,
+    class_weight: ClassWeight | FromFit = FROM_FIT,
     information: str = "expected",
     rows: bool = False,
 ) -> InferenceResult:
@@ -215,9 +215,9 @@ def inference(
 
     Args:
       res: the :class:`~jaxlogreg.FitResult` of ``fit(X, y, weights=weights, offset=offset,
-        trials=trials, class_weight=class_weight, link=...)`` (or any FitResult whose batch
-        shape is that of the data, or larger: data without batch axes broadcast over a stack
-        of fits of one data set).
+        trials=trials, ...)`` (or any FitResult whose batch shape is that of the data, or
+        larger: data without batch axes broadcast over a stack of fits of one data set). Its
+        ``link`` and ``class_weight`` are the fit's.
       X: ``(..., n, d)`` design, shared by the batch when ``(n, d)``. A pandas DataFrame's
         column names are kept (``names``) and name the parameters in :func:`summary`,
         :func:`to_dict` and :func:`to_csv`, as statsmodels names them.
@@ -236,9 +236,12 @@ def inference(
       chunk_size: models computed together at a time (default: as :func:`jaxlogreg.fit`).
       trials: ``(..., n)`` binomial trials per row (``y`` then counts successes), as given to
         :func:`jaxlogreg.fit`.
-      class_weight: None, ``"balanced"`` or ``{0: c0, 1: c1}``, as given to
-        :func:`jaxlogreg.fit` (multipliers of each row's log-likelihood, statsmodels'
-        ``var_weights``; module docstring).
+      class_weight: by default (:data:`FROM_FIT`) the fit's, ``res.class_weight``
+        (multipliers of each row's log-likelihood, statsmodels' ``var_weights``; module
+        docstring). None, ``"balanced"`` or ``{0: c0, 1: c1}`` as given to
+        :func:`jaxlogreg.fit` must agree with the one ``res`` records
+        (:mod:`jaxlogreg._spec`; a FitResult built by hand records none, and the value is
+        then used).
       information: ``"expected"`` or ``"observed"``.
       rows: also compute the per-row residuals, leverage and Cook's distances
         (``resid_response``, ``resid_pearson``, ``resid_dev``, ``hat_matrix_diag``,
@@ -253,21 +256,22 @@ def inference(
     Raises:
       ValueError: at the Python boundary, naming the argument: bad data (as
         :func:`jaxlogreg.fit`), an unknown ``cov_type`` or ``information``, a bad
-        ``class_weight``, ``groups`` missing, misplaced or of the wrong length, ``alpha``
-        outside (0, 1), or ``res`` not matching the data.
+        ``class_weight`` or one that disagrees with ``res.class_weight``, ``groups``
+        missing, misplaced or of the wrong length, ``alpha`` outside (0, 1), or ``res`` not
+        matching the data.
     """
     _check_res(res)
+    cw = _spec.class_weight(res, class_weight)
     key = None
     if groups is None:
         key = _validate.signature(
             (X, y, weights, offset, trials, res.coef, res.intercept), (alpha, chunk_size),
-            (cov_type, information, class_weight, res.fit_intercept, getattr(res, "link", None),
-             rows),
+            (cov_type, information, cw, res.fit_intercept, getattr(res, "link", None), rows),
         )
     plan = _PLANS.get(key)
     if plan is None:
         plan = _inference_plan(res, X, y, weights, offset, cov_type, groups, alpha, chunk_size,
-                               trials, class_weight, information)
+                               trials, cw, information)
         data = plan.data
         if not data.checked:
             _PLANS.put(key, plan._replace(data=data.bare(weights is not None, offset is not None)))
@@ -331,13 +335,13 @@ _PLANS = _validate.Plans()
 
 
 def _inference_plan(res, X, y, weights, offset, cov_type, groups, alpha, chunk_size, trials,
-                    class_weight, information) -> _InferencePlan:
+                    cw, information) -> _InferencePlan:
     """Validate :func:`inference`'s arguments (ValueErrors name the argument); a small
-    problem's value checks are left to its compiled program (``data.checked`` False)."""
+    problem's value checks are left to its compiled program (``data.checked`` False).
+    ``cw``: the class weights, validated (:func:`jaxlogreg._spec.class_weight`)."""
     if cov_type not in COV_TYPES:
         raise ValueError(f"cov_type: must be one of {COV_TYPES}, got {cov_type!r}")
     information = _check_information(information)
-    cw = _validate.class_weight_spec(class_weight)
     numeric = (int, float, np.floating, np.integer)
     if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, numeric):
         raise ValueError(f"alpha: must be a number in (0, 1), got {alpha!r}")

@@ -19,9 +19,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _linalg, _loss, _resample, _validate
+from .. import _linalg, _loss, _resample, _spec, _validate
 from .._batch import chunk_of, map_models
-from .._result import Batched, FitResult
+from .._result import FROM_FIT, Batched, FitResult, FromFit
 from .._status import Status
 from .._typing import ArrayLike, ClassWeight, Float, Numeric, Real
 from ._common import (
@@ -197,7 +197,7 @@ def score_test(
     offset: Numeric[ArrayLike, "*#batch n"] | None = None,
     chunk_size: int | None = None,
     trials: Numeric[ArrayLike, "*#batch n"] | None = None,
-    class_weight: ClassWeight = None,
+    class_weight: ClassWeight | FromFit = FROM_FIT,
     information: str = "expected",
 ) -> Chi2TestResult:
     """Score (Lagrange multiplier) test of a restricted fit against the full model.
@@ -215,8 +215,11 @@ def score_test(
 
     ``pvalue = P(chi2_df > statistic)``; statsmodels' ``res.score_test(exog_extra=...)`` on
     the restricted Logit fit (nonrobust), or on a GLM fit with ``observed=information ==
-    "observed"``. ``weights``, ``offset``, ``trials`` and ``class_weight`` are those of the
-    fit; ``information`` is ``"expected"`` (Fisher) or ``"observed"``, the same for the logit.
+    "observed"``. ``weights``, ``offset`` and ``trials`` are those of the fit;
+    ``class_weight`` is by default (:data:`FROM_FIT`) the fit's, ``res_restricted.class_weight``,
+    and a value passed must agree with it (:mod:`jaxlogreg._spec`; a FitResult built by hand
+    records none, and the value is then used). ``information`` is ``"expected"`` (Fisher)
+    or ``"observed"``, the same for the logit.
 
     Returns:
       :class:`Chi2TestResult` of the batch shape; NaN where the restricted fit did not converge
@@ -224,7 +227,7 @@ def score_test(
     """
     _check_res(res_restricted, "res_restricted")
     information = _check_information(information)
-    cw = _validate.class_weight_spec(class_weight)
+    cw = _spec.class_weight(res_restricted, class_weight, "res_restricted")
     data, scheme, fit_intercept, batch = _data_for(
         res_restricted, X_full, y, weights, offset, "res_restricted", trials=trials
     )
