@@ -232,7 +232,7 @@ def _numbers(path: Path, cells, names, where):
     return values
 
 
-def _target(path: Path, column, name: str, where, positive):  # noqa: C901 (to be split, issue 19)
+def _target(path: Path, column, name: str, where, positive):
     """``(y, note)``: the target ``column`` (no cell missing) as float64 0/1, and a line
     saying which value became 1 where that was chosen (else None).
 
@@ -260,33 +260,47 @@ def _target(path: Path, column, name: str, where, positive):  # noqa: C901 (to b
         elif not numeric.all():
             _numbers(path, column.to_frame(), [name], where)  # names the first text cell
     if text is not None:
-        classes = sorted(set(text))
-        if len(classes) == 1:
-            raise ValueError(f"--target: column {name!r} holds only {classes[0]!r}; a logistic "
-                             "regression needs rows of both classes")
-        if len(classes) > 2:
-            raise ValueError(
-                f"--target: column {name!r} has {len(classes)} classes ({_listed(classes)}); a "
-                "logistic regression models two: make a column that is 1 for the class to "
-                "model and 0 for the others")
-        if positive is not None:
-            chosen = positive.strip()
-            if chosen not in classes:
-                raise ValueError(f"--positive: {positive!r} is not a class of the target {name!r} "
-                                 f"({_listed(classes)})")
-            why = "--positive"
+        return _text_target(text, name, positive)
+    return _numeric_target(path, column, values, name, where, positive)
+
+
+def _text_target(text, name: str, positive):
+    """:func:`_target` of a text column ``text`` ``(n,)`` of strings."""
+    import numpy as np
+
+    classes = sorted(set(text))
+    if len(classes) == 1:
+        raise ValueError(f"--target: column {name!r} holds only {classes[0]!r}; a logistic "
+                         "regression needs rows of both classes")
+    if len(classes) > 2:
+        raise ValueError(
+            f"--target: column {name!r} has {len(classes)} classes ({_listed(classes)}); a "
+            "logistic regression models two: make a column that is 1 for the class to "
+            "model and 0 for the others")
+    if positive is not None:
+        chosen = positive.strip()
+        if chosen not in classes:
+            raise ValueError(f"--positive: {positive!r} is not a class of the target {name!r} "
+                             f"({_listed(classes)})")
+        why = "--positive"
+    else:
+        conventional = _CONVENTIONAL.get(tuple(sorted(c.lower() for c in classes)))
+        if conventional is not None:
+            chosen = next(c for c in classes if c.lower() == conventional)
+            why = "the conventional one"
         else:
-            conventional = _CONVENTIONAL.get(tuple(sorted(c.lower() for c in classes)))
-            if conventional is not None:
-                chosen = next(c for c in classes if c.lower() == conventional)
-                why = "the conventional one"
-            else:
-                chosen, why = classes[1], "the second of the two in sorted order"
-        other = classes[1 - classes.index(chosen)]
-        return (text == chosen).astype(np.float64), (
-            f"target {name!r}: {chosen!r} is 1 (the positive class: {why}), {other!r} is 0"
-            + ("" if positive is not None
-               else f"; --positive {shlex.quote(other)} chooses the other"))
+            chosen, why = classes[1], "the second of the two in sorted order"
+    other = classes[1 - classes.index(chosen)]
+    return (text == chosen).astype(np.float64), (
+        f"target {name!r}: {chosen!r} is 1 (the positive class: {why}), {other!r} is 0"
+        + ("" if positive is not None
+           else f"; --positive {shlex.quote(other)} chooses the other"))
+
+
+def _numeric_target(path: Path, column, values, name: str, where, positive):
+    """:func:`_target` of a column of numbers ``values`` ``(n,)`` float64."""
+    import numpy as np
+
     if not np.isfinite(values).all():
         _numbers(path, column.to_frame(), [name], where)  # names the first cell not finite
     distinct = np.unique(values)
@@ -354,7 +368,7 @@ class Data(NamedTuple):
     notes: tuple  # what reading did that a summary does not show: rows left out, the positive class
 
 
-def read_data(path, target: str, columns=None, roles=None, *, sep=None, encoding=None,  # noqa: C901 (to be split, issue 19)
+def read_data(path, target: str, columns=None, roles=None, *, sep=None, encoding=None,
               dropna: bool = False, positive=None) -> Data:
     """The features, the target and the columns ``roles`` names (``{option: column}``, the
     options of :data:`ROLE_COLUMNS`, which are then no features) of a CSV or Parquet file.
@@ -381,6 +395,37 @@ def read_data(path, target: str, columns=None, roles=None, *, sep=None, encoding
     path = Path(path)
     roles = {opt: col for opt, col in (roles or {}).items() if col is not None}
     header, cells, where, used_sep = _table(path, sep, encoding)
+    _check_header(path, header, cells, target, used_sep)
+    taken = _role_columns(path, header, target, roles)
+    columns = _feature_columns(path, header, target, taken, columns)
+    model = columns + [target] + [roles[o] for o in ROLE_COLUMNS if o in roles]
+    at = {c: header.index(c) for c in model}
+    cells, where, notes = _complete_rows(path, cells, where, model, at, dropna)
+    numeric = columns + [roles[o] for o in ("--weights", "--offset") if o in roles]
+    values = _numbers(path, cells.iloc[:, [at[c] for c in numeric]], numeric, where)
+    y, note = _target(path, cells.iloc[:, at[target]], target, where, positive)
+    if note is not None:
+        notes.append(note)
+    d = len(columns)
+    numeric_options = [o for o in ("--weights", "--offset") if o in roles]
+    given = dict(zip(numeric_options, values[:, d:].T, strict=True))
+    if "--weights" in given:
+        w, col = given["--weights"], roles["--weights"]
+        if (w < 0).any():
+            i = int(np.argmax(w < 0))
+            raise ValueError(
+                f"--weights: column {col!r} must be nonnegative, got {w[i]:g} on {where(i)}")
+        if not w.any():
+            raise ValueError(f"--weights: column {col!r} is 0 on every row")
+    if "--groups" in roles:
+        given["--groups"] = _labels(cells.iloc[:, at[roles["--groups"]]])
+    return Data(values[:, :d], y, tuple(columns), given, tuple(notes))
+
+
+def _check_header(path: Path, header, cells, target: str, used_sep) -> None:
+    """Raise ``ValueError`` for duplicate or unnamed header columns, no data rows, or no
+    column ``target`` (with a hint when the header reads as one column of another
+    separator)."""
     seen: dict[str, list[int]] = {}
     for k, name in enumerate(header):
         seen.setdefault(name, []).append(k + 1)
@@ -402,6 +447,11 @@ def read_data(path, target: str, columns=None, roles=None, *, sep=None, encoding
                     f"{others[0]!r} (--sep {spelled})?")
         raise ValueError(
             f"--target: no column {target!r} in {path} (columns: {', '.join(header)}){hint}")
+
+
+def _role_columns(path: Path, header, target: str, roles: dict) -> dict[str, str]:
+    """``{column: option}`` of the columns ``roles`` names, each checked to exist, not to be
+    the target and to have one role."""
     taken: dict[str, str] = {}
     for opt, col in roles.items():
         if col not in header:
@@ -413,6 +463,12 @@ def read_data(path, target: str, columns=None, roles=None, *, sep=None, encoding
             raise ValueError(
                 f"{opt}: {col!r} is already the {ROLE_COLUMNS[taken[col]]} ({taken[col]})")
         taken[col] = opt
+    return taken
+
+
+def _feature_columns(path: Path, header, target: str, taken: dict, columns) -> list[str]:
+    """The feature columns: ``columns`` (``--columns``) checked, or every column that is
+    neither the target nor a role's."""
     if columns is None:
         columns = [h for h in header if h != target and h not in taken]
     columns = list(columns)
@@ -432,8 +488,15 @@ def read_data(path, target: str, columns=None, roles=None, *, sep=None, encoding
                          f"({taken[used[0]]}); it cannot also be a feature")
     if not columns:
         raise ValueError(f"DATA: {path} has no feature columns besides the target {target!r}")
-    model = columns + [target] + [roles[o] for o in ROLE_COLUMNS if o in roles]
-    at = {c: header.index(c) for c in model}
+    return columns
+
+
+def _complete_rows(path: Path, cells, where, model: list, at: dict, dropna: bool):
+    """``(cells, where, notes)``: the rows with no missing value in the ``model``'s columns
+    (``at``: column -> position), when ``dropna``, with ``where`` renumbered and a note;
+    without ``dropna`` a missing value raises ``ValueError`` with each column's count."""
+    import numpy as np
+
     notes = []
     gaps = np.column_stack([_missing(cells.iloc[:, at[c]]) for c in model])
     if gaps.any():
@@ -457,25 +520,7 @@ def read_data(path, target: str, columns=None, roles=None, *, sep=None, encoding
         notes.append(
             f"{int(incomplete.sum())} of {n} rows left out for missing values (--dropna): "
             + ", ".join(f"{c!r} on {k}" for c, k, _ in counts))
-    numeric = columns + [roles[o] for o in ("--weights", "--offset") if o in roles]
-    values = _numbers(path, cells.iloc[:, [at[c] for c in numeric]], numeric, where)
-    y, note = _target(path, cells.iloc[:, at[target]], target, where, positive)
-    if note is not None:
-        notes.append(note)
-    d = len(columns)
-    numeric_options = [o for o in ("--weights", "--offset") if o in roles]
-    given = dict(zip(numeric_options, values[:, d:].T, strict=True))
-    if "--weights" in given:
-        w, col = given["--weights"], roles["--weights"]
-        if (w < 0).any():
-            i = int(np.argmax(w < 0))
-            raise ValueError(
-                f"--weights: column {col!r} must be nonnegative, got {w[i]:g} on {where(i)}")
-        if not w.any():
-            raise ValueError(f"--weights: column {col!r} is 0 on every row")
-    if "--groups" in roles:
-        given["--groups"] = _labels(cells.iloc[:, at[roles["--groups"]]])
-    return Data(values[:, :d], y, tuple(columns), given, tuple(notes))
+    return cells, where, notes
 
 
 def _labels(column):
