@@ -11,12 +11,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _implicit, _linalg, _links, _loss, _resample, _validate, solvers
+from . import _implicit, _links, _loss, _resample, _start, _validate, solvers
 from ._batch import chunk_of, shared_design, split_models
 from ._result import FitResult, class_weight_field
-from ._status import Status
 from ._typing import ArrayLike, ClassWeight, Devices, Integer, Numeric, Real
-from .solvers import Context, _common, _lanes
+from .solvers import Context, _lanes
 
 Array = jax.Array
 
@@ -272,7 +271,7 @@ def _solve(prep: _Prepared, start, alpha, mesh=None) -> FitResult:
     frozen = (data_args, alpha, prep.pf)
     frozen = jax.lax.stop_gradient(frozen) if traced else frozen
     start = jax.lax.stop_gradient(start) if traced else start
-    if start is None and not (mesh is None and _pools_inside(prep.config)):
+    if start is None and not (mesh is None and _start.pools_inside(prep.config)):
         start = pooled_start(prep, frozen[1])
     X, y, w, o, t = frozen[0]
     args = (X, y, w, o if prep.offset_given else None, t, start, frozen[1], frozen[2], prep.tol,
@@ -332,26 +331,6 @@ def _padded_size(prep: _Prepared, scheme: _resample.Scheme, start, alpha) -> int
     return 1 << (B - 1).bit_length() if shared and B > prep.chunk_size else None
 
 
-def _default_start(problem: _loss.Problem, fit_intercept: bool) -> Array:
-    """Zero slopes; the intercept at the link of the weighted mean response, less the
-    weighted mean offset (so that the start's mean linear predictor is the link of the mean
-    response also under a large offset: the null model's optimum for a constant one)."""
-    p = problem.X.shape[-1]
-    beta = jnp.zeros((p,), problem.X.dtype)
-    if fit_intercept:
-        w = problem.weights
-        sums = [jnp.sum(w * problem.y), jnp.sum(w)]
-        if problem.offset is not None:
-            sums.append(jnp.sum(w * problem.offset))
-        total = _loss.across_rows(jnp.stack(sums), problem)
-        ybar = jnp.clip(total[0] / total[1], 1e-6, 1 - 1e-6)
-        intercept = _links.link_function(problem.link, ybar)
-        if problem.offset is not None:
-            intercept = intercept - total[2] / total[1]
-        beta = beta.at[0].set(intercept)
-    return beta
-
-
 def pooled_start(prep: _Prepared, alpha) -> Array | None:
     """``(p,)`` starting point shared by a batch over one design: the fit of all its models
     pooled, or None when there is nothing to pool (one model, a design per model, a solver
@@ -374,7 +353,7 @@ def pooled_start(prep: _Prepared, alpha) -> Array | None:
             and data.X.ndim == 2):
         return None
     offset = data.offset if prep.offset_given else None
-    y, w, o, mean_alpha = _pooled_rows(data.y, data.weights, offset, data.trials, alpha,
+    y, w, o, mean_alpha = _start.pooled_rows(data.y, data.weights, offset, data.trials, alpha,
                                        batch_shape=batch, class_weight=statics["class_weight"],
                                        chunk=prep.chunk_size)
     res, _ = _fit_checked(
@@ -383,98 +362,7 @@ def pooled_start(prep: _Prepared, alpha) -> Array | None:
         batch_shape=(), fit_intercept=statics["fit_intercept"], l1_ratio=statics["l1_ratio"],
         class_weight=None, link=statics["link"],
     )
-    return _usable(res)
-
-
-def _pools_inside(config) -> bool:
-    """Whether a batch fitted by ``config`` on one device finds its pooled start inside
-    its own compiled program (:func:`_pooled_newton`) rather than by a fit of its own."""
-    return isinstance(config, solvers.Newton)
-
-
-def _pooled_newton(problem: _loss.Problem, fit_intercept: bool, tol, max_steps: int = 30):
-    """``(p,)`` the optimum of the pooled ``problem`` by undamped Newton steps from
-    :func:`_default_start`, or NaN when they do not converge within ``max_steps`` (a
-    singular or non-finite step stops them).
-
-    A start for the batch's own fits, which have every safeguard: all it needs to be is
-    good, and its few lines compile with the batch's program, where a fit of its own would
-    be a second program. It stops on the test of :class:`jaxlogreg.Newton`.
-    """
-    floor = _common.gradient_floor(problem)
-
-    def body(carry):
-        beta, k, _, _ = carry
-        _, grad, hess = _loss.value_grad_hess(beta, problem)
-        delta, solved = _linalg.solve_spd(hess, -grad)
-        converged = (solved & (-0.5 * jnp.sum(grad * delta) <= tol)
-                     & jnp.all(jnp.abs(grad) <= jnp.maximum(tol, floor)))
-        usable = solved & jnp.all(jnp.isfinite(delta))
-        return jnp.where(converged | ~usable, beta, beta + delta), k + 1, converged, usable
-
-    beta0 = _default_start(problem, fit_intercept)
-    start = (beta0, jnp.zeros((), jnp.int32), jnp.zeros((), bool), jnp.ones((), bool))
-    beta, _, converged, _ = jax.lax.while_loop(
-        lambda c: (c[1] < max_steps) & ~c[2] & c[3], body, start)
-    return jnp.where(converged & jnp.all(jnp.isfinite(beta)), beta, jnp.nan)
-
-
-@jax.jit
-def _usable(res: FitResult) -> Array:
-    """``res.params`` of a converged single fit with finite parameters, else NaN."""
-    ok = (res.status == int(Status.CONVERGED)) & jnp.all(jnp.isfinite(res.params))
-    return jnp.where(ok, res.params, jnp.nan)
-
-
-def _pool_rows(y, weights, offset, trials, alpha, *, batch_shape, class_weight, chunk):
-    """``(y, w, offset)`` of the pooled model, each ``(n,)``, and the models' mean penalty
-    strength (see :func:`pooled_start`). Sums over models are taken ``chunk`` models at a
-    time, so no ``(B, n)`` array is formed beyond the inputs."""
-    rows = functools.partial(_loss.response_weights, class_weight=class_weight)
-    named = {"y": y, "weights": weights, "offset": offset, "trials": trials}
-    if not any(v is not None and v.ndim > 1 for v in named.values()):
-        yy, ww = rows(y, weights, trials)
-        return yy, ww, offset, jnp.mean(jnp.broadcast_to(alpha, batch_shape))
-    B, n = math.prod(batch_shape), y.shape[-1]
-    # Inputs with batch axes as (B, n); shared ones stay (n,), broadcast a chunk at a time.
-    full = {k: v if v.ndim == 1 else jnp.broadcast_to(v, batch_shape + (n,)).reshape(B, n)
-            for k, v in named.items() if v is not None}
-    alphas = jnp.broadcast_to(alpha, batch_shape).reshape(B)
-    chunk = min(chunk, B)
-    zero = jnp.zeros((n,), y.dtype)
-
-    def body(i, sums):
-        # The last chunk ends at B and may overlap the one before: its first models, counted
-        # already, are left out.
-        first = jnp.minimum(i * chunk, B - chunk)
-        part = {k: jnp.broadcast_to(v, (chunk, n)) if v.ndim == 1
-                else jax.lax.dynamic_slice_in_dim(v, first, chunk) for k, v in full.items()}
-        a = jax.lax.dynamic_slice_in_dim(alphas, first, chunk)
-        yy, ww = jax.vmap(rows)(part["y"], part["weights"], part.get("trials"))
-        # Models with invalid or non-finite data (possible under jit) are left out, so that
-        # a model's start depends only on the batch's valid members.
-        valid = ((first + jnp.arange(chunk) >= i * chunk) & jnp.isfinite(a) & jnp.all(
-            jnp.isfinite(yy) & jnp.isfinite(ww) & (ww >= 0) & (yy >= 0) & (yy <= 1), axis=1))
-        o = part.get("offset")
-        if o is not None:
-            valid = valid & jnp.all(jnp.isfinite(o), axis=1)
-        v = valid[:, None]
-        count, a_sum, w_sum, wy_sum, o_sum = sums
-        return (count + jnp.sum(valid, dtype=jnp.int32), a_sum + jnp.sum(jnp.where(valid, a, 0.0)),
-                w_sum + jnp.sum(jnp.where(v, ww, 0.0), axis=0),
-                wy_sum + jnp.sum(jnp.where(v, ww * yy, 0.0), axis=0),
-                o_sum if o is None else o_sum + jnp.sum(jnp.where(v, o, 0.0), axis=0))
-
-    sums = (jnp.zeros((), jnp.int32), jnp.zeros((), alphas.dtype), zero, zero, zero)
-    count, a_sum, w_sum, wy_sum, o_sum = jax.lax.fori_loop(0, -(-B // chunk), body, sums)
-    count = jnp.maximum(count, 1)
-    ypool = wy_sum / jnp.where(w_sum > 0, w_sum, 1.0)
-    mean_o = None if "offset" not in full else o_sum / count
-    return ypool, w_sum, mean_o, a_sum / count
-
-
-_pooled_rows = functools.partial(jax.jit, static_argnames=("batch_shape", "class_weight", "chunk"))(
-    _pool_rows)
+    return _start.usable(res)
 
 
 _FIT_STATICS = ("batch_shape", "fit_intercept", "config", "chunk_size", "l1_ratio",
@@ -486,7 +374,7 @@ _SHARED_START_MODELS = 8
 
 
 @functools.partial(jax.jit, static_argnames=_FIT_STATICS)
-def _fit(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_iter, scheme, count=None,  # noqa: C901 (to be split, issue 19)
+def _fit(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_iter, scheme, count=None,
          *, batch_shape, fit_intercept, config, chunk_size, l1_ratio, class_weight, link):
     dtype = X.dtype
     d = X.shape[-1]
@@ -504,118 +392,23 @@ def _fit(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_iter, sch
         shared["X"], products = shared_design(shared["X"], fit_intercept, batch_shape)
         if not solvers.uses_hessian(config):
             products = None  # only Hessian-based solvers use the column products
-
-    def model(a):
-        """One model's per-model data (a lane of the batch) and its start, from its inputs
-        ``a`` (shared and per-model)."""
-        lane = {}
-        if "X" in mapped:
-            # A design per model is held as (p, n), each column's rows contiguous: the
-            # products and sums over rows of a few columns then run several times faster
-            # than on the (n, p) layout (the model's X is a transposed view, folded into
-            # its uses).
-            Xt = jnp.swapaxes(a["X"], -1, -2)
-            if fit_intercept:
-                Xt = jnp.concatenate([jnp.ones((1, Xt.shape[-1]), Xt.dtype), Xt], axis=0)
-            lane["X"] = Xt
-        w = a["weights"]
-        if scheme is not None:
-            w = w * scheme.weights(a["index"], a["y"])
-        lane["y"], lane["weights"] = _loss.response_weights(a["y"], w, a.get("trials"),
-                                                            class_weight)
-        lane["l2"] = a["alpha"] * (1.0 - l1_ratio)
-        if l1_ratio > 0:
-            lane["l1"] = a["alpha"] * l1_ratio
-        if "offset" in mapped:
-            lane["offset"] = a["offset"]
-        problem = problem_of(lane)
-        lane["weight_sum"], lane["side"] = _loss.weight_sum(problem), _loss.sides(problem)
-        problem = problem_of(lane)
-        start = _default_start(problem, fit_intercept)
-        if "init" in a:
-            start = jnp.where(jnp.all(jnp.isfinite(a["init"])), a["init"], start)
-        return lane, start
-
-    def problem_of(lane):
-        """One model's :class:`~jaxlogreg._loss.Problem` from its lane."""
-        Xm = lane["X"].T if "X" in lane else shared["X"]
-        offset = lane["offset"] if "offset" in lane else shared.get("offset")
-        return _loss.Problem(Xm, lane["y"], lane["weights"], offset, lane["l2"], pf,
-                             products, lane.get("l1"), link, weight_sum=lane.get("weight_sum"),
-                             side=lane.get("side"))
+    lanes = _start.Lanes(frozenset(mapped), shared, scheme, fit_intercept, l1_ratio,
+                         class_weight, link, pf, products)
+    ctx = Context(tol, max_iter)
 
     if not batch_shape:
-        lane, start = model(shared)
-        out = solvers._driver.finish(problem_of(lane),
-                                     config.run(problem_of(lane), start, Context(tol, max_iter)))
+        lane, start = lanes.model(shared)
+        problem = lanes.problem(lane)
+        out = solvers._driver.finish(problem, config.run(problem, start, ctx))
     elif B == 0:
         out = solvers._driver.Result(
             jnp.zeros((0, p), dtype), jnp.zeros((0,), jnp.int32), jnp.zeros((0,), jnp.int32),
             jnp.zeros((0,), dtype), jnp.zeros((0,), dtype))
     else:
-        ctx = Context(tol, max_iter)
-        # Models that share their start (the pooled start), design, response and offset
-        # share the row terms there: their first evaluation is one product of their weights
-        # with those rows (_loss.shared_rows), not a pass of their own.
-        # The products are a second instance of a step's decision in the program: worth
-        # its compile time only for a batch of several blocks of lanes.
-        common = ("y" in shared and "offset" not in mapped
-                  and "trials" not in mapped and class_weight is None and products is not None
-                  and solvers.uses_hessian(config) and not isinstance(config, solvers.Firth)
-                  and link == "logit" and B >= _SHARED_START_MODELS * chunk_size)
-
-        # The pooled start (see pooled_start), fitted here when none is given.
-        pool = "X" in shared and "init" not in shared and "init" not in mapped and _pools_inside(
-            config)
-        common = common and ("init" in shared or pool)
-
-        lead = None
-        if pool:
-            yp, wp, op, ap = _pool_rows(y, weights, offset, trials, alpha,
-                                        batch_shape=batch_shape, class_weight=class_weight,
-                                        chunk=chunk_size)
-            pooled = _loss.Problem(shared["X"], yp, wp,
-                                   op if "offset" in mapped else shared.get("offset"),
-                                   ap * (1.0 - l1_ratio), pf, products, link=link)
-            lead = _pooled_newton(pooled, fit_intercept, tol)
-
-        def start(ids):
-            per_model = jax.tree_util.tree_map(lambda v: v[ids], mapped)
-            lane, beta0 = jax.vmap(lambda m: model({**shared, **m}))(per_model)
-            base = shared["init"] if "init" in shared else lead
-            if lead is not None:
-                beta0 = jnp.where(jnp.all(jnp.isfinite(lead)), lead, beta0)
-            before = _lanes.before_states(config, problem_of, lane, beta0)
-            if not common:
-                return lane, before
-
-            assert base is not None  # a shared start: given, or the pooled one
-
-            def evaluated(_):
-                # The shared response after its trials (the weights go with each model).
-                y_rows, _ = _loss.response_weights(shared["y"], jnp.ones_like(shared["y"]),
-                                                   shared.get("trials"))
-                rows_problem = _loss.Problem(shared["X"], y_rows, jnp.ones_like(y_rows),
-                                             shared.get("offset"), jnp.zeros((), dtype), pf,
-                                             products, link=link)
-                rows = _loss.shared_rows(base, rows_problem)
-                eta = _loss.linear_predictor(base, rows_problem)
-                V = lane["weights"] @ rows
-
-                def one(ln, v):
-                    problem = problem_of(ln)
-                    f, grad, hess = _loss.from_shared_rows(v, base, problem)
-                    finite = (jnp.isfinite(f) & jnp.all(jnp.isfinite(grad))
-                              & jnp.all(jnp.isfinite(hess)))
-                    point = solvers._driver.Point(f, grad, hess, eta, finite)
-                    return config.start_at(problem, base, point, ctx)
-
-                return jax.vmap(one)(lane, V)
-
-            usable = jnp.all(jnp.isfinite(base))
-            return lane, jax.lax.cond(usable, evaluated, lambda _: before, None)
-
-        out = _lanes.run_batch(config, problem_of, start, B, ctx, chunk_size, count)
+        pooled = _pooled_lead(lanes, mapped, y, weights, offset, trials, alpha, tol, config,
+                              batch_shape, chunk_size)
+        start = _batch_start(lanes, mapped, pooled, config, ctx, B, chunk_size)
+        out = _lanes.run_batch(config, lanes.problem, start, B, ctx, chunk_size, count)
         out = jax.tree_util.tree_map(lambda a: a.reshape(batch_shape + a.shape[1:]), out)
     beta, status, n_iter, loss, gnorm = out
     intercept = beta[..., 0] if fit_intercept else jnp.zeros(batch_shape, dtype)
@@ -636,6 +429,82 @@ def _fit(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_iter, sch
         l1_ratio=l1_ratio,
         class_weight=class_weight_field(class_weight),
     )
+
+
+def _pooled_lead(lanes: _start.Lanes, mapped: dict, y, weights, offset, trials, alpha, tol,
+                 config, batch_shape, chunk_size) -> Array | None:
+    """``(p,)`` the pooled start fitted inside the batch's program (NaN when its Newton
+    steps fail; :func:`jaxlogreg._start.pooled_newton`), or None where there is none to fit
+    here: a design per model, a start given, or a solver that pools outside
+    (:func:`pooled_start`)."""
+    shared = lanes.shared
+    if not ("X" in shared and "init" not in shared and "init" not in mapped
+            and _start.pools_inside(config)):
+        return None
+    yp, wp, op, ap = _start.pool_rows(y, weights, offset, trials, alpha,
+                                      batch_shape=batch_shape, class_weight=lanes.class_weight,
+                                      chunk=chunk_size)
+    pooled = _loss.Problem(shared["X"], yp, wp,
+                           op if "offset" in mapped else shared.get("offset"),
+                           ap * (1.0 - lanes.l1_ratio), lanes.pf, lanes.products,
+                           link=lanes.link)
+    return _start.pooled_newton(pooled, lanes.fit_intercept, tol)
+
+
+def _batch_start(lanes: _start.Lanes, mapped: dict, lead, config, ctx: Context, B: int,
+                 chunk_size: int):
+    """``ids -> (lane, state)``: the ``start`` of :func:`jaxlogreg.solvers._lanes.run_batch`
+    for the models ``ids``, from the pooled start ``lead`` (when not None and finite), else
+    a start given, else each model's default.
+
+    Models that share their start (the pooled one or one given), design, response and
+    offset share the row terms there: their first evaluation is one product of their
+    weights with those rows (:func:`jaxlogreg._loss.shared_rows`), not a pass of their own.
+    The products are a second instance of a step's decision in the program: worth its
+    compile time only for a batch of several blocks of lanes (:data:`_SHARED_START_MODELS`).
+    """
+    shared, products = lanes.shared, lanes.products
+    base = shared["init"] if "init" in shared else lead
+    common = (base is not None and "y" in shared and "offset" not in mapped
+              and "trials" not in mapped and lanes.class_weight is None and products is not None
+              and solvers.uses_hessian(config) and not isinstance(config, solvers.Firth)
+              and lanes.link == "logit" and B >= _SHARED_START_MODELS * chunk_size)
+
+    def start(ids):
+        per_model = jax.tree_util.tree_map(lambda v: v[ids], mapped)
+        lane, beta0 = jax.vmap(lambda m: lanes.model({**shared, **m}))(per_model)
+        if lead is not None:
+            beta0 = jnp.where(jnp.all(jnp.isfinite(lead)), lead, beta0)
+        before = _lanes.before_states(config, lanes.problem, lane, beta0)
+        if not common:
+            return lane, before
+
+        def evaluated(_):
+            # The shared response after its trials (the weights go with each model).
+            y_rows, _ = _loss.response_weights(shared["y"], jnp.ones_like(shared["y"]),
+                                               shared.get("trials"))
+            dtype = y_rows.dtype
+            rows_problem = _loss.Problem(shared["X"], y_rows, jnp.ones_like(y_rows),
+                                         shared.get("offset"), jnp.zeros((), dtype), lanes.pf,
+                                         products, link=lanes.link)
+            rows = _loss.shared_rows(base, rows_problem)
+            eta = _loss.linear_predictor(base, rows_problem)
+            V = lane["weights"] @ rows
+
+            def one(ln, v):
+                problem = lanes.problem(ln)
+                f, grad, hess = _loss.from_shared_rows(v, base, problem)
+                finite = (jnp.isfinite(f) & jnp.all(jnp.isfinite(grad))
+                          & jnp.all(jnp.isfinite(hess)))
+                point = solvers._driver.Point(f, grad, hess, eta, finite)
+                return config.start_at(problem, base, point, ctx)
+
+            return jax.vmap(one)(lane, V)
+
+        usable = jnp.all(jnp.isfinite(base))
+        return lane, jax.lax.cond(usable, evaluated, lambda _: before, None)
+
+    return start
 
 
 @functools.partial(jax.jit, static_argnames=_FIT_STATICS)

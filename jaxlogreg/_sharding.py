@@ -88,7 +88,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from . import _fit, _loss, _resample, _validate, solvers
+from . import _fit, _loss, _resample, _start, _validate, solvers
 from ._batch import AXIS, map_models, split_batch, split_models
 from ._result import FitResult, class_weight_field
 from ._typing import ArrayLike, Devices, Integer, Numeric, Real
@@ -335,7 +335,7 @@ def _rows_fit(X, y, weights, offset, tol, max_iter, *, mesh, batch_shape, fit_in
             a = {**shared, **per_model}
             problem = _loss.Problem(X, a["y"], a["weights"], a["offset"], zero, pf,
                                     row_axis=axis)
-            state = config.run(problem, _fit._default_start(problem, fit_intercept),
+            state = config.run(problem, _start.default_start(problem, fit_intercept),
                                solvers.Context(tol, max_iter, axis_name))
             gnorm = jnp.max(jnp.abs(state.grad))
             return state.beta, state.status, state.n_iter, state.loss, gnorm
