@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _implicit, _links, _loss, _resample, _start, _validate, solvers
+from . import _dispatch, _implicit, _links, _loss, _resample, _start, _validate, solvers
 from ._batch import chunk_of, shared_design, split_models
 from ._result import FitResult, class_weight_field
 from ._typing import ArrayLike, ClassWeight, Devices, Integer, Numeric, Real
@@ -142,15 +142,8 @@ def fit(
     """
     args = (X, y, weights, offset, fit_intercept, solver, tol, max_iter, alpha, l1_ratio,
             penalty_factor, class_weight, trials, chunk_size, link, firth)
-    key = _plan_key(*args) if init is None and devices is None else None
-    plan = _PLANS.get(key)
-    if plan is not None:
-        prep = _Prepared(plan.data.filled(X, y, weights, offset, trials), *plan[1:])
-    else:
-        prep = _prepare(*args, defer=devices is None)
-        if not prep.data.checked:
-            bare = prep.data.bare(weights is not None, offset is not None)
-            _PLANS.put(key, prep._replace(data=bare))
+    prepare = _prepare if init is None else _prepare.uncached
+    prep = prepare(*args, defer=devices is None)
     start = _validate.init_array(init, prep.data, fit_intercept)
     if devices is not None:
         from ._sharding import sharded_solve  # it builds on this module
@@ -159,21 +152,25 @@ def fit(
     return _solve(prep, start, prep.alpha)
 
 
-# Warm calls with the signature of an earlier one (:class:`jaxlogreg._validate.Plans`): small
-# problems with JAX arrays, numbers for the scalar options, and no init, penalty factors,
-# resampling scheme or devices.
-_PLANS = _validate.Plans()
-
-
 def _plan_key(X, y, weights, offset, fit_intercept, solver, tol, max_iter, alpha, l1_ratio,
-              penalty_factor, class_weight, trials, chunk_size, link, firth):
-    """``fit``'s signature for :data:`_PLANS`, or None."""
-    if penalty_factor is not None or not (class_weight is None or isinstance(class_weight, str)):
+              penalty_factor, class_weight, trials, chunk_size, link="logit", firth=False,
+              defer=False):
+    """``fit``'s signature for its kept plans (:func:`jaxlogreg._dispatch.planned`), or
+    None: small problems with JAX arrays, numbers for the scalar options, no penalty factors
+    or mapping of class weights, on the default device (``defer``)."""
+    if not defer or penalty_factor is not None or not (
+            class_weight is None or isinstance(class_weight, str)):
         return None
-    return _validate.signature(
+    return _dispatch.signature(
         (X, y, weights, offset, trials), (tol, max_iter, alpha, l1_ratio, chunk_size),
         (fit_intercept, solver, link, firth, class_weight),
     )
+
+
+def _plan_arrays(X, y, weights, offset, fit_intercept, solver, tol, max_iter, alpha, l1_ratio,
+                 penalty_factor, class_weight, trials, *_, **__):
+    """``fit``'s data arrays as given: ``(X, y, weights, offset, trials)``."""
+    return X, y, weights, offset, trials
 
 
 class _Prepared(NamedTuple):
@@ -192,6 +189,7 @@ class _Prepared(NamedTuple):
     offset_given: bool = True
 
 
+@_dispatch.planned(_plan_key, _plan_arrays)
 def _prepare(X, y, weights, offset, fit_intercept, solver, tol, max_iter, alpha, l1_ratio,
              penalty_factor, class_weight, trials, chunk_size, link="logit",
              firth=False, defer=False) -> _Prepared:
@@ -247,8 +245,8 @@ def _prepare(X, y, weights, offset, fit_intercept, solver, tol, max_iter, alpha,
         link=link,
     )
     return _Prepared(
-        data, alpha, pf, config, _validate._scalar(tol, dtype),
-        _validate._scalar(max_iter, jnp.int32),
+        data, alpha, pf, config, _dispatch._scalar(tol, dtype),
+        _dispatch._scalar(max_iter, jnp.int32),
         int(chunk_size), statics, scheme, offset is not None,
     )
 

@@ -12,14 +12,13 @@ error is found and raised after it, so an eager call costs one dispatch; a large
 checked before its fit starts. The first bad index is located only when a check has
 failed. Sizes that cannot fit in the device's memory are refused before any array is
 converted (:func:`_check_size`). Warm calls whose argument signature was seen before reuse
-the shape and option checks (:class:`Plans`).
+the shape and option checks (:mod:`jaxlogreg._dispatch`).
 
 The value checks are in :mod:`jaxlogreg._validate_values`, the reading of pandas objects in
 :mod:`jaxlogreg._validate_pandas`; both are re-exported here."""
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import NamedTuple, cast
 
@@ -28,6 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _batch
+from ._dispatch import _filled, _scalar
 
 # Moved beside this module (re-exported: callers use them as _validate.<name>).
 from ._validate_pandas import _from_pandas, _pandas_kind, column_names, series_name  # noqa: F401
@@ -91,118 +91,6 @@ def float_dtype(X) -> jnp.dtype:
     except (TypeError, ValueError):
         return default
 
-
-
-def _full(shape: tuple[int, ...], value: float, dtype) -> jax.Array:
-    """``jnp.full(shape, value, dtype)``, filled on the host and moved to the device: no
-    program of its own to compile (each distinct jitted ``jnp.full`` would be one)."""
-    return jax.device_put(np.full(shape, value, jnp.dtype(dtype)))
-
-
-# Default arrays of at most this many elements (512 KiB of float64) are made once and kept;
-# larger ones (the weights of a data set of a million rows, say) are made per call, so that
-# nothing large outlives its fit.
-_KEEP_ELEMENTS = 2**16
-
-
-def _filled(shape: tuple[int, ...], value: float, dtype) -> jax.Array:
-    """``jnp.full(shape, value, dtype)``, made once per distinct small argument and shared
-    (JAX arrays are immutable): a default array then costs a dictionary lookup instead of a
-    dispatch or eager ``jnp.ones``' chain of them. Always a
-    concrete array, also when called under a trace (never a cached tracer)."""
-    if math.prod(shape) <= _KEEP_ELEMENTS:
-        return _kept(shape, value, dtype)
-    with jax.ensure_compile_time_eval():
-        return _full(shape, value, dtype)
-
-
-@functools.lru_cache(maxsize=64)
-def _kept(shape: tuple[int, ...], value: float, dtype) -> jax.Array:
-    with jax.ensure_compile_time_eval():
-        return _full(shape, value, dtype)
-
-
-def signature(arrays, numbers, options):
-    """Key of a call for :class:`Plans`, or None when the call has none: ``arrays`` must be
-    None or concrete, strongly typed JAX arrays of one floating dtype (the first given),
-    ``numbers`` None or Python ints and floats, ``options`` hashable settings (bools,
-    strings, None, frozen dataclasses)."""
-    keys: list[tuple | None] = []
-    first = None
-    for a in arrays:
-        if a is None:
-            keys.append(None)
-            continue
-        if not isinstance(a, jax.Array) or not _is_concrete(a) or a.weak_type:
-            return None
-        if first is None:
-            if not _floating(a.dtype):
-                return None
-            first = a.dtype
-        elif a.dtype != first:
-            return None
-        keys.append((a.shape, a.dtype))
-    if first is None:
-        return None
-    for v in numbers:
-        if v is not None and type(v) not in (int, float):
-            return None
-    for v in options:
-        if not _hashable_option(type(v)):
-            return None
-    return tuple(keys), tuple((type(v), v) for v in numbers), tuple(options)
-
-
-@functools.cache
-def _floating(dtype) -> bool:
-    return bool(jnp.issubdtype(dtype, jnp.floating))
-
-
-def _hashable_option(kind) -> bool:
-    """Bools, strings, None and frozen dataclasses (solver settings)."""
-    if kind in (bool, str, type(None)):
-        return True
-    params = getattr(kind, "__dataclass_params__", None)
-    return params is not None and params.frozen
-
-
-class Plans:
-    """What a function's boundary made of its arguments, kept by :func:`signature`.
-
-    The boundary's shape and option checks, the dtype and the static settings depend on
-    nothing but the signature, so a warm call with a known one skips them and runs with the
-    earlier plan and its own arrays. A plan must hold no caller's array (the boundary's own
-    defaults are cached and immutable), and only calls whose value checks run inside the
-    compiled program on every call may be kept. Bounded: cleared when full.
-    """
-
-    def __init__(self, limit: int = 256):
-        self._plans: dict = {}
-        self._limit = limit
-
-    def get(self, key):
-        return None if key is None else self._plans.get(key)
-
-    def put(self, key, plan) -> None:
-        """Keep ``plan`` for ``key`` unless ``key`` is None or the plan holds an array of
-        more than ``_KEEP_ELEMENTS`` values (a large default, kept by nothing else)."""
-        if key is None:
-            return
-        leaves = jax.tree_util.tree_leaves(plan)
-        if any(isinstance(a, jax.Array) and a.size > _KEEP_ELEMENTS for a in leaves):
-            return
-        if len(self._plans) >= self._limit:
-            self._plans.clear()
-        self._plans[key] = plan
-
-
-def _scalar(value, dtype) -> jax.Array:
-    """``value`` as a ``()`` ``dtype`` argument of a jitted call: a JAX array (or tracer)
-    stays one; a number becomes the device array :func:`_filled` keeps for it (a NumPy
-    argument would cost the call a transfer, eager ``jnp.asarray`` a dispatch)."""
-    if isinstance(value, jax.Array):
-        return jnp.asarray(value, dtype)
-    return _filled((), np.asarray(value).item(), jnp.dtype(dtype))
 
 
 # The largest iteration bound: max_iter travels as an int32.

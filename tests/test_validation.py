@@ -308,7 +308,7 @@ def test_jit_bad_model_in_batch_does_not_spoil_the_others(which):
 
 # ---------------------------------------------------------------------------------------
 # Warm calls: a call with the signature of an earlier one reuses its shape and option
-# checks (jaxlogreg._validate.Plans), and a small problem's value checks run inside the
+# checks (jaxlogreg._dispatch.planned), and a small problem's value checks run inside the
 # fit's own compiled program; both must raise exactly as a first call does.
 # ---------------------------------------------------------------------------------------
 
@@ -362,10 +362,11 @@ def jnp_all_finite(a):
 
 def test_large_problem_checks_values_before_fitting(monkeypatch):
     """Above the deferral limit the values are checked before the fit's program runs."""
-    from jaxlogreg import _fit, _validate
+    from jaxlogreg import _dispatch, _fit, _validate
 
     monkeypatch.setattr(_validate, "_DEFER_LIMIT", 0)
-    monkeypatch.setattr(_fit, "_PLANS", _validate.Plans())  # plans made under the real limit
+    # plans made under the real limit
+    monkeypatch.setattr(_fit._prepare, "plans", _dispatch.Plans())
 
     def must_not_run(*args, **kwargs):
         raise AssertionError("the fit ran before its data were checked")
@@ -394,16 +395,16 @@ def test_warm_call_plans_hold_no_caller_arrays():
 def test_large_defaults_are_not_kept(monkeypatch):
     """A plan holding a default array larger than the keep limit is not kept (nothing large
     outlives its fit); below the limit it is, and the warm call uses it."""
-    from jaxlogreg import _fit, _validate
+    from jaxlogreg import _dispatch, _fit
 
-    monkeypatch.setattr(_fit, "_PLANS", _validate.Plans())
+    monkeypatch.setattr(_fit._prepare, "plans", _dispatch.Plans())
     X, y = _device(*data(seed=5))
-    monkeypatch.setattr(_validate, "_KEEP_ELEMENTS", N - 1)  # the (N,) default weights exceed it
+    monkeypatch.setattr(_dispatch, "_KEEP_ELEMENTS", N - 1)  # the (N,) default weights exceed it
     big = jaxlogreg.fit(X, y)
-    assert len(_fit._PLANS._plans) == 0
-    monkeypatch.setattr(_validate, "_KEEP_ELEMENTS", N)
+    assert len(_fit._prepare.plans._plans) == 0
+    monkeypatch.setattr(_dispatch, "_KEEP_ELEMENTS", N)
     jaxlogreg.fit(X, y)
-    assert len(_fit._PLANS._plans) == 1
+    assert len(_fit._prepare.plans._plans) == 1
     warm = jaxlogreg.fit(X, y)
     np.testing.assert_array_equal(np.asarray(warm.params), np.asarray(big.params))
 

@@ -2,8 +2,9 @@
 :func:`inference`, which fills it.
 
 :func:`inference` validates its arguments (:func:`_inference_plan`; a warm call with the
-signature of an earlier one reuses its plan from :data:`_PLANS`) and computes every model's
-covariance, Wald statistics, likelihoods, residuals and leverage in one jitted function
+signature of an earlier one reuses its plan, :func:`jaxlogreg._dispatch.planned`) and
+computes every model's covariance, Wald statistics, likelihoods, residuals and leverage in
+one jitted function
 (:func:`_inference`). Formulas, conventions and covariance types: the package docstring of
 :mod:`jaxlogreg._inference`.
 """
@@ -20,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import ndtr, xlogy
 
-from .. import _linalg, _links, _loss, _resample, _spec, _validate
+from .. import _dispatch, _linalg, _links, _loss, _resample, _spec, _validate
 from .._batch import chunk_of, map_models
 from .._result import FROM_FIT, Batched, FitResult, FromFit, _join
 from .._status import Status
@@ -262,21 +263,9 @@ def inference(
     """
     _check_res(res)
     cw = _spec.class_weight(res, class_weight)
-    key = None
-    if groups is None:
-        key = _validate.signature(
-            (X, y, weights, offset, trials, res.coef, res.intercept), (alpha, chunk_size),
-            (cov_type, information, cw, res.fit_intercept, getattr(res, "link", None), rows),
-        )
-    plan = _PLANS.get(key)
-    if plan is None:
-        plan = _inference_plan(res, X, y, weights, offset, cov_type, groups, alpha, chunk_size,
-                               trials, cw, information)
-        data = plan.data
-        if not data.checked:
-            _PLANS.put(key, plan._replace(data=data.bare(weights is not None, offset is not None)))
-    else:
-        data = plan.data.filled(X, y, weights, offset, trials)
+    plan = _inference_plan(res, X, y, weights, offset, cov_type, groups, alpha, chunk_size,
+                           trials, cw, information)
+    data = plan.data
     dtype = data.X.dtype
     arrays = dict(X=data.X, y=data.y, weights=data.weights, offset=data.offset,
                   trials=data.trials, coef=_validate._as_array("res.coef", res.coef, dtype),
@@ -295,20 +284,10 @@ def inference(
     if not data.checked:
         _validate.check_values(data.X, data.y, data.weights, data.offset, data.trials, ok=ok)
     # Labels of pandas inputs, kept as static fields: they never enter a compiled program.
-    return _inference_result(out, alpha=plan.alpha, cov_type=plan.cov_type,
+    return _dispatch.built(InferenceResult, out, alpha=plan.alpha, cov_type=plan.cov_type,
                              fit_intercept=plan.fit_intercept, link=plan.link,
                              information=plan.information, names=_validate.column_names(X),
                              yname=_validate.series_name(y))
-
-
-def _inference_result(arrays: dict, **statics) -> InferenceResult:
-    """``InferenceResult(**arrays, **statics)`` without the frozen dataclass's ``__init__``,
-    which sets its fields one ``object.__setattr__`` at a time; the fields are complete and
-    already checked by construction here."""
-    res = object.__new__(InferenceResult)
-    res.__dict__.update(arrays)
-    res.__dict__.update(statics)
-    return res
 
 
 class _InferencePlan(NamedTuple):
@@ -329,11 +308,26 @@ class _InferencePlan(NamedTuple):
     information: str
 
 
-# Warm calls with the signature of an earlier one (:class:`jaxlogreg._validate.Plans`): small
-# problems with JAX arrays, no resampling scheme and no cluster groups.
-_PLANS = _validate.Plans()
+def _plan_key(res, X, y, weights, offset, cov_type, groups, alpha, chunk_size, trials, cw,
+              information):
+    """:func:`inference`'s signature for its kept plans (:func:`jaxlogreg._dispatch.planned`),
+    or None: small problems with JAX arrays and no cluster groups."""
+    if groups is not None:
+        return None
+    return _dispatch.signature(
+        (X, y, weights, offset, trials, res.coef, res.intercept), (alpha, chunk_size),
+        (cov_type, information, cw, res.fit_intercept, getattr(res, "link", None)),
+    )
 
 
+def _plan_arrays(res, X, y, weights, offset, cov_type, groups, alpha, chunk_size, trials, *_):
+    """:func:`inference`'s data arrays as given: ``(X, y, weights, offset, trials)``."""
+    return X, y, weights, offset, trials
+
+
+
+
+@_dispatch.planned(_plan_key, _plan_arrays)
 def _inference_plan(res, X, y, weights, offset, cov_type, groups, alpha, chunk_size, trials,
                     cw, information) -> _InferencePlan:
     """Validate :func:`inference`'s arguments (ValueErrors name the argument); a small
@@ -375,12 +369,12 @@ def _inference_plan(res, X, y, weights, offset, cov_type, groups, alpha, chunk_s
         raise ValueError(f"groups: only used with cov_type='cluster', got cov_type={cov_type!r}")
     else:
         # Unused; keeps one compilation for all cov types.
-        groups = _validate._filled((n,), 0, jnp.dtype(jnp.int32))
+        groups = _dispatch._filled((n,), 0, jnp.dtype(jnp.int32))
     return _InferencePlan(
         data, scheme, batch, fit_intercept, link, chunk_of(chunk_size, data.X, fit_intercept), cw,
         groups,
-        _validate._scalar(COV_TYPES.index(cov_type), jnp.int32),
-        _validate._scalar(_normal_quantile(1.0 - alpha / 2.0), data.X.dtype), alpha, cov_type,
+        _dispatch._scalar(COV_TYPES.index(cov_type), jnp.int32),
+        _dispatch._scalar(_normal_quantile(1.0 - alpha / 2.0), data.X.dtype), alpha, cov_type,
         information,
     )
 
