@@ -42,7 +42,10 @@ _SOURCES = {
     "._sharding": ("fit_rows_sharded",),
     "._simulate": ("Simulated", "simulate"),
     "._status": ("Status",),
-    "._study": ("StudyResult", "run_study"),
+    "._study": (
+        "StudyData", "StudyDiagnostics", "StudyReference", "StudyReplicates", "StudyResult",
+        "StudySummary", "run_study",
+    ),
     ".solvers": ("LBFGS", "SGD", "Firth", "Newton", "ProxNewton"),
 }
 _OWNER = {name: module for module, names in _SOURCES.items() for name in names}
@@ -100,7 +103,15 @@ if _TYPE_CHECKING:
     from ._sharding import fit_rows_sharded
     from ._simulate import Simulated, simulate
     from ._status import Status
-    from ._study import StudyResult, run_study
+    from ._study import (
+        StudyData,
+        StudyDiagnostics,
+        StudyReference,
+        StudyReplicates,
+        StudyResult,
+        StudySummary,
+        run_study,
+    )
     from .solvers import LBFGS, SGD, Firth, Newton, ProxNewton
 
 
@@ -151,6 +162,11 @@ __all__ = [
     "make_seed_data",
     "run_study",
     "StudyResult",
+    "StudyReplicates",
+    "StudySummary",
+    "StudyReference",
+    "StudyDiagnostics",
+    "StudyData",
     # evaluation and calibration
     "predict",
     "log_loss",

@@ -27,6 +27,9 @@ apart from the type of :class:`StudyResult` that the reading's modules name):
 * ``_diagnostics``: what the data are like (VIFs, correlations, class counts, two-valued
   columns), the full-data fit's sandwich SE, and the columns of each separated replicate's
   separating direction: the causes the reading names.
+* ``_records``: the typed parts of a :class:`StudyResult` (:class:`StudyReplicates`,
+  :class:`StudySummary`, :class:`StudyReference`, :class:`StudyDiagnostics` with
+  :class:`StudyData`), frozen dataclasses that read as mappings too.
 * ``_facts``, ``_reading_replicates``, ``_reading``, ``_summary``: the per-replicate fields,
   their per-coefficient summary (its formulas), :class:`StudyResult` and the plain-language
   reading of its table: the first-order predictions and the facts the reading states
@@ -53,6 +56,7 @@ from . import (  # noqa: F401
     _plots,
     _reading,
     _reading_replicates,
+    _records,
     _run,
     _storage,
     _summary,
@@ -60,7 +64,17 @@ from . import (  # noqa: F401
 from ._held_out import _held_out_columns, _held_out_metrics, _held_out_rows, _predict  # noqa: F401
 from ._identity import study_id  # noqa: F401
 from ._outputs import OUTPUT_FILES, load, write_outputs
+from ._records import (
+    StudyData,
+    StudyDiagnostics,
+    StudyReference,
+    StudyReplicates,
+    StudySummary,
+)
 from ._run import _draw, _run_chunk, _standard_errors, _Window, run_study  # noqa: F401
 from ._summary import REPLICATE_FIELDS, StudyResult, summarize  # noqa: F401
 
-__all__ = ["run_study", "StudyResult", "REPLICATE_FIELDS", "OUTPUT_FILES", "load", "write_outputs"]
+__all__ = [
+    "run_study", "StudyResult", "StudyReplicates", "StudySummary", "StudyReference",
+    "StudyDiagnostics", "StudyData", "REPLICATE_FIELDS", "OUTPUT_FILES", "load", "write_outputs",
+]

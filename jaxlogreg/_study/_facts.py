@@ -14,6 +14,7 @@ import numpy as np
 from .._status import Status
 
 if TYPE_CHECKING:  # the result calls this module, not the reverse
+    from ._records import StudyData, StudyDiagnostics, StudyReference, StudySummary
     from ._summary import StudyResult
 
 # Schemes whose replicates share rows: SE/SD is predicted as 1 / sqrt(1 - f).
@@ -94,23 +95,25 @@ class _Facts:
 
     def __init__(self, result: StudyResult):
         self.result = result
-        self.s = result.summary
+        self.s: StudySummary = result.summary
         self.t = np.asarray(result.true_params, np.float64)
         self.names = result.names
         self.cfg = result.config
-        self.ref = result.reference
-        self.diag = result.diagnostics or {}
-        self.data = self.diag.get("data")
+        self.ref: StudyReference | None = result.reference
+        # None for a study written before the diagnostics.
+        self.diag: StudyDiagnostics | None = result.diagnostics
+        self.data: StudyData | None = None if self.diag is None else self.diag.data
         self.offset = 1 if self.cfg.get("fit_intercept", True) else 0
         self.level = float(self.cfg.get("level", 0.95))
         self.z = _NORMAL.inv_cdf(1.0 - (1.0 - self.level) / 2.0)
         # The full-data fit when there is one and it converged, else None.
-        self.full: dict | None = (self.ref if self.ref is not None
-                                     and self.ref["status"] == int(Status.CONVERGED) else None)
+        self.full: StudyReference | None = (
+            self.ref if self.ref is not None and self.ref.status == int(Status.CONVERGED)
+            else None)
         if self.ref is not None:
-            self.n, self.m = int(self.ref["n"]), float(self.ref["n_train"])
+            self.n, self.m = int(self.ref.n), float(self.ref.n_train)
         elif self.data is not None:
-            self.n, self.m = int(self.data["n"]), float(self.data["n_train"])
+            self.n, self.m = int(self.data.n), float(self.data.n_train)
         else:
             self.n = int(self.cfg.get("n", 0))
             self.m = float(self.n)

@@ -12,6 +12,7 @@ incomplete, never a mix.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ import numpy as np
 from .. import _io
 from . import _plots
 from ._identity import _FORMAT, study_id
+from ._records import StudyDiagnostics, StudyReference, StudyReplicates, StudySummary
 from ._summary import REPLICATE_FIELDS, StudyResult
 
 # The marker written last, with the SHA-256 of every output.
@@ -31,7 +33,7 @@ OUTPUT_FILES = ("summary.json", "replicates.npz", "report.md", "coefficients.png
 
 
 def _jsonable(v):
-    if isinstance(v, dict):
+    if isinstance(v, Mapping):  # a dict, or a study's record (its fields that are not None)
         return {k: _jsonable(x) for k, x in v.items()}
     if isinstance(v, (np.ndarray, np.generic)):
         return np.asarray(v).tolist()
@@ -121,22 +123,21 @@ def load(out) -> StudyResult:
         missing = [k for k in REPLICATE_FIELDS if k not in reps]
         if missing:
             raise _io.StorageError(f"{out / 'replicates.npz'}: lacks the fields {missing}")
-        summary = {k: np.asarray(v, np.float64) if isinstance(v, list) else v
-                   for k, v in record["summary"].items()}
-        reference = record["reference"]
+        # The JSON lists of the records' array fields become float64 arrays; the fields
+        # that studies written before them lack (the summary's resampling_bias, the
+        # reference's bse_sandwich, the diagnostics) are None.
+        summary = StudySummary.from_mapping(record["summary"])
+        reference = (None if record["reference"] is None
+                     else StudyReference.from_mapping(record["reference"]))
+        diagnostics = record.get("diagnostics")
+        if diagnostics is not None:
+            diagnostics = StudyDiagnostics.from_mapping(diagnostics)
         names, true_params, config = record["names"], record["true_params"], record["config"]
-        diagnostics = record.get("diagnostics")  # None in studies written before it
     except _io.StorageError as e:
         raise _io.StorageError(f"{e}; {fix}") from None
     except (KeyError, TypeError, AttributeError) as e:
         raise _io.StorageError(
             f"{out / 'summary.json'}: not a study summary ({e!r}); {fix}") from None
-    if reference is not None:
-        reference = {k: np.asarray(v, np.float64) if isinstance(v, list) else v
-                     for k, v in reference.items()}
-    if diagnostics is not None and diagnostics.get("data") is not None:
-        data = diagnostics["data"]
-        for key in ("vif", "correlation", "sd"):
-            data[key] = np.asarray(data[key], np.float64)
-    return StudyResult(tuple(names), np.asarray(true_params, np.float64), reps, summary,
-                       reference, config, diagnostics)
+    return StudyResult(tuple(names), np.asarray(true_params, np.float64),
+                       StudyReplicates.from_mapping(reps), summary, reference, config,
+                       diagnostics)

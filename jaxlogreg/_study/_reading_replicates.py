@@ -231,7 +231,7 @@ class _ReplicateParagraphs(_Facts):
         text = (f"{count} replicates ({_pct(count / B)}) are separated: on their training rows "
                 "some direction of the coefficients raises the likelihood without bound, so "
                 "no finite estimate exists, and they are left out of the table.")
-        groups = self.diag.get("separation")
+        groups = None if self.diag is None else self.diag.separation
         if groups is None:
             return text + (" The columns of their separating directions were not recorded "
                            "(a study written by an earlier version of jaxlogreg).")

@@ -26,6 +26,7 @@ from .._status import Status
 from ._diagnostics import describe_data, group_separations, sandwich_se, separating_columns
 from ._held_out import _held_out_metrics
 from ._identity import _describe_scheme, _digest, _recorded
+from ._records import StudyData, StudyDiagnostics, StudyReference, StudyReplicates
 from ._storage import _Store
 from ._summary import REPLICATE_FIELDS, StudyResult, summarize
 
@@ -223,20 +224,21 @@ def run_study(  # noqa: C901 (to be split, issue 19)
             assert scheme is not None
             full = fit(X, y, **fit_kw)
             full_inf = inference(full, X, y, cov_type=cov_type, alpha=1.0 - level)
-            reference = dict(
-                params=np.asarray(full.params, np.float64),
-                bse=np.asarray(full_inf.bse, np.float64), status=int(full.status), n=int(n),
-                n_train=_train_weight(scheme, y, dtype),
+            full_params = np.asarray(full.params, np.float64)
+            converged = int(full.status) == int(Status.CONVERGED)
+            reference = StudyReference(
+                params=full_params, bse=np.asarray(full_inf.bse, np.float64),
+                status=int(full.status), n=int(n), n_train=_train_weight(scheme, y, dtype),
                 vif=np.asarray(variance_inflation_factors(X), np.float64),
-            )
-            if reference["status"] == int(Status.CONVERGED) and np.all(np.asarray(alpha) == 0):
                 # The spread the replicates should show to first order (the reading's SE/SD).
-                reference["bse_sandwich"] = sandwich_se(X, y, reference["params"], fit_intercept)
+                bse_sandwich=(sandwich_se(X, y, full_params, fit_intercept)
+                              if converged and np.all(np.asarray(alpha) == 0) else None),
+            )
         chunk_kw = dict(fit_kw)
-        if reference is not None and reference["status"] == int(Status.CONVERGED):
+        if reference is not None and reference.status == int(Status.CONVERGED):
             # Every replicate starts from the full-data fit, whatever chunk it falls in, so a
             # replicate's fit does not depend on the chunking.
-            chunk_kw["init"] = reference["params"]
+            chunk_kw["init"] = reference.params
 
         starts = list(range(0, num, batch))
         bar = _progress(num, progress)
@@ -258,17 +260,17 @@ def run_study(  # noqa: C901 (to be split, issue 19)
             pieces.append(piece)
             bar.update(stop - s)
         bar.close()
-        reps = {key: np.concatenate([p[key] for p in pieces]) for key in REPLICATE_FIELDS}
+        reps = StudyReplicates(**{key: np.concatenate([p[key] for p in pieces])
+                                  for key in REPLICATE_FIELDS})
 
         summary = summarize(reps, true_params, level,
-                            None if reference is None else reference["params"])
-        described = describe_data(*first_data)
-        described["n_train"] = (reference["n_train"] if reference is not None else
-                                _train_weight(scheme, first_data[1], dtype) if scheme is not None
-                                else float(n))
-        centre = reference["params"] if reference is not None else true_params
-        diagnostics = dict(
-            data=described,
+                            None if reference is None else reference.params)
+        n_train = (reference.n_train if reference is not None else
+                   _train_weight(scheme, first_data[1], dtype) if scheme is not None
+                   else float(n))
+        centre = reference.params if reference is not None else true_params
+        diagnostics = StudyDiagnostics(
+            data=StudyData(**describe_data(*first_data), n_train=n_train),
             separation=_separations(X, y, scheme, generate, reps, centre, fit_intercept,
                                     names, batch, dtype),
         )
@@ -284,8 +286,8 @@ def _train_weight(scheme, y, dtype) -> float:
     return float(jnp.sum(_draw(window, jnp.asarray(y, dtype), False)[0]))
 
 
-def _separations(X, y, scheme, generate, reps, centre, fit_intercept, names, batch,
-                 dtype) -> list[dict]:
+def _separations(X, y, scheme, generate, reps: StudyReplicates, centre, fit_intercept, names,
+                 batch, dtype) -> list[dict]:
     """The separated replicates grouped by the columns of their separating direction
     (:func:`jaxlogreg._study._diagnostics.separating_columns` on each one's training rows,
     its data drawn again in batches of ``batch`` replicates, the chunks' shape)."""

@@ -19,6 +19,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import statistics
+from collections.abc import Mapping
+from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
@@ -27,13 +29,10 @@ from jax.scipy.special import ndtr
 from .._status import Status
 from ._held_out import _RELIABILITY_BINS
 from ._reading import _reading
+from ._records import StudyDiagnostics, StudyReference, StudyReplicates, StudySummary
 
-# Per-replicate arrays a study keeps (and writes to replicates.npz).
-REPLICATE_FIELDS = (
-    "index", "params", "bse", "status", "n_iter", "valid", "log_loss", "brier", "auc",
-    "calibration_intercept", "calibration_slope", "reliability_predicted",
-    "reliability_observed", "reliability_weight",
-)
+# Per-replicate arrays a study keeps (and writes to replicates.npz): StudyReplicates' fields.
+REPLICATE_FIELDS = tuple(f.name for f in dataclasses.fields(StudyReplicates))
 # Trailing shapes of the per-replicate fields of a chunk ("k": one per parameter); () when
 # not listed.
 _FIELD_TAILS: dict[str, tuple] = {
@@ -46,35 +45,51 @@ _FIELD_TAILS: dict[str, tuple] = {
 class StudyResult:
     """What a study found.
 
+    Its parts are typed records (:mod:`jaxlogreg._study._records`) with one attribute per
+    key, each also a read-only mapping over its keys as the dicts it replaces:
+    ``study.summary.bias`` is ``study.summary["bias"]``. Built with plain mappings instead,
+    it turns them into the records.
+
     Attributes:
       names: ``(k,)`` parameter names, the intercept first when fitted.
       true_params: ``(k,)`` the values the data were generated from.
-      replicates: per-replicate arrays (:data:`REPLICATE_FIELDS`): ``params (B, k)``,
-        ``bse (B, k)``, ``status (B,)``, ``n_iter (B,)``, ``valid (B,)`` (converged with an
-        invertible information matrix), held-out metrics ``(B,)`` (NaN without a held-out
-        part) and reliability curves ``(B, 10)``.
-      summary: per-coefficient arrays ``(k,)`` (``mean``, ``bias``, ``sd``, ``mean_se``,
-        ``se_ratio``, ``rmse``, ``sign_flip``, ``predicted_flip``, ``coverage``) and
-        scalars (status shares, mean held-out metrics); see the module docstring.
-      reference: the fit of the whole data set (resampling studies; else None): ``params``,
-        ``bse``, ``status``, ``n`` (rows), ``n_train`` (training weight of replicate 0: its
-        rows for splits), ``vif`` (as in ``diagnostics``) and ``bse_sandwich`` (its HC0
-        standard errors, unpenalised fits only; absent from studies written before it).
+      replicates: :class:`~jaxlogreg._study._records.StudyReplicates`, the per-replicate
+        arrays (:data:`REPLICATE_FIELDS`): ``params (B, k)``, ``bse (B, k)``, ``status
+        (B,)``, ``n_iter (B,)``, ``valid (B,)`` (an invertible information matrix), held-out
+        metrics ``(B,)`` (NaN without a held-out part) and reliability curves ``(B, 10)``.
+      summary: :class:`~jaxlogreg._study._records.StudySummary`, per-coefficient arrays
+        ``(k,)`` (``mean``, ``bias``, ``sd``, ``mean_se``, ``se_ratio``, ``rmse``,
+        ``sign_flip``, ``predicted_flip``, ``coverage``, ``resampling_bias``) and scalars
+        (status shares, mean held-out metrics); see the module docstring.
+      reference: :class:`~jaxlogreg._study._records.StudyReference`, the fit of the whole
+        data set (resampling studies; else None): ``params (k,)``, ``bse (k,)``, ``status``,
+        ``n`` (rows), ``n_train`` (training weight of replicate 0: its rows for splits),
+        ``vif (d,)`` and ``bse_sandwich (k,)`` (its HC0 standard errors, unpenalised fits
+        only; None in studies written before it).
       config: the settings, as written to ``summary.json``.
-      diagnostics: what the data are like and why replicates separated, the causes the
-        reading names (None for studies written before it): ``data`` (of the full data set,
-        or replicate 0's with fresh data; :func:`jaxlogreg._study._diagnostics.describe_data`)
-        and ``separation``, the separated replicates grouped by the columns of their
-        separating direction (:func:`~jaxlogreg._study._diagnostics.group_separations`).
+      diagnostics: :class:`~jaxlogreg._study._records.StudyDiagnostics`, what the data are
+        like and why replicates separated, the causes the reading names (None for studies
+        written before it): ``data`` (of the full data set, or replicate 0's with fresh
+        data; :func:`jaxlogreg._study._diagnostics.describe_data`) and ``separation``, the
+        separated replicates grouped by the columns of their separating direction
+        (:func:`~jaxlogreg._study._diagnostics.group_separations`).
     """
 
     names: tuple
     true_params: np.ndarray
-    replicates: dict
-    summary: dict
-    reference: dict | None
+    replicates: StudyReplicates
+    summary: StudySummary
+    reference: StudyReference | None
     config: dict
-    diagnostics: dict | None = None
+    diagnostics: StudyDiagnostics | None = None
+
+    def __post_init__(self) -> None:
+        # Plain mappings (a StudyResult built by hand, as before the records) become records.
+        for name, record in (("replicates", StudyReplicates), ("summary", StudySummary),
+                             ("reference", StudyReference), ("diagnostics", StudyDiagnostics)):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, record):
+                object.__setattr__(self, name, record.from_mapping(value))
 
     def table(self) -> str:
         """The per-coefficient summary as a fixed-width text table: with a full-data fit
@@ -112,12 +127,12 @@ class StudyResult:
 def resampling_bias(result: StudyResult) -> np.ndarray:
     """``(k,)`` replicate mean minus the full-data estimate (NaN without a full-data fit);
     from the summary, or from the reference for studies written before it held it."""
-    if "resampling_bias" in result.summary:
-        return np.asarray(result.summary["resampling_bias"], np.float64)
+    if result.summary.resampling_bias is not None:
+        return np.asarray(result.summary.resampling_bias, np.float64)
     if result.reference is None:
         return np.full(len(result.names), np.nan)
-    return (np.asarray(result.summary["mean"], np.float64)
-            - np.asarray(result.reference["params"], np.float64))
+    return (np.asarray(result.summary.mean, np.float64)
+            - np.asarray(result.reference.params, np.float64))
 
 
 def _fmt(fmt: str, value) -> str:
@@ -127,10 +142,12 @@ def _fmt(fmt: str, value) -> str:
     return fmt.format(value)
 
 
-def summarize(reps: dict, true_params: np.ndarray, level: float, full_params=None) -> dict:
-    """Per-coefficient and overall summaries of per-replicate arrays (module docstring);
-    ``full_params (k,)``, the full-data estimate of a resampling study, gives
-    ``resampling_bias`` (NaN without it)."""
+def summarize(reps: Mapping[str, Any], true_params: np.ndarray, level: float,
+              full_params=None) -> StudySummary:
+    """Per-coefficient and overall summaries (module docstring) of per-replicate arrays
+    ``reps`` (:class:`~jaxlogreg._study._records.StudyReplicates` or a mapping with its
+    keys), ``true_params (k,)``; ``full_params (k,)``, the full-data estimate of a
+    resampling study, gives ``resampling_bias`` (NaN without it)."""
     params = np.asarray(reps["params"], np.float64)
     bse = np.asarray(reps["bse"], np.float64)
     status = np.asarray(reps["status"])
@@ -177,7 +194,7 @@ def summarize(reps: dict, true_params: np.ndarray, level: float, full_params=Non
             pooled = np.nansum(np.asarray(reps[key])[ok] * w, axis=0) / safe
             summary[key] = np.where(total > 0, pooled, np.nan)
         summary["reliability_weight"] = total
-    return summary
+    return StudySummary(**summary)
 
 
 def _predicted_flip(t: np.ndarray, se: np.ndarray) -> np.ndarray:
