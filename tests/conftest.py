@@ -1,9 +1,11 @@
 """Strict test settings: float64 on, implicit rank promotion an error.
 
 Compilation dominates the suite's time, and the test problems are small, so XLA's
-optimisation passes are switched off (``JAX_DISABLE_MOST_OPTIMIZATIONS``, also inherited by
-the command-line tests' subprocesses): about 30% less compile time. The computations and
-their semantics are unchanged; the benchmarks run fully optimised.
+optimisation passes are switched off (``JAX_DISABLE_MOST_OPTIMIZATIONS``) and its CPU
+backend emits fused loops with its older, faster-compiling emitters
+(``--xla_cpu_use_fusion_emitters=false`` in ``XLA_FLAGS``); both are inherited by the
+command-line tests' subprocesses. The computations and their semantics are unchanged; the
+benchmarks run with the defaults.
 
 The programs the suite compiles (all of them, however quick to compile) are kept in JAX's
 persistent compilation cache in ``.pytest_cache/d/jax``, pytest's folder for plugins'
@@ -59,6 +61,12 @@ GPU_MEMORY = gpu_memory_settings(os.environ)
 os.environ.update(GPU_MEMORY)
 
 os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
+# XLA's CPU backend emits fused loops through its newer MLIR emitters by default; its older
+# emitters compile the suite's many small programs in far less time (CHANGELOG.md), with
+# the same semantics. Added to the caller's XLA_FLAGS unless they choose the emitters.
+if "xla_cpu_use_fusion_emitters" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = " ".join(
+        filter(None, [os.environ.get("XLA_FLAGS"), "--xla_cpu_use_fusion_emitters=false"]))
 if os.environ.get("JAXLOGREG_TEST_CACHE", "1") != "0":
     os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(
         Path(__file__).resolve().parent.parent / ".pytest_cache" / "d" / "jax"))
