@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _dispatch, _implicit, _links, _loss, _resample, _start, _validate, solvers
+from . import _batch, _dispatch, _implicit, _links, _loss, _resample, _start, _validate, solvers
 from ._batch import chunk_of, shared_design, split_models
 from ._result import FitResult, class_weight_field
 from ._typing import ArrayLike, ClassWeight, Devices, Integer, Numeric, Real
@@ -289,10 +289,11 @@ def _solve(prep: _Prepared, start, alpha, mesh=None) -> FitResult:
             args = args[:-1] + (dataclasses.replace(scheme, num=size),)  # type: ignore[type-var]
             statics["batch_shape"] = (size,)
             count = np.int32(scheme.num)
+        program = _program(data.checked, statics["batch_shape"], args)
         if data.checked:  # checked at the boundary: no second pass over the data
-            res = _fit(*args, count, **statics)
+            res = program(*args, count, **statics)
         else:
-            res, ok = _fit_checked(*args, count, **statics)
+            res, ok = program(*args, count, **statics)
             _validate.check_values(*data_args, ok=ok)
         if size is not None and scheme is not None:
             res = _head(res, scheme.num)
@@ -354,9 +355,9 @@ def pooled_start(prep: _Prepared, alpha) -> Array | None:
     y, w, o, mean_alpha = _start.pooled_rows(data.y, data.weights, offset, data.trials, alpha,
                                        batch_shape=batch, class_weight=statics["class_weight"],
                                        chunk=prep.chunk_size)
-    res, _ = _fit_checked(
-        data.X, y, w, o, None, None, mean_alpha, prep.pf,
-        prep.tol, prep.max_iter, None, config=prep.config, chunk_size=prep.chunk_size,
+    args = (data.X, y, w, o, None, None, mean_alpha, prep.pf, prep.tol, prep.max_iter, None)
+    res, _ = _program(False, (), args)(
+        *args, config=prep.config, chunk_size=prep.chunk_size,
         batch_shape=(), fit_intercept=statics["fit_intercept"], l1_ratio=statics["l1_ratio"],
         class_weight=None, link=statics["link"],
     )
@@ -371,9 +372,11 @@ _FIT_STATICS = ("batch_shape", "fit_intercept", "config", "chunk_size", "l1_rati
 _SHARED_START_MODELS = 8
 
 
-@functools.partial(jax.jit, static_argnames=_FIT_STATICS)
-def _fit(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_iter, scheme, count=None,
-         *, batch_shape, fit_intercept, config, chunk_size, l1_ratio, class_weight, link):
+def _fit_models(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_iter, scheme,
+               count=None, *, batch_shape, fit_intercept, config, chunk_size, l1_ratio,
+               class_weight, link):
+    """The fit of the prepared models (:func:`_solve`'s arguments): one compiled program per
+    shape and static settings (:data:`_fit`)."""
     dtype = X.dtype
     d = X.shape[-1]
     p = d + int(fit_intercept)
@@ -505,14 +508,37 @@ def _batch_start(lanes: _start.Lanes, mapped: dict, lead, config, ctx: Context, 
     return start
 
 
-@functools.partial(jax.jit, static_argnames=_FIT_STATICS)
-def _fit_checked(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_iter, scheme,
-                 count=None, **statics):
+def _fit_and_check(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_iter, scheme,
+                   count=None, **statics):
     """``(_fit(...), ok)``: the fit and the boundary's value checks of its data
     (:func:`jaxlogreg._validate.values_ok`) as one compiled program, so that an eager
     call needs one dispatch. Every eager single-device fit runs through it (the pooled start
     of a batch too: one program for every single fit of a shape)."""
     ok = _validate.values_ok(X, y, weights, offset, trials)
-    res = _fit(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_iter, scheme,
-               count, **statics)
+    res = _fit_models(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_iter,
+                      scheme, count, **statics)
     return res, ok
+
+
+_fit = jax.jit(_fit_models, static_argnames=_FIT_STATICS)
+_fit_checked = jax.jit(_fit_and_check, static_argnames=_FIT_STATICS)
+
+# One model's program on a CPU is compiled with XLA's older fused-loop emitters: for a
+# single model they compile it in much less time and run it as fast (BENCHMARKS.md); a
+# batch's program keeps the default emitters, which run its vectorised loops faster.
+_SINGLE_CPU = {"xla_cpu_use_fusion_emitters": False}
+_fit_single = jax.jit(_fit_models, static_argnames=_FIT_STATICS, compiler_options=_SINGLE_CPU)
+_fit_checked_single = jax.jit(_fit_and_check, static_argnames=_FIT_STATICS,
+                              compiler_options=_SINGLE_CPU)
+
+
+def _program(checked: bool, batch_shape: tuple, args: tuple):
+    """The compiled fit for the models of ``args`` (:func:`_fit`'s positional arguments):
+    with the value checks (``checked`` False: the boundary left them to the program) or
+    without, and for one model on a CPU, called eagerly, the program compiled for a quick
+    first call (under a caller's trace the fit is part of the caller's program)."""
+    single = (not batch_shape and _batch.platform_of(args[0]) == "cpu"
+              and all(map(_validate._is_concrete, jax.tree_util.tree_leaves(args))))
+    if checked:
+        return _fit_single if single else _fit
+    return _fit_checked_single if single else _fit_checked
