@@ -64,7 +64,7 @@ def study_times(X, y, true, num, metrics: bool, repeats: int = 1):
 def stages(X, y, size: int) -> dict:
     """Warm time of each stage of one chunk of ``size`` replicates."""
     scheme = jaxlogreg.Splits(jax.random.key(2), size, 0.65)
-    window = _study._Window(scheme, jnp.asarray(0, jnp.int32), num=size)
+    window = jaxlogreg._resample.window(scheme, 0, size)
     out = {}
 
     def stage(name, f):

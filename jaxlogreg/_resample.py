@@ -498,6 +498,42 @@ class LeaveOneOut(_Subset):
             raise ValueError("n: leaving one row out of one leaves no data")
 
 
+@scheme_node
+@dataclasses.dataclass(frozen=True, eq=False)
+class Renumbered(Scheme):
+    """Models ``index[0], index[1], ...`` of ``base``, renumbered ``0 .. num - 1``: a chunk of
+    a study, a device's share of a sharded batch.
+
+    ``index`` ``(num,)`` int32 holds model numbers of ``base`` (a leaf: it may be traced or
+    sharded, so every set of ``num`` models shares a compiled program), and ``weights(i, y)``
+    is ``base.weights(index[i], y)``, bit for bit.
+    """
+
+    base: Scheme
+    index: Array
+    num: int = dataclasses.field(default=0, metadata=dict(static=True))
+
+    @property
+    def has_held_out(self) -> bool:  # type: ignore[override]
+        return self.base.has_held_out
+
+    def weights(self, index, y):
+        return self.base.weights(self.index[index], y)
+
+    def held_out(self, index, y):
+        return self.base.held_out(self.index[index], y)
+
+    def check(self, n: int, y=None) -> None:
+        self.base.check(n, y)
+
+
+def window(base: Scheme, start, num: int) -> Renumbered:
+    """Models ``start .. start + num - 1`` of ``base`` as a :class:`Renumbered` scheme
+    (``start`` a Python int or an int32 scalar, traced or not)."""
+    return Renumbered(base, jnp.asarray(start, jnp.int32) + jnp.arange(num, dtype=jnp.int32),
+                      num=num)
+
+
 def data_inputs(X, y, weights, offset, *, fit_intercept: bool, trials=None, extra_batch=(),
                 defer: bool = False):
     """:func:`jaxlogreg._validate.fit_inputs` for ``weights`` that may be a :class:`Scheme`.

@@ -16,8 +16,9 @@ independent of the device it lands on:
 * the pooled starting point of a batch over one shared ``X`` is computed once, for the
   whole batch, and given to every device as the start (as ``_fit`` computes it);
 * a resampling scheme sees global model indices: the index array is sharded like the
-  models, and each device's scheme (:class:`_Indexed`) maps its local model ``i`` to the
-  global model ``index[i]``, whose weights depend only on the key and that index.
+  models, and each device's scheme (:class:`jaxlogreg._resample.Renumbered`) maps its
+  local model ``i`` to the global model ``index[i]``, whose weights depend only on the key
+  and that index.
 
 A model's result then differs from the one-device fit only by rounding (the models that
 share its lanes decide the blocking of the shared matrix products): the two agree to about
@@ -77,7 +78,6 @@ JAX runs one process per host. Two ways to use several:
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
 from collections.abc import Iterable
@@ -132,33 +132,6 @@ def as_mesh(devices: Devices) -> Mesh:
 # --------------------------------------------------------------------------------------------
 # The model axis
 # --------------------------------------------------------------------------------------------
-
-
-@_resample.scheme_node
-@dataclasses.dataclass(frozen=True, eq=False)
-class _Indexed(_resample.Scheme):
-    """Models ``index[0], index[1], ...`` of ``base``, renumbered ``0 .. num - 1``.
-
-    ``index`` ``(num,)`` int32 holds global model indices of ``base`` (a leaf: it may be
-    traced and sharded), so ``weights(i, y)`` is ``base.weights(index[i], y)``, bit for bit.
-    """
-
-    base: _resample.Scheme
-    index: Array
-    num: int = dataclasses.field(default=0, metadata=dict(static=True))
-
-    @property
-    def has_held_out(self) -> bool:  # type: ignore[override]
-        return self.base.has_held_out
-
-    def weights(self, index, y):
-        return self.base.weights(self.index[index], y)
-
-    def held_out(self, index, y):
-        return self.base.held_out(self.index[index], y)
-
-    def check(self, n: int, y=None) -> None:
-        self.base.check(n, y)
 
 
 def sharded_solve(prep: _fit._Prepared, start, alpha, devices: Devices) -> FitResult:
@@ -218,7 +191,7 @@ def sharded_fit(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_it
         """The ordinary fit of one device's ``local`` models."""
         a = {**shared, **mapped}
         if scheme is not None:
-            scheme = _Indexed(scheme, a.pop("index"), num=local)
+            scheme = _resample.Renumbered(scheme, a.pop("index"), num=local)
         res = _fit._fit(
             a["X"], a["y"], a["weights"], a.get("offset"), a.get("trials"), a.get("init"),
             a["alpha"], a["pf_cols"], a["tol"], a["max_iter"], scheme,
@@ -386,7 +359,7 @@ def scheme_window(scheme: _resample.Scheme, start: int, stop: int) -> _resample.
         raise ValueError(
             f"start, stop: expected 0 <= start < stop <= {scheme.num}, got {start}, {stop}"
         )
-    return _Indexed(scheme, jnp.arange(start, stop, dtype=jnp.int32), num=stop - start)
+    return _resample.window(scheme, start, stop - start)
 
 
 def merge_replicates(pieces) -> dict:

@@ -71,7 +71,7 @@ from ._records import (
     StudyReplicates,
     StudySummary,
 )
-from ._run import _draw, _run_chunk, _standard_errors, _Window, run_study  # noqa: F401
+from ._run import _draw, _run_chunk, _standard_errors, run_study  # noqa: F401
 from ._summary import REPLICATE_FIELDS, StudyResult, summarize  # noqa: F401
 
 __all__ = [

@@ -9,7 +9,6 @@ summarised by :mod:`jaxlogreg._study._summary` and, with ``out``, kept by
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import json
 import sys
@@ -35,30 +34,6 @@ _COV_TYPES = ("nonrobust", "HC0", "HC1")
 # Per-observation values a study chunk may hold at once (predictions, held-out weights).
 _CHUNK_ELEMENTS = 10_000_000
 _PROGRESS_CHUNKS = 8
-
-
-@_resample.scheme_node
-@dataclasses.dataclass(frozen=True, eq=False)
-class _Window(_resample.Scheme):
-    """Models ``start .. start + num - 1`` of ``base``, renumbered from 0 (``start`` is
-    traced, so every window of one size shares a compilation)."""
-
-    base: _resample.Scheme
-    start: jax.Array
-    num: int = dataclasses.field(default=0, metadata=dict(static=True))
-
-    @property
-    def has_held_out(self) -> bool:  # type: ignore[override]
-        return self.base.has_held_out
-
-    def weights(self, index, y):
-        return self.base.weights(self.start + index, y)
-
-    def held_out(self, index, y):
-        return self.base.held_out(self.start + index, y)
-
-    def check(self, n: int, y=None) -> None:
-        self.base.check(n, y)
 
 
 def run_study(  # noqa: C901 (to be split, issue 19)
@@ -282,7 +257,7 @@ def run_study(  # noqa: C901 (to be split, issue 19)
 
 def _train_weight(scheme, y, dtype) -> float:
     """The training weight of the scheme's replicate 0 on ``y (n,)``: its rows for splits."""
-    window = _Window(scheme, jnp.asarray(0, jnp.int32), num=1)
+    window = _resample.window(scheme, 0, 1)
     return float(jnp.sum(_draw(window, jnp.asarray(y, dtype), False)[0]))
 
 
@@ -331,7 +306,7 @@ def _run_chunk(first, size, X, y, scheme, generate, fit_kw, cov_type) -> dict:
         X, y = _generate(generate, index)
     weights = held = None
     if scheme is not None:
-        window = _Window(scheme, jnp.asarray(first, jnp.int32), num=size)
+        window = _resample.window(scheme, first, size)
         weights, held = _draw(window, jnp.asarray(y, X.dtype), scheme.has_held_out)
     res = fit(X, y, weights=weights, **fit_kw)
     bse, valid = _standard_errors(res, X, y, weights, cov_type=cov_type)
