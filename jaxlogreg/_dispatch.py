@@ -10,6 +10,9 @@ shapes and dtypes of its arrays, the types of its numbers, its options), so
 the kept plan and its own arrays. Only plans whose value checks run inside the compiled
 program on every call are kept (``data.checked`` False): a kept plan never skips a check.
 
+The compiled programs of one model on a CPU are XLA's quickest to compile
+(:class:`Programs`).
+
 Defaults (unit weights, zero offsets, numbers passed as ``()`` arguments) are device arrays
 made once per distinct small value (:func:`_filled`, :func:`_scalar`): JAX arrays are
 immutable, and a lookup costs less than a dispatch. Results are built without their frozen
@@ -26,9 +29,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import _batch
 from ._validate_values import _is_concrete
 
-__all__ = ["Plans", "planned", "signature", "built"]
+__all__ = ["Plans", "planned", "signature", "built", "Programs"]
 
 
 def _full(shape: tuple[int, ...], value: float, dtype) -> jax.Array:
@@ -186,3 +190,30 @@ def built(cls, arrays: dict, **statics):
     obj.__dict__.update(arrays)
     obj.__dict__.update(statics)
     return obj
+
+
+# XLA's older fused-loop emitters of its CPU backend: they compile a program in much less
+# time than its default emitters, and run one model's program as fast (its time goes to
+# the loop's bookkeeping, not its arithmetic), but a batch's vectorised loops slower
+# (BENCHMARKS.md, CHANGELOG.md).
+QUICK_COMPILE = {"xla_cpu_use_fusion_emitters": False}
+
+
+class Programs:
+    """A function jitted twice: with XLA's defaults, and with :data:`QUICK_COMPILE` for one
+    model on a CPU called eagerly (a first fit or inference of one model is mostly its
+    compilation). :meth:`pick` chooses by the call; under a caller's trace the function is
+    part of the caller's program, whose options are the caller's."""
+
+    def __init__(self, fun: Callable, static_argnames: tuple):
+        self.default = jax.jit(fun, static_argnames=static_argnames)
+        self.quick = jax.jit(fun, static_argnames=static_argnames,
+                             compiler_options=QUICK_COMPILE)
+
+    def pick(self, batch_shape: tuple, args) -> Callable:
+        """The program for a batch of ``batch_shape`` whose arrays are the leaves of
+        ``args`` (the first one the design, whose device says the platform)."""
+        leaves = jax.tree_util.tree_leaves(args)
+        one = (not batch_shape and bool(leaves) and _batch.platform_of(leaves[0]) == "cpu"
+               and all(map(_is_concrete, leaves)))
+        return self.quick if one else self.default

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _batch, _dispatch, _implicit, _links, _loss, _resample, _start, _validate, solvers
+from . import _dispatch, _implicit, _links, _loss, _resample, _start, _validate, solvers
 from ._batch import chunk_of, shared_design, split_models
 from ._result import FitResult, class_weight_field
 from ._typing import ArrayLike, ClassWeight, Devices, Integer, Numeric, Real
@@ -520,25 +520,15 @@ def _fit_and_check(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max
     return res, ok
 
 
-_fit = jax.jit(_fit_models, static_argnames=_FIT_STATICS)
-_fit_checked = jax.jit(_fit_and_check, static_argnames=_FIT_STATICS)
-
-# One model's program on a CPU is compiled with XLA's older fused-loop emitters: for a
-# single model they compile it in much less time and run it as fast (BENCHMARKS.md); a
-# batch's program keeps the default emitters, which run its vectorised loops faster.
-_SINGLE_CPU = {"xla_cpu_use_fusion_emitters": False}
-_fit_single = jax.jit(_fit_models, static_argnames=_FIT_STATICS, compiler_options=_SINGLE_CPU)
-_fit_checked_single = jax.jit(_fit_and_check, static_argnames=_FIT_STATICS,
-                              compiler_options=_SINGLE_CPU)
+# The fit's programs: one model's on a CPU compiles quickly (jaxlogreg._dispatch.Programs).
+_FIT = _dispatch.Programs(_fit_models, _FIT_STATICS)
+_FIT_CHECKED = _dispatch.Programs(_fit_and_check, _FIT_STATICS)
+_fit = _FIT.default
+_fit_checked = _FIT_CHECKED.default
 
 
 def _program(checked: bool, batch_shape: tuple, args: tuple):
     """The compiled fit for the models of ``args`` (:func:`_fit`'s positional arguments):
     with the value checks (``checked`` False: the boundary left them to the program) or
-    without, and for one model on a CPU, called eagerly, the program compiled for a quick
-    first call (under a caller's trace the fit is part of the caller's program)."""
-    single = (not batch_shape and _batch.platform_of(args[0]) == "cpu"
-              and all(map(_validate._is_concrete, jax.tree_util.tree_leaves(args))))
-    if checked:
-        return _fit_single if single else _fit
-    return _fit_checked_single if single else _fit_checked
+    without (:meth:`jaxlogreg._dispatch.Programs.pick`)."""
+    return (_FIT if checked else _FIT_CHECKED).pick(batch_shape, args)

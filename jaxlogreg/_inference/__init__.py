@@ -120,7 +120,7 @@ In the order the data flows through them (each imports only those above it):
   intercept-only log-likelihood (:func:`_null_loglik`), the chi-squared tail, and the checks
   of a fit and its data at the Python boundary.
 * ``_results``: :class:`InferenceResult` and :func:`inference`, which validates its
-  arguments and computes every model's statistics in one jitted function (``_inference``).
+  arguments and computes every model's statistics in one jitted function (``_statistics``).
 * ``_tests``: the Wald, likelihood-ratio and score tests and their results.
 * ``_laplace``: the Laplace approximation (:func:`laplace`) and its posterior predictive.
 * ``_summary``: one model's statsmodels-style text table, and every model as a dict of
@@ -136,7 +136,7 @@ module that looks it up, e.g. ``_inference._results._inference_plan``.
 from . import _common, _laplace, _results, _summary, _tests, _vif  # noqa: F401
 from ._common import INFORMATION, _null_loglik  # noqa: F401
 from ._laplace import LaplaceResult, laplace, predictive
-from ._results import COV_TYPES, InferenceResult, _inference, inference  # noqa: F401
+from ._results import _INFERENCE, COV_TYPES, InferenceResult, _inference, inference  # noqa: F401
 from ._summary import csv_columns, summary, to_csv, to_dict
 from ._tests import Chi2TestResult, LRTestResult, lr_test, score_test, wald_test
 from ._vif import variance_inflation_factors

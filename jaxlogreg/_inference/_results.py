@@ -4,15 +4,14 @@
 :func:`inference` validates its arguments (:func:`_inference_plan`; a warm call with the
 signature of an earlier one reuses its plan, :func:`jaxlogreg._dispatch.planned`) and
 computes every model's covariance, Wald statistics, likelihoods, residuals and leverage in
-one jitted function
-(:func:`_inference`). Formulas, conventions and covariance types: the package docstring of
+one jitted function (:func:`_statistics`; :data:`_INFERENCE` holds its programs).
+Formulas, conventions and covariance types: the package docstring of
 :mod:`jaxlogreg._inference`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import statistics
 from typing import NamedTuple
 
@@ -273,7 +272,8 @@ def inference(
                   status=_validate._as_array("res.status", res.status, jnp.dtype(jnp.int32)))
     if not isinstance(rows, (bool, np.bool_)):
         raise ValueError(f"rows: expected True or False, got {rows!r}")
-    out = _inference(
+    program = _INFERENCE.pick(plan.batch, arrays)
+    out = program(
         arrays, plan.groups, plan.cov_code, plan.crit, plan.scheme, batch_shape=plan.batch,
         fit_intercept=plan.fit_intercept, chunk_size=plan.chunk, link=plan.link,
         information=plan.information, class_weight=plan.class_weight, rows=bool(rows),
@@ -394,12 +394,7 @@ def _normal_quantile(p: float) -> float:
     return statistics.NormalDist().inv_cdf(p)
 
 
-@functools.partial(
-    jax.jit,
-    static_argnames=("batch_shape", "fit_intercept", "chunk_size", "link", "information",
-                     "class_weight", "rows"),
-)
-def _inference(arrays, groups, cov_code, crit, scheme, *, batch_shape, fit_intercept,
+def _statistics(arrays, groups, cov_code, crit, scheme, *, batch_shape, fit_intercept,
                chunk_size, link, information, class_weight, rows=True):
     """The per-model statistics as a dict of arrays.
 
@@ -525,3 +520,11 @@ def _inference(arrays, groups, cov_code, crit, scheme, *, batch_shape, fit_inter
     out = map_models(one, mapped, batch_shape, chunk_size)
     out["llr_pvalue"] = jnp.where(out["valid"], _chi2_sf(out["llr"], out["df_model"]), jnp.nan)
     return {**out, "values_ok": ok}
+
+
+# The statistics' programs: one model's on a CPU compiles quickly
+# (jaxlogreg._dispatch.Programs).
+_INFERENCE = _dispatch.Programs(
+    _statistics, ("batch_shape", "fit_intercept", "chunk_size", "link", "information",
+                  "class_weight", "rows"))
+_inference = _INFERENCE.default
