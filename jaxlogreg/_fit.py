@@ -145,11 +145,12 @@ def fit(
     prepare = _prepare if init is None else _prepare.uncached
     prep = prepare(*args, defer=devices is None)
     start = _validate.init_array(init, prep.data, fit_intercept)
+    run = None
     if devices is not None:
-        from ._sharding import sharded_solve  # it builds on this module
+        from ._sharding import mapper  # it builds on this module
 
-        return sharded_solve(prep, start, prep.alpha, devices)
-    return _solve(prep, start, prep.alpha)
+        run = mapper(devices, prep.statics["batch_shape"])
+    return _solve(prep, start, prep.alpha, run)
 
 
 def _plan_key(X, y, weights, offset, fit_intercept, solver, tol, max_iter, alpha, l1_ratio,
@@ -251,10 +252,11 @@ def _prepare(X, y, weights, offset, fit_intercept, solver, tol, max_iter, alpha,
     )
 
 
-def _solve(prep: _Prepared, start, alpha, mesh=None) -> FitResult:
+def _solve(prep: _Prepared, start, alpha, run=None) -> FitResult:
     """Fit the prepared models from ``start`` (or the default starts) at strength ``alpha``,
-    on the default device or, with a ``mesh``, split across its devices
-    (:mod:`jaxlogreg._sharding`).
+    on the default device or by ``run``, a replacement of its program with :func:`_fit`'s
+    arguments (:func:`jaxlogreg._sharding.mapper` splits the models across devices); a
+    ``run`` is given the pooled start, when there is one, as ``init``.
 
     The solver's loops are not differentiated: derivatives of the solution come from the
     optimality condition (:mod:`jaxlogreg._implicit`), so the solver sees the data without
@@ -269,16 +271,13 @@ def _solve(prep: _Prepared, start, alpha, mesh=None) -> FitResult:
     frozen = (data_args, alpha, prep.pf)
     frozen = jax.lax.stop_gradient(frozen) if traced else frozen
     start = jax.lax.stop_gradient(start) if traced else start
-    if start is None and not (mesh is None and _start.pools_inside(prep.config)):
+    if start is None and not (run is None and _start.pools_inside(prep.config)):
         start = pooled_start(prep, frozen[1])
     X, y, w, o, t = frozen[0]
     args = (X, y, w, o if prep.offset_given else None, t, start, frozen[1], frozen[2], prep.tol,
             prep.max_iter, prep.scheme)
-    if mesh is not None:
-        from ._sharding import sharded_fit  # it builds on this module
-
-        res = sharded_fit(*args, mesh=mesh, config=prep.config, chunk_size=prep.chunk_size,
-                          **prep.statics)
+    if run is not None:
+        res = run(*args, config=prep.config, chunk_size=prep.chunk_size, **prep.statics)
     else:
         statics = dict(config=prep.config, chunk_size=prep.chunk_size, **prep.statics)
         scheme = prep.scheme

@@ -2,8 +2,8 @@
 huge model), with JAX's own sharding (a 1-D :class:`jax.sharding.Mesh` and
 :func:`jax.shard_map`).
 
-Sharding the models (:func:`sharded_solve`)
--------------------------------------------
+Sharding the models (:func:`mapper`)
+------------------------------------
 The ``B`` models of a batch (its batch axes flattened) are split into equal contiguous
 blocks, one per device; ``B`` is padded to a multiple of the device count with copies of
 model 0, which are dropped from the result. Arrays with batch axes (``y``, ``weights``,
@@ -45,7 +45,7 @@ JAX runs one process per host. Two ways to use several:
    coordinator address, process count and process id come from the cluster environment:
    SLURM, Open MPI, Cloud TPU, or are passed explicitly). ``jax.devices()`` then lists the
    devices of all hosts, and every process runs the same program,
-   ``sharded_solve(prep, start, alpha, jax.devices())`` (or ``fit_rows_sharded(...,
+   ``jaxlogreg.fit(..., devices=jax.devices())`` (or ``fit_rows_sharded(...,
    devices=jax.devices())``), on the same inputs: the same NumPy data (``jit`` takes a
    host array as replicated on every process), the same scheme key. On CPU hosts set
    ``jax.config.update("jax_cpu_collectives_implementation", "gloo")`` first. Results are
@@ -96,7 +96,7 @@ from ._typing import ArrayLike, Devices, Integer, Numeric, Real
 Array = jax.Array
 
 __all__ = [
-    "as_mesh", "sharded_solve", "fit_rows_sharded", "replicate_range", "scheme_window",
+    "as_mesh", "mapper", "fit_rows_sharded", "replicate_range", "scheme_window",
     "merge_replicates",
 ]
 
@@ -134,30 +134,22 @@ def as_mesh(devices: Devices) -> Mesh:
 # --------------------------------------------------------------------------------------------
 
 
-def sharded_solve(prep: _fit._Prepared, start, alpha, devices: Devices) -> FitResult:
-    """:func:`jaxlogreg._fit._solve` with the models split across ``devices``.
+def mapper(devices: Devices, batch_shape: tuple[int, ...]):
+    """The runner :func:`jaxlogreg._fit._solve` takes to split a batch of ``batch_shape``
+    across ``devices`` (an int: that many local devices, a sequence of devices or a 1-D mesh,
+    :func:`as_mesh`): :func:`sharded_fit` on their mesh, or None for a single model or an
+    empty batch (fitted on the default device).
 
-    Args:
-      prep: ``fit``'s validated arguments (:func:`jaxlogreg._fit._prepare`), batch shape
-        ``(...)`` with ``B`` models in all.
-      start: None, or starting parameters ``(..., p)`` broadcasting against the batch.
-      alpha: ``(...)`` penalty strength (``prep.alpha``, or a traced replacement).
-      devices: an int (that many local devices), a sequence of devices or a 1-D mesh
-        (:func:`as_mesh`).
-
-    Returns:
-      The :class:`FitResult` of ``_solve``, batch shape ``(...)``, equal to it up to
-      rounding (module docstring), with the same implicit derivatives. Placement: when the
-      first batch axis is a multiple of the device count, every field is sharded along it
-      over the mesh (``NamedSharding(mesh, P(axis))``); otherwise (padding was needed) every
-      field is replicated on the mesh's devices (``P()``). A single model (batch shape
-      ``()``) or an empty batch is fitted by ``_solve`` on the default device.
+    The fit's result then equals the one-device fit up to rounding (module docstring), with
+    the same implicit derivatives. Placement: when the first batch axis is a multiple of the
+    device count, every field is sharded along it over the mesh
+    (``NamedSharding(mesh, P(axis))``); otherwise (padding was needed) every field is
+    replicated on the mesh's devices (``P()``).
     """
     mesh = as_mesh(devices)
-    batch_shape = prep.statics["batch_shape"]
     if not batch_shape or math.prod(batch_shape) == 0:
-        return _fit._solve(prep, start, alpha)
-    return _fit._solve(prep, start, alpha, mesh=mesh)
+        return None
+    return functools.partial(sharded_fit, mesh=mesh)
 
 
 _STATICS = ("mesh", "batch_shape", "fit_intercept", "config", "chunk_size", "l1_ratio",
@@ -166,8 +158,8 @@ _STATICS = ("mesh", "batch_shape", "fit_intercept", "config", "chunk_size", "l1_
 
 @functools.partial(jax.jit, static_argnames=_STATICS)
 def sharded_fit(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max_iter, scheme, *,
-                 mesh, batch_shape, fit_intercept, config, chunk_size, l1_ratio, class_weight,
-                 link) -> FitResult:
+                mesh, batch_shape, fit_intercept, config, chunk_size, l1_ratio, class_weight,
+                link) -> FitResult:
     """``_fit._fit`` over ``mesh``: arguments as ``_fit._fit``'s (the pooled start, when
     wanted, is computed once for the whole batch by ``_fit._solve`` and passed as ``init``)."""
     (axis,) = mesh.axis_names

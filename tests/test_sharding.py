@@ -83,6 +83,10 @@ jax.config.update("jax_disable_most_optimizations", True)
 """
 
 _MODELS = _FAST + """
+def sharded_solve(prep, start, alpha, devices):
+    run = _sharding.mapper(devices, prep.statics["batch_shape"])
+    return _fit._solve(prep, start, alpha, run)
+
 cases = {}
 # A shared X and a (32, n) weights array (model 3 separated), the sharded fit under jax.jit.
 X = rng.normal(size=(120, 3))
@@ -90,8 +94,8 @@ y = logistic(X, np.array([0.8, -0.5, 0.3]))
 W = rng.integers(0, 3, size=(32, 120)).astype(float)
 W[3] = y == (X[:, 0] > 0)
 prep = prepare(X, y, W)
-jitted = jax.jit(lambda W: _sharding.sharded_solve(prep._replace(data=prepare(X, y, W).data),
-                                                    None, prep.alpha, DEVICES))
+jitted = jax.jit(lambda W: sharded_solve(prep._replace(data=prepare(X, y, W).data),
+                                          None, prep.alpha, DEVICES))
 cases["weights"] = dict(single=dump(_fit._solve(prep, None, prep.alpha)), sharded=dump(jitted(W)))
 
 # A bootstrap over 3 penalties: batch shape (3, 5), B = 15 padded to 16; a Mesh given.
@@ -99,14 +103,14 @@ scheme = jaxlogreg.Bootstrap(jax.random.key(1), num=5)
 prep = prepare(X, y, scheme, np.array([[0.0], [1e-3], [1e-1]]))
 mesh = jax.sharding.Mesh(np.array(jax.devices()[:DEVICES]), ("hosts",))
 cases["scheme"] = dict(single=dump(_fit._solve(prep, None, prep.alpha)),
-                       sharded=dump(_sharding.sharded_solve(prep, None, prep.alpha, mesh)))
+                       sharded=dump(sharded_solve(prep, None, prep.alpha, mesh)))
 
 # One X per model, (8, n, d), and a list of devices.
 Xs = rng.normal(size=(8, 60, 2))
 prep = prepare(Xs, logistic(Xs, np.array([1.0, -0.7])))
 cases["per_model_X"] = dict(
     single=dump(_fit._solve(prep, None, prep.alpha)),
-    sharded=dump(_sharding.sharded_solve(prep, None, prep.alpha, jax.devices()[:DEVICES])),
+    sharded=dump(sharded_solve(prep, None, prep.alpha, jax.devices()[:DEVICES])),
 )
 
 # fit(devices=...) with a whole specification: per-model strengths, penalty factors, an
