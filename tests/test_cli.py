@@ -149,7 +149,7 @@ def test_repeat_run_reads_its_compiled_programs_from_the_cache(csv_file, tmp_pat
     first = run(*args, cache_home=tmp_path / "home")
     assert first.returncode == 0, first.stderr
     entries = sorted(p.name for p in cache.iterdir() if p.name.endswith("-cache"))
-    assert any(name.startswith("jit__fit_checked-") for name in entries), entries
+    assert any(name.startswith("jit__fit_and_check-") for name in entries), entries
     second = run(*args, cache_home=tmp_path / "home")
     assert second.returncode == 0, second.stderr
     assert sorted(p.name for p in cache.iterdir() if p.name.endswith("-cache")) == entries

@@ -36,7 +36,7 @@ _CHUNK_ELEMENTS = 10_000_000
 _PROGRESS_CHUNKS = 8
 
 
-def run_study(  # noqa: C901 (to be split, issue 19)
+def run_study(
     X=None,
     y=None,
     true_params=None,
@@ -104,27 +104,7 @@ def run_study(  # noqa: C901 (to be split, issue 19)
       OSError: ``out`` cannot be written (a full disk, no permission, a file where the
         folder should be), naming the file.
     """
-    if (X is None) != (y is None):
-        raise ValueError("X, y: give both (a data set to resample) or neither (with generate)")
-    if X is None and generate is None:
-        raise ValueError("generate: needed when no data set X, y is given")
-    if X is not None and generate is not None:
-        raise ValueError("generate: give either a data set X, y or generate, not both")
-    if X is not None and scheme is None:
-        raise ValueError("scheme: needed to resample a data set (e.g. jaxlogreg.Splits(key, num))")
-    if scheme is not None and not isinstance(scheme, _resample.Scheme):
-        raise ValueError(f"scheme: expected a resampling scheme, got {type(scheme).__name__}")
-    if generate is not None:
-        num = scheme.num if num is None and scheme is not None else num
-        if num is None or isinstance(num, bool) or int(num) < 1:
-            raise ValueError(
-                f"num: the number of replicates must be a positive integer, got {num!r}")
-        num = int(num)
-        if scheme is not None and scheme.num < num:
-            raise ValueError(f"scheme: has {scheme.num} models, fewer than num = {num} replicates")
-    else:
-        assert scheme is not None  # checked above: a data set comes with a scheme
-        num = scheme.num
+    num = _replicate_count(X, y, scheme, generate, num)
     if not 0.0 < float(level) < 1.0:
         raise ValueError(f"level: must be in (0, 1), got {level}")
     if cov_type not in _COV_TYPES:
@@ -135,34 +115,8 @@ def run_study(  # noqa: C901 (to be split, issue 19)
     if true_params is None:
         raise ValueError("true_params: the parameters the data were generated from are needed")
     true_params = np.asarray(true_params, dtype=np.float64)
-    columns = _validate.column_names(X)  # a pandas DataFrame's, before it becomes an array
-    if X is not None:
-        X = jnp.asarray(X)
-        y = jnp.asarray(y)
-        if X.ndim != 2 or y.ndim != 1:
-            raise ValueError(f"X, y: expected shapes (n, d) and (n,), got {X.shape} and {y.shape}")
-        n, d = X.shape
-        dtype = X.dtype if jnp.issubdtype(X.dtype, jnp.floating) else jnp.result_type(float)
-    else:
-        assert generate is not None  # checked above: no data set means a generator
-        shapes = jax.eval_shape(generate, jax.ShapeDtypeStruct((), jnp.int32))
-        (n, d), dtype = shapes[0].shape, shapes[0].dtype
-        if shapes[1].shape != (n,):
-            raise ValueError(f"generate: must return X (n, d) and y (n,), got shapes "
-                             f"{shapes[0].shape} and {shapes[1].shape}")
+    X, y, n, d, dtype, names = _study_data(X, y, generate, true_params, fit_intercept, names)
     k = d + int(fit_intercept)
-    if true_params.shape != (k,):
-        raise ValueError(
-            f"true_params: expected shape ({k},) "
-            f"({'intercept first, then ' if fit_intercept else ''}"
-            f"one per column of X), got {true_params.shape}"
-        )
-    if names is None:
-        columns = columns if columns is not None else tuple(f"x{j + 1}" for j in range(d))
-        names = (("intercept",) if fit_intercept else ()) + columns
-    names = tuple(names)
-    if len(names) != k:
-        raise ValueError(f"names: expected {k} names, got {len(names)}")
     solvers.resolve(solver, k, float(l1_ratio))  # an unknown solver raises, naming it
     if batch is None:
         # About 1e7 values per chunk, and at least _PROGRESS_CHUNKS chunks (of at least 256
@@ -197,46 +151,15 @@ def run_study(  # noqa: C901 (to be split, issue 19)
         reference = None
         if X is not None:
             assert scheme is not None
-            full = fit(X, y, **fit_kw)
-            full_inf = inference(full, X, y, cov_type=cov_type, alpha=1.0 - level)
-            full_params = np.asarray(full.params, np.float64)
-            converged = int(full.status) == int(Status.CONVERGED)
-            reference = StudyReference(
-                params=full_params, bse=np.asarray(full_inf.bse, np.float64),
-                status=int(full.status), n=int(n), n_train=_train_weight(scheme, y, dtype),
-                vif=np.asarray(variance_inflation_factors(X), np.float64),
-                # The spread the replicates should show to first order (the reading's SE/SD).
-                bse_sandwich=(sandwich_se(X, y, full_params, fit_intercept)
-                              if converged and np.all(np.asarray(alpha) == 0) else None),
-            )
+            reference = _reference_fit(X, y, scheme, fit_kw, cov_type, level, n, dtype)
         chunk_kw = dict(fit_kw)
         if reference is not None and reference.status == int(Status.CONVERGED):
             # Every replicate starts from the full-data fit, whatever chunk it falls in, so a
             # replicate's fit does not depend on the chunking.
             chunk_kw["init"] = reference.params
 
-        starts = list(range(0, num, batch))
-        bar = _progress(num, progress)
-        pieces = []
-        computed = 0
-        for s in starts:
-            stop = min(s + batch, num)
-            piece = store.load(s, stop) if store is not None else None
-            if piece is None:
-                if computed == 0:
-                    bar.note("compiling the study's programs (a later run finds them in the "
-                             "compilation cache)")
-                computed += 1
-                first = max(0, min(s, num - batch))  # the last chunk overlaps, keeping its shape
-                piece = _run_chunk(first, batch, X, y, scheme, generate, chunk_kw, cov_type)
-                piece = {key: v[s - first:] for key, v in piece.items()}
-                if store is not None:
-                    store.save(s, stop, piece)
-            pieces.append(piece)
-            bar.update(stop - s)
-        bar.close()
-        reps = StudyReplicates(**{key: np.concatenate([p[key] for p in pieces])
-                                  for key in REPLICATE_FIELDS})
+        reps = _replicates(num, batch, store, progress, X, y, scheme, generate, chunk_kw,
+                           cov_type)
 
         summary = summarize(reps, true_params, level,
                             None if reference is None else reference.params)
@@ -253,6 +176,115 @@ def run_study(  # noqa: C901 (to be split, issue 19)
         if store is not None:
             store.finish(result)
     return result
+
+
+def _replicate_count(X, y, scheme, generate, num) -> int:
+    """The number of replicates: ``num`` with ``generate`` (or the scheme's, when not given),
+    else the scheme's; the sources of data checked (a data set with a scheme, or a
+    generator, not both)."""
+    if (X is None) != (y is None):
+        raise ValueError("X, y: give both (a data set to resample) or neither (with generate)")
+    if X is None and generate is None:
+        raise ValueError("generate: needed when no data set X, y is given")
+    if X is not None and generate is not None:
+        raise ValueError("generate: give either a data set X, y or generate, not both")
+    if X is not None and scheme is None:
+        raise ValueError("scheme: needed to resample a data set (e.g. jaxlogreg.Splits(key, num))")
+    if scheme is not None and not isinstance(scheme, _resample.Scheme):
+        raise ValueError(f"scheme: expected a resampling scheme, got {type(scheme).__name__}")
+    if generate is not None:
+        num = scheme.num if num is None and scheme is not None else num
+        if num is None or isinstance(num, bool) or int(num) < 1:
+            raise ValueError(
+                f"num: the number of replicates must be a positive integer, got {num!r}")
+        num = int(num)
+        if scheme is not None and scheme.num < num:
+            raise ValueError(f"scheme: has {scheme.num} models, fewer than num = {num} replicates")
+    else:
+        assert scheme is not None  # checked above: a data set comes with a scheme
+        num = scheme.num
+    return num
+
+
+def _study_data(X, y, generate, true_params, fit_intercept: bool, names):
+    """``(X, y, n, d, dtype, names)``: the data set as JAX arrays (None with ``generate``),
+    its shape and computing dtype (``generate``'s replicate 0 without one), and the ``k``
+    parameter names, checked against ``true_params (k,)``."""
+    columns = _validate.column_names(X)  # a pandas DataFrame's, before it becomes an array
+    if X is not None:
+        X = jnp.asarray(X)
+        y = jnp.asarray(y)
+        if X.ndim != 2 or y.ndim != 1:
+            raise ValueError(f"X, y: expected shapes (n, d) and (n,), got {X.shape} and {y.shape}")
+        n, d = X.shape
+        dtype = X.dtype if jnp.issubdtype(X.dtype, jnp.floating) else jnp.result_type(float)
+    else:
+        assert generate is not None  # checked above: no data set means a generator
+        shapes = jax.eval_shape(generate, jax.ShapeDtypeStruct((), jnp.int32))
+        (n, d), dtype = shapes[0].shape, shapes[0].dtype
+        if shapes[1].shape != (n,):
+            raise ValueError(f"generate: must return X (n, d) and y (n,), got shapes "
+                             f"{shapes[0].shape} and {shapes[1].shape}")
+    k = d + int(fit_intercept)
+    if true_params.shape != (k,):
+        raise ValueError(
+            f"true_params: expected shape ({k},) "
+            f"({'intercept first, then ' if fit_intercept else ''}"
+            f"one per column of X), got {true_params.shape}"
+        )
+    if names is None:
+        columns = columns if columns is not None else tuple(f"x{j + 1}" for j in range(d))
+        names = (("intercept",) if fit_intercept else ()) + columns
+    names = tuple(names)
+    if len(names) != k:
+        raise ValueError(f"names: expected {k} names, got {len(names)}")
+    return X, y, n, d, dtype, names
+
+
+def _reference_fit(X, y, scheme, fit_kw: dict, cov_type: str, level: float, n: int,
+                   dtype) -> StudyReference:
+    """The fit of the whole data set a resampling study compares its replicates with."""
+    fit_intercept, alpha = fit_kw["fit_intercept"], fit_kw["alpha"]
+    full = fit(X, y, **fit_kw)
+    full_inf = inference(full, X, y, cov_type=cov_type, alpha=1.0 - level)
+    full_params = np.asarray(full.params, np.float64)
+    converged = int(full.status) == int(Status.CONVERGED)
+    return StudyReference(
+        params=full_params, bse=np.asarray(full_inf.bse, np.float64),
+        status=int(full.status), n=int(n), n_train=_train_weight(scheme, y, dtype),
+        vif=np.asarray(variance_inflation_factors(X), np.float64),
+        # The spread the replicates should show to first order (the reading's SE/SD).
+        bse_sandwich=(sandwich_se(X, y, full_params, fit_intercept)
+                      if converged and np.all(np.asarray(alpha) == 0) else None),
+    )
+
+
+def _replicates(num: int, batch: int, store, progress: bool, X, y, scheme, generate,
+                chunk_kw: dict, cov_type: str) -> StudyReplicates:
+    """Every replicate's arrays, chunk by chunk of ``batch``: read from ``store`` where it
+    holds them, else computed (:func:`_run_chunk`) and saved."""
+    starts = list(range(0, num, batch))
+    bar = _progress(num, progress)
+    pieces = []
+    computed = 0
+    for s in starts:
+        stop = min(s + batch, num)
+        piece = store.load(s, stop) if store is not None else None
+        if piece is None:
+            if computed == 0:
+                bar.note("compiling the study's programs (a later run finds them in the "
+                         "compilation cache)")
+            computed += 1
+            first = max(0, min(s, num - batch))  # the last chunk overlaps, keeping its shape
+            piece = _run_chunk(first, batch, X, y, scheme, generate, chunk_kw, cov_type)
+            piece = {key: v[s - first:] for key, v in piece.items()}
+            if store is not None:
+                store.save(s, stop, piece)
+        pieces.append(piece)
+        bar.update(stop - s)
+    bar.close()
+    return StudyReplicates(**{key: np.concatenate([p[key] for p in pieces])
+                              for key in REPLICATE_FIELDS})
 
 
 def _train_weight(scheme, y, dtype) -> float:
