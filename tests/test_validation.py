@@ -371,7 +371,7 @@ def test_large_problem_checks_values_before_fitting(monkeypatch):
     def must_not_run(*args, **kwargs):
         raise AssertionError("the fit ran before its data were checked")
 
-    monkeypatch.setattr(_fit, "_fit_checked", must_not_run)
+    monkeypatch.setattr(_fit, "_program", must_not_run)
     X, y = data()
     X[2, 0] = np.nan
     raises(r"^X: non-finite value nan at index \(2, 0\)$", *_device(X, y))
