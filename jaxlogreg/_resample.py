@@ -444,7 +444,7 @@ class BayesianBootstrap(_Drawn):
     gives the same weights for the same dtype, different ones for float32 and float64.
 
     Cost per model: ``n`` exponential draws and one sum, ``O(n)`` (``jax.random.dirichlet``
-    would draw gammas by rejection, about 100 times slower).
+    would draw gammas by rejection, a loop per draw).
 
     Args:
       key: a PRNG key.
