@@ -275,8 +275,8 @@ def _profile(X, y, weights, offset, params, z, tol, root_tol, max_iter, *, batch
             Xm = _loss.add_intercept(Xm)
         p = Xm.shape[-1]
         zero = jnp.zeros((), dtype)
-        problem = _loss.Problem(Xm, a["y"], a["weights"], a["offset"], zero,
-                                jnp.zeros((p,), dtype), None if "X" in mapped else products)
+        problem = _loss.model_problem(Xm, a["y"], a["weights"], a["offset"],
+                                      products=None if "X" in mapped else products)
         total = jnp.sum(problem.weights)
         start = a["params"]
         # Quadratic approximation of the profile at the starting point: H^-1 of the

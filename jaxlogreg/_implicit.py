@@ -85,16 +85,13 @@ class _Statics(NamedTuple):
 def _problem(theta: dict, st: _Statics, products=None) -> _loss.Problem:
     """One model's :class:`~jaxlogreg._loss.Problem`, built exactly as ``fit`` builds it."""
     X = _loss.add_intercept(theta["X"]) if st.fit_intercept else theta["X"]
-    y, w = _loss.response_weights(
-        theta["y"], theta["weights"], theta.get("trials"), st.class_weight
-    )
-    alpha = theta["alpha"]
     pf = theta["pf"]
     if st.fit_intercept:
         pf = jnp.concatenate([jnp.zeros((1,), pf.dtype), pf])
-    l1 = alpha * st.l1_ratio if st.l1_ratio > 0 else None
-    return _loss.Problem(X, y, w, theta["offset"], alpha * (1.0 - st.l1_ratio), pf, products, l1,
-                         link=st.link)
+    return _loss.model_problem(X, theta["y"], theta["weights"], theta["offset"],
+                               trials=theta.get("trials"), class_weight=st.class_weight,
+                               alpha=theta["alpha"], l1_ratio=st.l1_ratio, penalty_factor=pf,
+                               products=products, link=st.link)
 
 
 def _condition(beta: Array, theta: dict, st: _Statics) -> tuple[Array, Array]:

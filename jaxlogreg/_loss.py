@@ -94,6 +94,7 @@ __all__ = [
     "weight_sum",
     "shared_rows",
     "from_shared_rows",
+    "model_problem",
     "without_offset",
 ]
 
@@ -211,6 +212,34 @@ def response_weights(
         c0, c1 = (jnp.asarray(c, weights.dtype) for c in class_weight)
     scale = c1 * y + c0 * (1.0 - y)
     return c1 * y / scale, weights * scale
+
+
+def model_problem(X: Array, y: Array, weights: Array, offset: Array | None = None, *,
+                  trials: Array | None = None, class_weight=None, alpha=None,
+                  l1_ratio: float = 0.0, penalty_factor: Array | None = None,
+                  products: Array | None = None, link: str = "logit",
+                  row_axis: str | None = None) -> Problem:
+    """One model's :class:`Problem` from ``fit``'s arguments for it: every module that fits
+    or reads a model builds it here.
+
+    The rows are put in this module's convention by :func:`response_weights` (``trials``,
+    ``class_weight``), and the penalty strength ``alpha ()`` is split into its L2 part
+    ``alpha (1 - l1_ratio)`` and its L1 part ``alpha l1_ratio`` (none when ``l1_ratio`` is
+    0). ``X (n, p)`` already holds the column of ones when an intercept is fitted, and
+    ``penalty_factor (p,)`` its 0; ``alpha`` None is no penalty (``penalty_factor`` then
+    defaults to zeros).
+    """
+    y, w = response_weights(y, weights, trials, class_weight)
+    if alpha is None:
+        l2 = jnp.zeros((), X.dtype)
+        l1 = None
+        if penalty_factor is None:
+            penalty_factor = jnp.zeros((X.shape[-1],), X.dtype)
+    else:
+        l2 = alpha * (1.0 - l1_ratio)
+        l1 = alpha * l1_ratio if l1_ratio > 0 else None
+    assert penalty_factor is not None
+    return Problem(X, y, w, offset, l2, penalty_factor, products, l1, link, row_axis=row_axis)
 
 
 def add_intercept(X: Array) -> Array:

@@ -203,9 +203,9 @@ def _alpha_max_jit(X, y, weights, offset, trials, params, pf, *, batch_shape, fi
     pf_all = jnp.concatenate([jnp.zeros((1,), X.dtype), pf]) if fit_intercept else pf
 
     def one(Xm, ym, wm, om, tm, beta):
-        yy, ww = _loss.response_weights(ym, wm, tm, class_weight)
-        zero = jnp.zeros((), X.dtype)
-        problem = _loss.Problem(Xm, yy, ww, om, zero, pf_all, link=link)
+        problem = _loss.model_problem(Xm, ym, wm, om, trials=tm, class_weight=class_weight,
+                                      alpha=jnp.zeros((), X.dtype), penalty_factor=pf_all,
+                                      link=link)
         g = jnp.abs(_loss.gradient(beta, problem))
         ratio = jnp.where(pf_all > 0, g / jnp.where(pf_all > 0, pf_all, 1.0), 0.0)
         return jnp.max(ratio) / max(l1_ratio, 1e-3)

@@ -298,8 +298,8 @@ def _rows_fit(X, y, weights, offset, tol, max_iter, *, mesh, batch_shape, fit_in
 
         def one(per_model, axis_name):
             a = {**shared, **per_model}
-            problem = _loss.Problem(X, a["y"], a["weights"], a["offset"], zero, pf,
-                                    row_axis=axis)
+            problem = _loss.model_problem(X, a["y"], a["weights"], a["offset"], alpha=zero,
+                                          penalty_factor=pf, row_axis=axis)
             state = config.run(problem, _start.default_start(problem, fit_intercept),
                                solvers.Context(tol, max_iter, axis_name))
             gnorm = jnp.max(jnp.abs(state.grad))

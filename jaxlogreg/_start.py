@@ -178,11 +178,13 @@ class Lanes:
         w = a["weights"]
         if self.scheme is not None:
             w = w * self.scheme.weights(a["index"], a["y"])
-        lane["y"], lane["weights"] = _loss.response_weights(a["y"], w, a.get("trials"),
-                                                            self.class_weight)
-        lane["l2"] = a["alpha"] * (1.0 - self.l1_ratio)
-        if self.l1_ratio > 0:
-            lane["l1"] = a["alpha"] * self.l1_ratio
+        X = lane["X"].T if "X" in lane else self.shared["X"]
+        built = _loss.model_problem(X, a["y"], w, trials=a.get("trials"),
+                                    class_weight=self.class_weight, alpha=a["alpha"],
+                                    l1_ratio=self.l1_ratio, penalty_factor=self.pf)
+        lane["y"], lane["weights"], lane["l2"] = built.y, built.weights, built.l2
+        if built.l1 is not None:
+            lane["l1"] = built.l1
         if "offset" in self.mapped:
             lane["offset"] = a["offset"]
         problem = self.problem(lane)

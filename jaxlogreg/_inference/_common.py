@@ -67,12 +67,11 @@ def _model_problem(a: dict, per_model: dict, fit_intercept: bool, products, sche
         products = None
         if fit_intercept:
             X = _loss.add_intercept(X)
-    k = X.shape[-1]
     trials = a.get("trials")
-    y, w = _loss.response_weights(a["y"], freq, trials, class_weight)
-    if l2 is None:
-        l2, pf = jnp.zeros((), X.dtype), jnp.zeros((k,), X.dtype)
-    problem = _loss.Problem(X, y, w, a["offset"], l2, pf, products, link=link)
+    problem = _loss.model_problem(X, a["y"], freq, a["offset"], trials=trials,
+                                  class_weight=class_weight, alpha=l2,
+                                  penalty_factor=None if l2 is None else pf, products=products,
+                                  link=link)
     return _Rows(problem, freq, jnp.ones_like(freq) if trials is None else trials)
 
 

@@ -72,7 +72,7 @@ def _stream_updates(beta, opt_state, rate, Xc, Yc, Wc, Oc, l2, pf, k_rows, c, sc
     order = _chunk_slots(k_rows, c, Xc.shape[0])
 
     def one(beta, opt_state, rate, y, w, o, scale):
-        problem = _loss.Problem(Xc, y, w, o, l2, pf)
+        problem = _loss.model_problem(Xc, y, w, o, alpha=l2, penalty_factor=pf)
         return _updates(problem, beta, opt_state, order, scale, first, rate, config, batch_size)
 
     return jax.vmap(one)(beta, opt_state, rate, Yc, Wc, Oc, scale)
