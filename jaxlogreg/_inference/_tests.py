@@ -290,7 +290,7 @@ def _score(arrays, scheme, *, batch_shape, fit_intercept, chunk_size, link, info
         ).problem
         eta = _loss.linear_predictor(a["params"], problem)
         _, score, curvature = _loss.row_terms(eta, problem.y, link, information)
-        g = problem.X.T @ (problem.weights * score)
+        g = _loss.design_transpose_times(problem.weights * score, problem)
         fac = _linalg.factor(_loss.hessian_from_rows(problem.weights * curvature, problem))
         stat = g @ _linalg.solve(fac, g)
         ok = fac.ok & (a["status"] == int(Status.CONVERGED))

@@ -249,7 +249,7 @@ def _gradient(problem: _loss.Problem, pt: _Point) -> tuple[Array, Array, Array]:
     M = _linalg.inverse(pt.fac)
     h = pt.s * _quadratic_rows(problem, M)
     r = (w * (pt.mu - problem.y) + h * (pt.mu - 0.5)) / jnp.sum(w)
-    return problem.X.T @ r, h, M
+    return _loss.design_transpose_times(r, problem), h, M
 
 
 def _observed_hessian(problem: _loss.Problem, pt: _Point, h: Array, M: Array) -> Array:
