@@ -210,10 +210,9 @@ class Programs:
         self.quick = jax.jit(fun, static_argnames=static_argnames,
                              compiler_options=QUICK_COMPILE)
 
-    def pick(self, batch_shape: tuple, args) -> Callable:
-        """The program for a batch of ``batch_shape`` whose arrays are the leaves of
-        ``args`` (the first one the design, whose device says the platform)."""
-        leaves = jax.tree_util.tree_leaves(args)
-        one = (not batch_shape and bool(leaves) and _batch.platform_of(leaves[0]) == "cpu"
-               and all(map(_is_concrete, leaves)))
+    def pick(self, batch_shape: tuple, X, args) -> Callable:
+        """The program for a batch of ``batch_shape`` with design ``X`` (whose device says
+        the platform) and arrays the leaves of ``args``."""
+        one = (not batch_shape and _batch.platform_of(X) == "cpu"
+               and all(map(_is_concrete, jax.tree_util.tree_leaves(args))))
         return self.quick if one else self.default

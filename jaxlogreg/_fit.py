@@ -530,4 +530,4 @@ def _program(checked: bool, batch_shape: tuple, args: tuple):
     """The compiled fit for the models of ``args`` (:func:`_fit`'s positional arguments):
     with the value checks (``checked`` False: the boundary left them to the program) or
     without (:meth:`jaxlogreg._dispatch.Programs.pick`)."""
-    return (_FIT if checked else _FIT_CHECKED).pick(batch_shape, args)
+    return (_FIT if checked else _FIT_CHECKED).pick(batch_shape, args[0], args)

@@ -272,7 +272,7 @@ def inference(
                   status=_validate._as_array("res.status", res.status, jnp.dtype(jnp.int32)))
     if not isinstance(rows, (bool, np.bool_)):
         raise ValueError(f"rows: expected True or False, got {rows!r}")
-    program = _INFERENCE.pick(plan.batch, arrays)
+    program = _INFERENCE.pick(plan.batch, arrays["X"], arrays)
     out = program(
         arrays, plan.groups, plan.cov_code, plan.crit, plan.scheme, batch_shape=plan.batch,
         fit_intercept=plan.fit_intercept, chunk_size=plan.chunk, link=plan.link,
