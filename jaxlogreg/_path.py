@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from . import _loss, _resample, _validate, solvers
+from ._batch import CORE_AXES, map_models, split_batch
 from ._fit import Solver, _prepare, _solve
 from ._result import FitResult, class_weight_field
 from ._typing import ArrayLike, ClassWeight, Float, Integer, Numeric, Real
@@ -202,25 +204,21 @@ def _alpha_max_jit(X, y, weights, offset, trials, params, pf, *, batch_shape, fi
     X1 = _loss.add_intercept(X) if fit_intercept else X
     pf_all = jnp.concatenate([jnp.zeros((1,), X.dtype), pf]) if fit_intercept else pf
 
-    def one(Xm, ym, wm, om, tm, beta):
-        problem = _loss.model_problem(Xm, ym, wm, om, trials=tm, class_weight=class_weight,
+    inputs = {"X": X1, "y": y, "weights": weights, "offset": offset, "trials": trials,
+              "params": params}
+    mapped, shared = split_batch(inputs, CORE_AXES, batch_shape)
+
+    def one(per_model, axis_name):
+        a = {**shared, **per_model}
+        problem = _loss.model_problem(a["X"], a["y"], a["weights"], a["offset"],
+                                      trials=a.get("trials"), class_weight=class_weight,
                                       alpha=jnp.zeros((), X.dtype), penalty_factor=pf_all,
                                       link=link)
-        g = jnp.abs(_loss.gradient(beta, problem))
+        g = jnp.abs(_loss.gradient(a["params"], problem))
         ratio = jnp.where(pf_all > 0, g / jnp.where(pf_all > 0, pf_all, 1.0), 0.0)
         return jnp.max(ratio) / max(l1_ratio, 1e-3)
 
-    def batched(a, core):
-        core_shape = a.shape[a.ndim - core:]
-        return jnp.broadcast_to(a, batch_shape + core_shape).reshape((-1,) + core_shape)
-
-    t = None if trials is None else batched(trials, 1)
-    in_x = 0 if X1.ndim > 2 else None
-    Xb = batched(X1, 2) if X1.ndim > 2 else X1
-    out = jax.vmap(one, in_axes=(in_x, 0, 0, 0, None if t is None else 0, 0))(
-        Xb, batched(y, 1), batched(weights, 1), batched(offset, 1), t, batched(params, 1)
-    )
-    return out.reshape(batch_shape)
+    return map_models(one, mapped, batch_shape, max(math.prod(batch_shape), 1))
 
 
 def _alpha_max(prep, params) -> Array:
