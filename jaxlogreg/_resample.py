@@ -294,12 +294,9 @@ class Splits(_Drawn, _Subset):
                 raise ValueError(f"y: class {c} has no rows{_first(n_c == 0)[1]}: cannot stratify")
             m_c = _rounded(f, n_c)
             for bad, part in ((m_c == 0, "no training row"), (m_c == n_c, "no held-out row")):
-                if np.any(bad):
-                    i, where = _first(bad)
-                    raise ValueError(
-                        f"train_fraction: round({f} * {int(n_c[i])}) of the {int(n_c[i])} rows "
-                        f"of class {c} of y{where} leaves {part} of that class"
-                    )
+                _refuse_first(bad, lambda i, where, c=c, n_c=n_c, part=part: (
+                    f"train_fraction: round({f} * {int(n_c[i])}) of the {int(n_c[i])} rows "
+                    f"of class {c} of y{where} leaves {part} of that class"))
 
 
 @scheme_node
@@ -373,12 +370,9 @@ class KFold(_Subset):
         if self.stratify and y is not None:
             for c, n_c in enumerate(_class_sizes(y, n)):
                 bad = n_c < self.k
-                if np.any(bad):
-                    i, where = _first(bad)
-                    raise ValueError(
-                        f"y: class {c} has {int(n_c[i])} rows{where}, fewer than "
-                        f"k = {self.k}: a stratified fold would miss the class"
-                    )
+                _refuse_first(bad, lambda i, where, c=c, n_c=n_c: (
+                    f"y: class {c} has {int(n_c[i])} rows{where}, fewer than "
+                    f"k = {self.k}: a stratified fold would miss the class"))
 
 
 @scheme_node
@@ -496,6 +490,14 @@ class LeaveOneOut(_Subset):
                 f"num: LeaveOneOut({self.num}) needs data of {self.num} rows, got n = {n}")
         if n < 2:
             raise ValueError("n: leaving one row out of one leaves no data")
+
+
+def _refuse_first(bad, message) -> None:
+    """Raise ``ValueError(message(i, where))`` at the first ``True`` of ``bad`` (an array of
+    any shape; ``i`` its index, ``where`` the words that say it), if any."""
+    if np.any(bad):
+        i, where = _first(bad)
+        raise ValueError(message(i, where))
 
 
 @scheme_node
