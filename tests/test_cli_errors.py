@@ -114,6 +114,7 @@ def chunks_then(monkeypatch):
     return arm
 
 
+@pytest.mark.slow  # a whole study run twice through the command line
 def test_ctrl_c_is_one_line_and_130_and_the_same_command_continues(tmp_path, capsys, chunks_then,
                                                                    monkeypatch):
     out = tmp_path / "out"

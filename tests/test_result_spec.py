@@ -180,6 +180,7 @@ def test_a_path_records_each_steps_strength():
     close(pb.fits.params[1], direct.params, rtol=1e-6, atol=1e-8)
 
 
+@pytest.mark.slow  # sharded fits: the slow tier (README)
 def test_sharded_fits_on_one_device_record_the_specification():
     """The model-sharded fit over a one-device mesh and the row-sharded fit (several
     devices: tests/test_sharding.py)."""
