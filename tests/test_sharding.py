@@ -35,6 +35,7 @@ import pytest
 
 import jaxlogreg
 from jaxlogreg import Status, _sharding
+from jaxlogreg._study import _hosts
 
 # Slow tier (pytest -m slow): subprocesses, benchmarks, compilation of large programs.
 pytestmark = pytest.mark.slow
@@ -56,6 +57,7 @@ jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_rank_promotion", "raise")
 import jaxlogreg
 from jaxlogreg import _fit, _sharding
+from jaxlogreg._study import _hosts
 rng = np.random.default_rng(5)
 FIELDS = ("coef", "intercept", "status", "n_iter", "loss", "grad_norm", "alpha",
           "penalty_factor")
@@ -156,8 +158,8 @@ _HOST = """
 data = json.load(open(sys.argv[1]))
 X, y = np.asarray(data["X"]), np.asarray(data["y"])
 scheme = jaxlogreg.Bootstrap(jax.random.key(11), num=16)
-r = _sharding.replicate_range(scheme.num, process_index={i}, process_count=2)
-window = _sharding.scheme_window(scheme, r.start, r.stop)
+r = _hosts.replicate_range(scheme.num, process_index={i}, process_count=2)
+window = _hosts.scheme_window(scheme, r.start, r.stop)
 res = jaxlogreg.fit(X, y, weights=window, chunk_size=8)
 print(json.dumps(dict(
     start=r.start, weights=np.asarray(window.materialize(y)).tolist(),
@@ -383,12 +385,12 @@ def test_as_mesh_rejects_bad_devices():
 
 def test_replicate_ranges_tile_the_indices():
     for num, count in [(10, 3), (7, 7), (2, 4), (10_000, 6)]:
-        ranges = [_sharding.replicate_range(num, i, count) for i in range(count)]
+        ranges = [_hosts.replicate_range(num, i, count) for i in range(count)]
         assert [i for r in ranges for i in r] == list(range(num))
         assert max(map(len, ranges)) - min(map(len, ranges)) <= 1
-    assert _sharding.replicate_range(5) == range(5)  # one process: everything
+    assert _hosts.replicate_range(5) == range(5)  # one process: everything
     with pytest.raises(ValueError, match="process_index"):
-        _sharding.replicate_range(5, 2, 2)
+        _hosts.replicate_range(5, 2, 2)
 
 
 def test_two_hosts_each_fitting_half_the_models_merge_to_the_whole(platform):
@@ -405,16 +407,16 @@ def test_two_hosts_each_fitting_half_the_models_merge_to_the_whole(platform):
     assert [h["start"] for h in halves] == [0, 8]
     np.testing.assert_array_equal(np.concatenate([h["weights"] for h in halves]), weights)
     pieces = [(h["start"], h["replicates"]) for h in halves]
-    merged = _sharding.merge_replicates(pieces[::-1])
+    merged = _hosts.merge_replicates(pieces[::-1])
     np.testing.assert_array_equal(merged["index"], np.arange(16))
     assert np.all(np.asarray(whole.status) == Status.CONVERGED)
     np.testing.assert_array_equal(merged["status"], whole.status)
     np.testing.assert_array_equal(merged["n_iter"], whole.n_iter)
     np.testing.assert_allclose(merged["params"], whole.params, rtol=RTOL, atol=0)
     with pytest.raises(ValueError, match="missing or doubled"):
-        _sharding.merge_replicates(pieces[:1] + pieces[:1])
+        _hosts.merge_replicates(pieces[:1] + pieces[:1])
     with pytest.raises(ValueError, match="missing or doubled"):
-        _sharding.merge_replicates(pieces[1:])
+        _hosts.merge_replicates(pieces[1:])
 
 
 # --------------------------------------------------------------------------------------------
