@@ -95,6 +95,7 @@ __all__ = [
     "shared_rows",
     "from_shared_rows",
     "model_problem",
+    "quadratic_rows",
     "without_offset",
 ]
 
@@ -325,6 +326,17 @@ def design_transpose_times(r: Array, problem: Problem) -> Array:
     if _elementwise(problem):
         return jnp.sum(problem.X.T * r[None, :], axis=1)
     return r @ problem.X
+
+
+def quadratic_rows(A: Array, problem: Problem) -> Array:
+    """``(n,)``: ``x_i^T A x_i`` for a symmetric ``(p, p)`` ``A`` (leverages); with the column
+    products ``Z`` of a shared design, ``Z @ c`` (``c`` the upper triangle of ``A``,
+    off-diagonal entries doubled), so that no per-model copy of the design is made."""
+    if problem.products is not None:
+        i, j = np.triu_indices(A.shape[-1])
+        coeffs = A[i, j] * jnp.asarray(np.where(i == j, 1.0, 2.0), A.dtype)
+        return problem.products @ coeffs
+    return jnp.sum((problem.X @ A) * problem.X, axis=-1)
 
 
 def linear_predictor(beta: Array, problem: Problem) -> Array:

@@ -2,8 +2,7 @@
 
 One model's rows in the loss's convention (:func:`_model_problem`, exactly as
 :func:`jaxlogreg.fit` forms them), a batch split into per-model and shared arrays
-(:func:`_split_models`), ``x_i^T A x_i`` without a per-model copy of a shared design
-(:func:`_quadratic_rows`), the log-likelihood of the intercept-only model
+(:func:`_split_models`), the log-likelihood of the intercept-only model
 (:func:`_null_loglik`), the chi-squared tail (:func:`_chi2_sf`), and the checks of a fit and
 its data at the Python boundary (:func:`_data_for`). Conventions: the package docstring.
 """
@@ -85,16 +84,6 @@ def _split_models(inputs: dict, scheme, batch_shape, fit_intercept):
     if "X" in shared:
         shared["X"], products = shared_design(shared["X"], fit_intercept, batch_shape)
     return mapped, shared, products
-
-
-def _quadratic_rows(problem: _loss.Problem, A: Array) -> Array:
-    """``(n,)``: ``x_i^T A x_i`` for a symmetric ``(k, k)`` ``A``; with column products
-    ``Z @ a`` (no per-model copy of a shared ``X``)."""
-    if problem.products is not None:
-        i, j = np.triu_indices(A.shape[-1])
-        coeffs = A[i, j] * jnp.asarray(np.where(i == j, 1.0, 2.0), A.dtype)
-        return problem.products @ coeffs
-    return jnp.sum((problem.X @ A) * problem.X, axis=-1)
 
 
 def _null_loglik(y: Array, w: Array, o: Array, link: str = "logit") -> Array:

@@ -33,7 +33,6 @@ from ._common import (
     _link_of,
     _model_problem,
     _null_loglik,
-    _quadratic_rows,
     _split_models,
     _static,
 )
@@ -482,7 +481,7 @@ def _statistics(arrays, groups, cov_code, crit, scheme, *, batch_shape, fit_inte
         per_row = {}
         if rows:
             resid_pearson = jnp.sqrt(t) * resid / jnp.sqrt(var)
-            hat = w * curvature * _quadratic_rows(problem, info_inv)
+            hat = w * curvature * _loss.quadratic_rows(info_inv, problem)
             per_row = dict(
                 resid_response=t * resid,
                 resid_pearson=resid_pearson,

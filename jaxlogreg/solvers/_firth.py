@@ -86,7 +86,6 @@ from typing import ClassVar, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from .. import _linalg, _loss
 from . import _driver
@@ -231,23 +230,12 @@ def _point(problem: _loss.Problem, eta: Array) -> _Point:
     return _Point(loss, data_finite, mu, var, s, info, fac)
 
 
-def _quadratic_rows(problem: _loss.Problem, M: Array) -> Array:
-    """``(n,)``: ``x_i^T M x_i`` for a symmetric ``(p, p)`` ``M``; ``Z @ c`` with the column
-    products ``Z`` of a shared design (``c`` the upper triangle of ``M``, off-diagonal
-    entries doubled)."""
-    if problem.products is not None:
-        i, j = np.triu_indices(M.shape[-1])
-        c = M[i, j] * jnp.asarray(np.where(i == j, 1.0, 2.0), M.dtype)
-        return problem.products @ c
-    return jnp.sum((problem.X @ M) * problem.X, axis=-1)
-
-
 def _gradient(problem: _loss.Problem, pt: _Point) -> tuple[Array, Array, Array]:
     """``(p,)`` gradient of ``f*``, ``X^T [w (mu - y) + h (mu - 1/2)] / sum w``; with the
     hat values ``h = s * x^T A^-1 x`` (``= w v x^T I^-1 x``) ``(n,)`` and ``A^-1``."""
     w = problem.weights
     M = _linalg.inverse(pt.fac)
-    h = pt.s * _quadratic_rows(problem, M)
+    h = pt.s * _loss.quadratic_rows(M, problem)
     r = (w * (pt.mu - problem.y) + h * (pt.mu - 0.5)) / jnp.sum(w)
     return _loss.design_transpose_times(r, problem), h, M
 
