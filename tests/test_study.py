@@ -63,6 +63,14 @@ def test_replicates_match_statsmodels_and_scikit_learn():
         np.testing.assert_allclose(reps["calibration_slope"][b], slope.params[1], rtol=1e-6)
 
 
+def test_held_out_places_count_the_flags_before_each_entry():
+    # Rows of 70 entries: two full words of 32 flags and a part word; all-set and none-set rows.
+    flags = np.random.default_rng(3).random((6, 70)) < 0.4
+    flags[4], flags[5] = True, False
+    expected = np.cumsum(flags, axis=1) - flags
+    np.testing.assert_array_equal(_study._held_out._places(jnp.asarray(flags)), expected)
+
+
 @pytest.mark.slow
 def test_metrics_over_the_held_out_rows_alone_equal_the_weighted_metrics():
     # Out-of-bag sets differ in size, so most replicates are padded with rows of weight 0.

@@ -81,17 +81,37 @@ def _held_out_rows(y, held, *, rows):
     0. ``y`` is ``(n,)`` (shared) or ``(B, n)``; ``held`` is ``(B, n)``. Weighted metrics
     over these rows equal those over all ``n``, up to rounding.
 
-    A held-out row's place is the count of held-out rows before it (a running sum), and the
-    row numbers are scattered to their places (cheaper on a CPU than ``jnp.nonzero``)."""
+    A held-out row's place is the count of held-out rows before it (:func:`_places`), and
+    the row numbers are scattered to their places (cheaper on a CPU than ``jnp.nonzero``)."""
     n = held.shape[-1]
     nonzero = held != 0
-    place = jnp.cumsum(nonzero, axis=-1, dtype=jnp.int32) - 1
+    place = _places(nonzero)
     target = jnp.where(nonzero & (place < rows), place, rows)  # rows: dropped
     row = jnp.arange(n, dtype=jnp.int32)
     index = jax.vmap(lambda t: jnp.zeros((rows,), jnp.int32).at[t].set(row, mode="drop"))(target)
-    filled = jnp.arange(rows)[None, :] <= place[:, -1:]
+    count = jnp.sum(nonzero, axis=-1, dtype=jnp.int32)
+    filled = jnp.arange(rows)[None, :] < count[:, None]
     y_rows = y[index] if y.ndim == 1 else jnp.take_along_axis(y, index, axis=-1)
     return y_rows, index, jnp.where(filled, jnp.take_along_axis(held, index, axis=-1), 0)
+
+
+def _places(flags):
+    """``(B, n)`` int32: for each entry of ``flags (B, n)`` bool, how many flags before it in
+    its row are set (an exclusive running count).
+
+    The flags are packed 32 to a word: an entry's count is the population count of the bits
+    below it in its word, plus a running sum over the ``n / 32`` words' counts. A running
+    sum over all ``n`` entries costs several times more on a CPU."""
+    B, n = flags.shape
+    words = -(-n // 32)
+    bit = jnp.arange(32, dtype=jnp.uint32)[None, None, :]
+    packed = jnp.pad(flags, ((0, 0), (0, 32 * words - n))).reshape(B, words, 32)
+    word = jnp.sum(jnp.where(packed, jnp.uint32(1) << bit, jnp.uint32(0)), axis=2,
+                   dtype=jnp.uint32)
+    count = jax.lax.population_count(word).astype(jnp.int32)
+    before = jnp.cumsum(count, axis=1, dtype=jnp.int32) - count  # set in earlier words
+    below = jax.lax.population_count(word[:, :, None] & ((jnp.uint32(1) << bit) - 1))
+    return (before[:, :, None] + below.astype(jnp.int32)).reshape(B, -1)[:, :n]
 
 
 def _predict_rows(X, params, index, fit_intercept):

@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _resample, _validate, solvers
+from .._batch import chunked_map
 from .._fit import fit
 from .._inference import inference, variance_inflation_factors
 from .._status import Status
@@ -33,6 +34,9 @@ from ._summary import REPLICATE_FIELDS, StudyResult, summarize
 _COV_TYPES = ("nonrobust", "HC0", "HC1")
 # Per-observation values a study chunk may hold at once (predictions, held-out weights).
 _CHUNK_ELEMENTS = 10_000_000
+# Weights a draw makes at once: its random words then stay in a CPU's caches (a chunk's
+# ``(size, n)`` in one vmapped draw spills to memory and takes about twice as long).
+_DRAW_ELEMENTS = 2**19
 _PROGRESS_CHUNKS = 8
 
 
@@ -370,9 +374,14 @@ def _generate(generate, index):
 def _draw(window, y, has_held_out):
     """``(num, n)`` training weights and held-out weights (None without) of a window. The
     held-out rows are those of training weight 0 (the schemes' contract,
-    :mod:`jaxlogreg._resample`): one draw gives both."""
+    :mod:`jaxlogreg._resample`): one draw gives both. Drawn in blocks of about
+    ``_DRAW_ELEMENTS`` weights; a model's weights do not depend on the blocks."""
     index = jnp.arange(window.num, dtype=jnp.int32)
-    weights = jax.vmap(window.weights, in_axes=(0, None if y.ndim == 1 else 0))(index, y)
+    block = max(1, _DRAW_ELEMENTS // y.shape[-1])
+    if y.ndim == 1:
+        weights = chunked_map(lambda i: window.weights(i, y), index, block)
+    else:
+        weights = chunked_map(lambda iy: window.weights(*iy), (index, y), block)
     held = (weights == 0).astype(weights.dtype) if has_held_out else None
     return weights, held
 
