@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from typing import NamedTuple
 
 import jax
@@ -59,7 +60,7 @@ import jax.numpy as jnp
 from jax.custom_derivatives import SymbolicZero
 
 from . import _linalg, _loss, _spec, _validate
-from ._batch import split_batch
+from ._batch import map_models, split_batch
 from ._result import FROM_FIT, FitResult, FromFit
 from ._status import Status
 from ._typing import ArrayLike, ClassWeight, Float, Numeric, Real
@@ -162,21 +163,29 @@ def _shared_products(theta: dict, st: _Statics):
 
 
 def _map_models(one, st: _Statics, per_model: dict, *trees: dict):
-    """``one(per_model, *trees)`` for every model: vmapped over the flattened batch, with
-    ``per_model`` (``beta (..., p)``, ``status (...)``) and the batch axes of each ``tree``
-    (dicts keyed like ``theta``) mapped, and entries without batch axes (a shared ``X``)
-    closed over, never broadcast. Outputs are reshaped to ``batch_shape + ...``."""
+    """``one(per_model, *trees)`` for every model, walked by :func:`jaxlogreg._batch.map_models`
+    in one chunk, with ``per_model`` (``beta (..., p)``, ``status (...)``) and the batch
+    axes of each ``tree`` (dicts keyed like ``theta``) mapped, and entries without batch
+    axes (a shared ``X``) closed over, never broadcast. Outputs are reshaped to
+    ``batch_shape + ...``. One chunk: the walk is then a vmap, which differentiation
+    transposes as it is."""
     batch = st.batch_shape
     if not batch:
         return one(per_model, *trees)
     mapped_pm, _ = split_batch(per_model, {"beta": 1, "status": 0}, batch)
     splits = [split_batch(tree, _CORE, batch) for tree in trees]
+    # One flat dict for map_models, keyed "model/beta", "0/X", ...: the tree, then the entry.
+    mapped = {**{f"model/{k}": v for k, v in mapped_pm.items()},
+              **{f"{t}/{k}": v for t, (m, _) in enumerate(splits) for k, v in m.items()}}
 
-    def body(pm, mapped):
-        return one(pm, *({**shared, **m} for (_, shared), m in zip(splits, mapped, strict=True)))
+    def part(m, tree):
+        return {k.split("/", 1)[1]: v for k, v in m.items() if k.split("/", 1)[0] == tree}
 
-    out = jax.vmap(body)(mapped_pm, [mapped for mapped, _ in splits])
-    return jax.tree_util.tree_map(lambda a: a.reshape(batch + a.shape[1:]), out)
+    def body(m, _axis):
+        return one(part(m, "model"), *({**shared, **part(m, str(t))}
+                                       for t, (_, shared) in enumerate(splits)))
+
+    return map_models(body, mapped, batch, max(1, math.prod(batch)))
 
 
 @functools.partial(jax.jit, static_argnums=(0,))

@@ -96,6 +96,7 @@ __all__ = [
     "from_shared_rows",
     "model_problem",
     "quadratic_rows",
+    "weighted_cubes",
     "without_offset",
 ]
 
@@ -337,6 +338,16 @@ def quadratic_rows(A: Array, problem: Problem) -> Array:
         coeffs = A[i, j] * jnp.asarray(np.where(i == j, 1.0, 2.0), A.dtype)
         return problem.products @ coeffs
     return jnp.sum((problem.X @ A) * problem.X, axis=-1)
+
+
+def weighted_cubes(a: Array, problem: Problem) -> Array:
+    """``(p, p, p)``: ``T_jkl = sum_i a_i x_ij x_ik x_il`` for ``a (n,)`` (the third-order
+    terms of Firth's observed Hessian); with the column products ``Z`` of a shared design,
+    ``(X * a)^T Z`` unpacked, so that no per-model copy of the design is made."""
+    if problem.products is not None:
+        upper = (problem.X * a[:, None]).T @ problem.products  # (p, p (p + 1) / 2)
+        return jax.vmap(lambda u: _symmetric_from_upper(u, problem.X.shape[-1]))(upper)
+    return jnp.einsum("n,ni,nj,nk->ijk", a, problem.X, problem.X, problem.X)
 
 
 def linear_predictor(beta: Array, problem: Problem) -> Array:

@@ -185,6 +185,23 @@ def test_products_with_the_design_equal_matrix_products(d):
         np.testing.assert_allclose(xr[k], Xs[k].T @ r, rtol=1e-13, atol=1e-13)
 
 
+def test_weighted_cubes_and_quadratic_rows_equal_numpy_with_and_without_column_products():
+    """Firth's third-order terms and the leverages' quadratic forms, from the design itself
+    and from its column products, against NumPy's einsum."""
+    problem, _, _, rng = make_problem(4, d=3)
+    X = np.asarray(problem.X)
+    a = rng.normal(size=X.shape[0])
+    A = rng.normal(size=(X.shape[1], X.shape[1]))
+    A = A + A.T
+    with_products = problem._replace(products=_loss.column_products(problem.X))
+    for prob in (problem, with_products):
+        np.testing.assert_allclose(_loss.weighted_cubes(jnp.asarray(a), prob),
+                                   np.einsum("n,ni,nj,nk->ijk", a, X, X, X), rtol=1e-12,
+                                   atol=1e-12)
+        np.testing.assert_allclose(_loss.quadratic_rows(jnp.asarray(A), prob),
+                                   np.einsum("ni,ij,nj->n", X, A, X), rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("seed,pf_kind", CASES)
 def test_hessian_products_path_equals_direct_path(seed, pf_kind):
     problem, np_args, beta, _ = make_problem(seed, pf_kind=pf_kind)

@@ -247,13 +247,7 @@ def _observed_hessian(problem: _loss.Problem, pt: _Point, h: Array, M: Array) ->
     ``G_jk = tr(M T_j M T_k)``.
     """
     total = jnp.sum(problem.weights)
-    p = M.shape[-1]
-    a = pt.s * (1.0 - 2.0 * pt.mu)
-    if problem.products is not None:
-        upper = (problem.X * a[:, None]).T @ problem.products  # (p, p (p + 1) / 2)
-        T = jax.vmap(lambda u: _loss._symmetric_from_upper(u, p))(upper)
-    else:
-        T = jnp.einsum("n,ni,nj,nk->ijk", a, problem.X, problem.X, problem.X)
+    T = _loss.weighted_cubes(pt.s * (1.0 - 2.0 * pt.mu), problem)
     N = jnp.einsum("ab,jbc->jac", M, T)
     G = jnp.einsum("jac,kca->jk", N, N)
     first = _data_part(pt.s - h * (1.0 - 6.0 * pt.var) / (2.0 * total), problem)

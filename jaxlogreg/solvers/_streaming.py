@@ -84,8 +84,9 @@ def _stream_sums(beta, Xc, Yc, Wc, Oc):
     ``(B, p)``."""
 
     def one(beta, y, w, o):
-        loss, mu, _ = _loss.pointwise(Xc @ beta + o, y)
-        return jnp.sum(w * loss), Xc.T @ (w * (mu - y))
+        problem = _loss.model_problem(Xc, y, w, o)
+        loss, mu, _ = _loss.pointwise(_loss.linear_predictor(beta, problem), y)
+        return jnp.sum(w * loss), _loss.design_transpose_times(w * (mu - y), problem)
 
     return jax.vmap(one)(beta, Yc, Wc, Oc)
 
