@@ -155,6 +155,13 @@ class Scheme(abc.ABC):
         labels ``y (..., n)``. The checks of the labels' values (stratified schemes: each
         class large enough) are skipped when ``y`` is None or traced."""
 
+    def held_out_most(self, y) -> int | None:
+        """The most held-out rows a model of the scheme can have on labels ``y`` ``(n,)``
+        (concrete), when the scheme fixes it (the sizes of splits, subsamples and folds);
+        None when it varies with the draw (the bootstrap's out-of-bag rows), with the labels
+        (stratified schemes given ``y`` with batch axes), or there are none."""
+        return None
+
     def materialize(self, y) -> Array:
         """``(num, n)``: every model's training weights, ``weights(b, y)`` for ``b`` in
         ``range(num)``. ``y`` is ``(n,)`` (shared) or ``(num, n)`` (one row per model)."""
@@ -268,6 +275,15 @@ class Splits(_Drawn, _Subset):
         object.__setattr__(self, "train_fraction", _fraction("train_fraction", self.train_fraction))
         object.__setattr__(self, "stratify", _flag("stratify", self.stratify))
 
+    def held_out_most(self, y) -> int | None:
+        n = np.shape(y)[-1]
+        if not self.stratify:
+            return n - int(_rounded(self.train_fraction, n))
+        if np.ndim(y) != 1:
+            return None
+        sizes = np.array(_class_sizes(np.asarray(y), n))
+        return int(np.sum(sizes - _rounded(self.train_fraction, sizes)))
+
     def _train(self, index, y) -> Array:
         key = self._model_key(index)
         if self.stratify:
@@ -349,6 +365,17 @@ class KFold(_Subset):
     def num(self) -> int:
         return self.k * self.repeats
 
+    def held_out_most(self, y) -> int | None:
+        n = np.shape(y)[-1]
+        if not self.stratify:
+            return -(-n // self.k)
+        if np.ndim(y) != 1:
+            return None
+        n0, n1 = (int(c) for c in _class_sizes(np.asarray(y), n))
+        edges = [np.concatenate([[0], _fold_bounds(self.k, c, offset), [c]])
+                 for c, offset in ((n0, 0), (n1, n0))]
+        return int(np.max(np.diff(edges[0]) + np.diff(edges[1])))
+
     def _in_fold(self, index, y) -> Array:
         index = jnp.asarray(index)
         key = jax.random.fold_in(self.key, index // self.k)
@@ -408,6 +435,10 @@ class Subsample(_Drawn, _Subset):
 
     def _m(self, n: int) -> int:
         return self.size if isinstance(self.size, int) else int(_rounded(self.size, n))
+
+    def held_out_most(self, y) -> int | None:
+        n = np.shape(y)[-1]
+        return n - self._m(n)
 
     def _train(self, index, y) -> Array:
         n = y.shape[-1]
@@ -478,6 +509,9 @@ class LeaveOneOut(_Subset):
 
     def __post_init__(self):
         object.__setattr__(self, "num", _positive_int("num", self.num))
+
+    def held_out_most(self, y) -> int | None:
+        return 1
 
     def _train(self, index, y) -> Array:
         return jnp.arange(y.shape[-1]) != index

@@ -459,3 +459,23 @@ def test_check_accepts_the_test_data(name):
     s.check(N, Y_BATCH[:2])
     s.check(N)  # labels unknown: only what n decides is checked
     jax.jit(lambda y: s.check(N, y))(Y_ONE_CLASS)  # traced labels: their values unchecked
+
+
+@pytest.mark.parametrize("name", ["splits", "stratified splits", "kfold", "stratified kfold",
+                                  "subsample", "leave one out", "bootstrap", "bayesian"])
+def test_held_out_most_is_the_largest_held_out_set_when_the_scheme_fixes_it(name):
+    """``held_out_most(y)``: the most held-out rows any model has, counted from the draws
+    themselves (every repeat of k-fold has its largest fold), or None where the count
+    varies with the draw or there are no held-out rows."""
+    make = {**SCHEMES, "subsample": lambda key: Subsample(key, B, size=0.3),
+            "leave one out": lambda key: LeaveOneOut(N)}[name]
+    scheme = make(key(SEED))
+    most = scheme.held_out_most(Y)
+    if name in ("bootstrap", "bayesian"):
+        assert most is None
+        return
+    index = jnp.arange(scheme.num)
+    held = jax.vmap(scheme.held_out, in_axes=(0, None))(index, jnp.asarray(Y))
+    assert most == int(np.max(np.sum(np.asarray(held), axis=1)))
+    if "stratified" in name:  # the labels decide the sizes: none for labels per model
+        assert scheme.held_out_most(np.broadcast_to(Y, (3, N))) is None

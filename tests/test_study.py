@@ -143,6 +143,33 @@ def test_chunking_does_not_change_the_replicates():
         np.testing.assert_allclose(a.replicates[key], b.replicates[key], rtol=1e-9, atol=1e-12)
 
 
+def test_each_chunk_is_one_program_started_before_the_last_is_fetched(monkeypatch):
+    """A splits study: its chunks share one compiled program, the held-out width comes from
+    the scheme (never read from the device), and chunk i + 1 is started before chunk i is
+    fetched."""
+    X, y = data()
+    events = []
+    original = _study._run._run_chunk
+
+    def run_chunk(first, *args):
+        events.append(("start", first))
+        fetch = original(first, *args)
+        return lambda: events.append(("fetch", first)) or fetch()
+
+    def no_width(held):
+        raise AssertionError("the held-out width was read from the device")
+
+    monkeypatch.setattr(_study._run, "_run_chunk", run_chunk)
+    monkeypatch.setattr(_study._held_out, "_held_out_columns", no_width)
+    programs = _study._run._chunk_program._cache_size()
+    result = jaxlogreg.run_study(X, y, TRUE, scheme=scheme(num=70), batch=30)
+    assert _study._run._chunk_program._cache_size() == programs + 1
+    assert events == [("start", 0), ("start", 30), ("fetch", 0), ("start", 40), ("fetch", 30),
+                      ("fetch", 40)]  # the last chunk, aligned to end at 70, starts at 40
+    np.testing.assert_array_equal(result.replicates["index"], np.arange(70))
+    assert np.all(np.isfinite(result.replicates["auc"]))  # every replicate scored
+
+
 def test_interrupted_study_resumes_to_the_same_result(tmp_path, monkeypatch):
     X, y = data()
     full = jaxlogreg.run_study(X, y, TRUE, scheme=scheme(), batch=25, out=tmp_path / "a")

@@ -39,10 +39,10 @@ apart from the type of :class:`StudyResult` that the reading's modules name):
 * ``_outputs``: ``summary.json``, ``replicates.npz``, ``report.md`` and the plots, written
   and read back all or nothing (:func:`write_outputs`, :func:`load`).
 * ``_storage``: a study's files in ``out``: the lock, the record and the chunks.
-* ``_run``: :func:`run_study`, which checks the arguments, fits, draws and scores each
-  chunk (``_run_chunk``), and summarises. A test that replaces a helper patches it in the
-  module that calls it, e.g. ``_study._run._run_chunk``: the names re-exported here are
-  copies.
+* ``_run``: :func:`run_study`, which checks the arguments, draws, fits and scores each
+  chunk (``_run_chunk``, one program per chunk), and summarises. A test that replaces a
+  helper patches it in the module that calls it, e.g. ``_study._run._run_chunk``: the names
+  re-exported here are copies.
 """
 
 # Beside the public names: the private ones that tests, benchmarks and scripts use, and the

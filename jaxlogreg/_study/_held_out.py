@@ -67,12 +67,17 @@ def _metrics_program(X, y, params, held, *, fit_intercept, rows):
 
 
 def _held_out_columns(held) -> int | None:
-    """Columns that hold every replicate's held-out rows (the most any replicate of the chunk
-    has, rounded up to a multiple of 32 so that chunks of one scheme share a compilation), or
-    None when that is not fewer than ``n``."""
-    most = int(jnp.max(jnp.sum(held != 0, axis=-1)))
+    """:func:`_columns` for the most held-out rows any replicate of the chunk ``held (B, n)``
+    has (read from the device)."""
+    return _columns(int(jnp.max(jnp.sum(held != 0, axis=-1))), held.shape[-1])
+
+
+def _columns(most: int, n: int) -> int | None:
+    """Columns that hold ``most`` held-out rows of ``n``: ``most`` rounded up to a multiple
+    of 32 (so that chunks whose counts differ a little share a compilation), or None when
+    that is not fewer than ``n`` (the metrics then pass over every row)."""
     rows = -(-max(most, 1) // 32) * 32
-    return rows if rows < held.shape[-1] else None
+    return rows if rows < n else None
 
 
 def _held_out_rows(y, held, *, rows):

@@ -1,7 +1,8 @@
 """Running a study: check the arguments, then fit, draw and score each chunk of replicates.
 
-Each chunk is one call of :func:`jaxlogreg.fit`, :func:`jaxlogreg.inference` and the
-held-out metrics (:mod:`jaxlogreg._study._held_out`); the chunks' per-replicate arrays are
+Each chunk is one compiled program of the draw, :func:`jaxlogreg.fit`,
+:func:`jaxlogreg.inference` and the held-out metrics (:mod:`jaxlogreg._study._held_out`),
+started before the chunk before it is fetched; the chunks' per-replicate arrays are
 summarised by :mod:`jaxlogreg._study._summary` and, with ``out``, kept by
 :mod:`jaxlogreg._study._storage`.
 """
@@ -24,7 +25,7 @@ from .._fit import fit
 from .._inference import inference, variance_inflation_factors
 from .._status import Status
 from ._diagnostics import describe_data, group_separations, sandwich_se, separating_columns
-from ._held_out import _held_out_metrics
+from ._held_out import _columns, _held_out_metrics, _metrics_program
 from ._identity import _describe_scheme, _digest, _recorded
 from ._records import StudyData, StudyDiagnostics, StudyReference, StudyReplicates
 from ._storage import _Store
@@ -38,6 +39,11 @@ _CHUNK_ELEMENTS = 10_000_000
 # ``(size, n)`` in one vmapped draw spills to memory and takes about twice as long).
 _DRAW_ELEMENTS = 2**19
 _PROGRESS_CHUNKS = 8
+# Whether the replicates are scored on their held-out rows: benchmarks/bench_study.py turns
+# it off to time the fits and their standard errors alone.
+_SCORE_HELD_OUT = True
+# A scheme whose replicates hold out a varying number of rows (_fixed_width).
+_VARIES = "varies"
 
 
 def run_study(
@@ -266,26 +272,47 @@ def _reference_fit(X, y, scheme, fit_kw: dict, cov_type: str, level: float, n: i
 def _replicates(num: int, batch: int, store, progress: bool, X, y, scheme, generate,
                 chunk_kw: dict, cov_type: str) -> StudyReplicates:
     """Every replicate's arrays, chunk by chunk of ``batch``: read from ``store`` where it
-    holds them, else computed (:func:`_run_chunk`) and saved."""
+    holds them, else computed (:func:`_run_chunk`) and saved. Each chunk is started before
+    the one before it is fetched and saved, so the device does not wait on the host."""
     starts = list(range(0, num, batch))
     bar = _progress(num, progress)
     pieces = []
     computed = 0
+    pending = None  # (start, stop, first, fetch) of a chunk started and not yet fetched
+
+    def finish(start, stop, first, fetch):
+        piece = {key: v[start - first:] for key, v in fetch().items()}
+        if store is not None:
+            store.save(start, stop, piece)
+        pieces.append(piece)
+        bar.update(stop - start)
+
     for s in starts:
         stop = min(s + batch, num)
         piece = store.load(s, stop) if store is not None else None
-        if piece is None:
-            if computed == 0:
-                bar.note("compiling the study's programs (a later run finds them in the "
-                         "compilation cache)")
-            computed += 1
-            first = max(0, min(s, num - batch))  # the last chunk overlaps, keeping its shape
-            piece = _run_chunk(first, batch, X, y, scheme, generate, chunk_kw, cov_type)
-            piece = {key: v[s - first:] for key, v in piece.items()}
-            if store is not None:
-                store.save(s, stop, piece)
-        pieces.append(piece)
-        bar.update(stop - s)
+        if piece is not None:
+            if pending is not None:
+                finish(*pending)
+                pending = None
+            pieces.append(piece)
+            bar.update(stop - s)
+            continue
+        if computed == 0:
+            bar.note("compiling the study's programs (a later run finds them in the "
+                     "compilation cache)")
+        computed += 1
+        first = max(0, min(s, num - batch))  # the last chunk overlaps, keeping its shape
+        try:
+            fetch = _run_chunk(first, batch, X, y, scheme, generate, chunk_kw, cov_type)
+        except BaseException:
+            if pending is not None:  # the chunk before is finished work: keep it
+                finish(*pending)
+            raise
+        if pending is not None:  # this chunk is under way while the one before is fetched
+            finish(*pending)
+        pending = (s, stop, first, fetch)
+    if pending is not None:
+        finish(*pending)
     bar.close()
     return StudyReplicates(**{key: np.concatenate([p[key] for p in pieces])
                               for key in REPLICATE_FIELDS})
@@ -331,19 +358,43 @@ def _weights_at(scheme, index, y):
     return jax.vmap(scheme.weights, in_axes=(0, None if y.ndim == 1 else 0))(index, y)
 
 
-def _run_chunk(first, size, X, y, scheme, generate, fit_kw, cov_type) -> dict:
-    """Per-replicate arrays of replicates ``first .. first + size - 1``.
+def _run_chunk(first, size, X, y, scheme, generate, fit_kw, cov_type) -> Callable[[], dict]:
+    """Start replicates ``first .. first + size - 1``; returns a function that waits for
+    them and gives their per-replicate arrays (NumPy).
 
     The chunk's weights are drawn once, ``(size, n)``, and shared by the fit, the inference
-    and the held-out metrics (memory ``O(size * n)``, the bound of a study chunk).
+    and the held-out metrics (memory ``O(size * n)``, the bound of a study chunk). When the
+    scheme fixes how many rows a replicate holds out (:meth:`jaxlogreg.Splits.held_out_most`
+    and the like), or there are none to score, the chunk is one compiled program
+    (:func:`_chunk_program`), dispatched without waiting on the device: the caller starts
+    the next chunk before it fetches this one. Otherwise (the bootstrap's out-of-bag rows)
+    the metrics' width is read from the fits' held-out rows first.
     """
+    scored = _SCORE_HELD_OUT and scheme is not None and scheme.has_held_out
+    rows = _fixed_width(scheme, y) if scored else None
+    if rows is not _VARIES:
+        static, dynamic = _split_settings(fit_kw)
+        out = _chunk_program(jnp.asarray(first, jnp.int32), X, y, scheme, dynamic, size=size,
+                             generate=generate, fit_kw=static, cov_type=cov_type,
+                             scored=scored, rows=rows)
+
+        def fetch() -> dict:
+            piece = {key: np.asarray(v) for key, v in jax.device_get(out).items()}
+            return piece if scored else {**piece, **_held_out_metrics(None, None, None, None, size)}
+
+        return fetch
+    piece = _run_chunk_in_steps(first, size, X, y, scheme, generate, fit_kw, cov_type)
+    return lambda: piece
+
+
+def _run_chunk_in_steps(first, size, X, y, scheme, generate, fit_kw, cov_type) -> dict:
+    """:func:`_run_chunk`'s arrays, a step at a time: for a scheme whose held-out rows vary
+    in number, whose metrics' width (:func:`_held_out_columns`) waits for the draw."""
     index = jnp.arange(size, dtype=jnp.int32) + first
     if generate is not None:
         X, y = _generate(generate, index)
-    weights = held = None
-    if scheme is not None:
-        window = _resample.window(scheme, first, size)
-        weights, held = _draw(window, jnp.asarray(y, X.dtype), scheme.has_held_out)
+    window = _resample.window(scheme, first, size)
+    weights, held = _draw(window, jnp.asarray(y, X.dtype), scheme.has_held_out)
     res = fit(X, y, weights=weights, **fit_kw)
     bse, valid = _standard_errors(res, X, y, weights, cov_type=cov_type)
     out = dict(
@@ -353,6 +404,56 @@ def _run_chunk(first, size, X, y, scheme, generate, fit_kw, cov_type) -> dict:
     )
     out.update(_held_out_metrics(X, y, res, held, size))
     return out
+
+
+@functools.partial(jax.jit, static_argnames=("size", "generate", "fit_kw", "cov_type", "scored",
+                                             "rows"))
+def _chunk_program(first, X, y, scheme, dynamic_kw, *, size, generate, fit_kw, cov_type,
+                   scored, rows) -> dict:
+    """One chunk as one program: the replicates' data (``generate``) or weights (``scheme``),
+    the fits (:func:`jaxlogreg.fit` with ``fit_kw``, static ``(name, value)`` pairs, and
+    ``dynamic_kw``, the array-valued settings), their standard errors and, when ``scored``,
+    the held-out metrics over ``rows`` columns (None: every row). ``first`` is traced, so
+    every chunk of the study shares the program."""
+    index = first + jnp.arange(size, dtype=jnp.int32)
+    if generate is not None:
+        X, y = jax.vmap(generate)(index)
+    weights = held = None
+    if scheme is not None:
+        window = _resample.window(scheme, first, size)
+        weights, held = _draw(window, jnp.asarray(y, X.dtype), scheme.has_held_out)
+    res = fit(X, y, weights=weights, **dict(fit_kw), **dynamic_kw)
+    bse, valid = _standard_errors(res, X, y, weights, cov_type=cov_type)
+    out = dict(index=index, params=res.params, bse=bse, status=res.status, n_iter=res.n_iter,
+               valid=valid)
+    if scored:
+        out.update(_metrics_program(X, y, res.params, held, fit_intercept=res.fit_intercept,
+                                    rows=rows))
+    return out
+
+
+def _split_settings(fit_kw: dict) -> tuple[tuple, dict]:
+    """``fit_kw`` as the chunk program takes it: the hashable settings as sorted ``(name,
+    value)`` pairs (static), the others (a start, strengths per column) as arrays."""
+    static, dynamic = [], {}
+    for name, value in fit_kw.items():
+        try:
+            hash(value)
+        except TypeError:
+            dynamic[name] = jnp.asarray(value)
+        else:
+            static.append((name, value))
+    return tuple(sorted(static)), dynamic
+
+
+def _fixed_width(scheme, y):
+    """The held-out metrics' columns for every chunk of ``scheme`` on labels ``y`` (None
+    with ``generate``): :func:`_columns` of the most rows a replicate holds out, when the
+    scheme fixes it; ``_VARIES`` when it does not."""
+    if y is None:
+        return _VARIES
+    most = scheme.held_out_most(np.asarray(y))
+    return _VARIES if most is None else _columns(most, np.shape(y)[-1])
 
 
 @functools.partial(jax.jit, static_argnames=("cov_type",))
