@@ -260,6 +260,27 @@ def test_fresh_data_with_a_scheme_are_scored_on_their_own_held_out_rows():
         np.testing.assert_allclose(reps["auc"][b], roc_auc_score(y[~train], p), rtol=1e-10)
 
 
+@pytest.mark.slow
+def test_a_bootstrap_study_is_scored_on_each_replicates_out_of_bag_rows():
+    """The bootstrap's out-of-bag rows vary in number, so its chunks take the held-out width
+    from the draw, a step at a time: replicates in two chunks (the second overlapping the
+    first) against statsmodels on the resampled rows and scikit-learn on the out-of-bag
+    ones."""
+    X, y = data()
+    B = 6
+    boot = jaxlogreg.Bootstrap(jax.random.key(14), B)
+    reps = jaxlogreg.run_study(X, y, TRUE, scheme=boot, batch=4).replicates
+    for b in (0, 3, B - 1):
+        counts = np.asarray(boot.weights(b, jnp.asarray(y)))
+        ref = sm.GLM(y, sm.add_constant(X), family=sm.families.Binomial(),
+                     freq_weights=counts).fit(tol=1e-12)
+        np.testing.assert_allclose(reps["params"][b], ref.params, rtol=1e-8)
+        oob = counts == 0
+        p = ref.predict(sm.add_constant(X[oob]))
+        np.testing.assert_allclose(reps["log_loss"][b], log_loss(y[oob], p), rtol=1e-8)
+        np.testing.assert_allclose(reps["auc"][b], roc_auc_score(y[oob], p), rtol=1e-10)
+
+
 def test_bad_study_arguments():
     X, y = data()
     with pytest.raises(ValueError, match="scheme: needed"):
