@@ -130,6 +130,7 @@ def test_ctrl_c_is_one_line_and_130_and_the_same_command_continues(tmp_path, cap
     assert calls == [25, 35]  # the last chunk (50 .. 59) computes 35 .. 59
 
 
+@pytest.mark.slow  # studies through the command line
 def test_a_full_disk_is_one_line_naming_the_file_and_4(tmp_path, capsys, monkeypatch):
     out = tmp_path / "out"
     write = _io.write_bytes
@@ -170,6 +171,7 @@ def test_a_folder_that_cannot_be_written_and_a_file_for_out_are_4(tmp_path, caps
     assert "choose another --out" in line and file.read_text() == "mine"
 
 
+@pytest.mark.slow  # studies through the command line
 def test_damaged_or_busy_study_files_are_one_line_and_3(tmp_path, capsys):
     out = tmp_path / "out"
     argv = study_argv(tmp_path, out)

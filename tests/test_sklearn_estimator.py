@@ -84,6 +84,7 @@ def assert_same_model(ours, ref, Xn, rtol=RTOL):
     np.testing.assert_array_equal(ours.predict(Xn), ref.predict(Xn))
 
 
+@pytest.mark.slow  # scikit-learn's whole estimator suite
 @parametrize_with_checks(
     [LogisticRegression()], expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS
 )

@@ -29,6 +29,10 @@ STARTS = [0, 25, 50]
 FIRSTS = [0, 25, 35]  # the first replicate each chunk computes (the last overlaps, 35 .. 59)
 CHUNKS = [f"replicates_{s:010d}_{min(s + BATCH, NUM):010d}.npz" for s in STARTS]
 
+# The study files' every path, each test with studies of its own: the slow tier (the
+# everyday tier keeps tests/test_study.py's interrupted study that resumes).
+pytestmark = pytest.mark.slow
+
 
 @functools.cache
 def data():
