@@ -60,7 +60,7 @@ import jax.numpy as jnp
 from jax.custom_derivatives import SymbolicZero
 
 from . import _linalg, _loss, _spec, _validate
-from ._batch import map_models, split_batch
+from ._batch import CORE_AXES, map_models, split_batch
 from ._result import FROM_FIT, FitResult, FromFit
 from ._status import Status
 from ._typing import ArrayLike, ClassWeight, Float, Numeric, Real
@@ -69,8 +69,9 @@ Array = jax.Array
 
 __all__ = ["attach", "influence"]
 
-# Trailing (per-model) axes of each entry of theta; leading axes beyond these are batch axes.
-_CORE = {"X": 2, "y": 1, "weights": 1, "offset": 1, "trials": 1, "alpha": 0, "pf": 1}
+# Trailing (per-model) axes of each entry of theta: the batch's table, where the penalty
+# factors are "pf"; leading axes beyond these are batch axes.
+_CORE = {**CORE_AXES, "pf": CORE_AXES["penalty_factor"]}
 
 
 class _Statics(NamedTuple):
