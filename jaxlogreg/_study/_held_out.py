@@ -105,8 +105,8 @@ def _places(flags):
     its row are set (an exclusive running count).
 
     The flags are packed 32 to a word: an entry's count is the population count of the bits
-    below it in its word, plus a running sum over the ``n / 32`` words' counts. A running
-    sum over all ``n`` entries costs several times more on a CPU."""
+    below it in its word, plus a running sum over the ``n / 32`` words' counts: cheaper on a
+    CPU than a running sum over all ``n`` entries."""
     B, n = flags.shape
     words = -(-n // 32)
     bit = jnp.arange(32, dtype=jnp.uint32)[None, None, :]

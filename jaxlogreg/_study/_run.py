@@ -35,8 +35,8 @@ from ._summary import REPLICATE_FIELDS, StudyResult, summarize
 _COV_TYPES = ("nonrobust", "HC0", "HC1")
 # Per-observation values a study chunk may hold at once (predictions, held-out weights).
 _CHUNK_ELEMENTS = 10_000_000
-# Weights a draw makes at once: its random words then stay in a CPU's caches (a chunk's
-# ``(size, n)`` in one vmapped draw spills to memory and takes about twice as long).
+# Weights a draw makes at once, so that its random words stay in a CPU's caches, which a
+# whole chunk's ``(size, n)`` in one vmapped draw does not.
 _DRAW_ELEMENTS = 2**19
 _PROGRESS_CHUNKS = 8
 # Whether the replicates are scored on their held-out rows: benchmarks/bench_study.py turns
