@@ -24,15 +24,21 @@ def _held_out_metrics(X, y, res, held, size) -> dict:
     """Held-out log loss, Brier score, AUC, calibration and reliability of each replicate
     (NaN without a held-out part), as NumPy arrays: one compiled program
     (:func:`_metrics_program`) and one transfer of its results."""
-    nan = np.full((size,), np.nan)
     if held is None:
-        bins = np.full((size, _RELIABILITY_BINS), np.nan)
-        return dict(log_loss=nan, brier=nan, auc=nan, calibration_intercept=nan,
-                    calibration_slope=nan, reliability_predicted=bins,
-                    reliability_observed=bins, reliability_weight=np.zeros_like(bins))
+        return _no_metrics(size)
     metrics = _metrics_program(X, y, res.params, held, fit_intercept=res.fit_intercept,
                                rows=_held_out_columns(held))
     return {key: np.asarray(value) for key, value in jax.device_get(metrics).items()}
+
+
+def _no_metrics(size: int) -> dict:
+    """The metrics of ``size`` replicates without held-out rows: NaN, and reliability bins
+    of weight 0."""
+    nan = np.full((size,), np.nan)
+    bins = np.full((size, _RELIABILITY_BINS), np.nan)
+    return dict(log_loss=nan, brier=nan, auc=nan, calibration_intercept=nan,
+                calibration_slope=nan, reliability_predicted=bins, reliability_observed=bins,
+                reliability_weight=np.zeros_like(bins))
 
 
 @functools.partial(jax.jit, static_argnames=("fit_intercept", "rows"))

@@ -25,7 +25,7 @@ from .._fit import fit
 from .._inference import inference, variance_inflation_factors
 from .._status import Status
 from ._diagnostics import describe_data, group_separations, sandwich_se, separating_columns
-from ._held_out import _columns, _held_out_metrics, _metrics_program
+from ._held_out import _columns, _held_out_metrics, _metrics_program, _no_metrics
 from ._identity import _describe_scheme, _digest, _recorded
 from ._records import StudyData, StudyDiagnostics, StudyReference, StudyReplicates
 from ._storage import _Store
@@ -372,49 +372,29 @@ def _run_chunk(first, size, X, y, scheme, generate, fit_kw, cov_type) -> Callabl
     """
     scored = _SCORE_HELD_OUT and scheme is not None and scheme.has_held_out
     rows = _fixed_width(scheme, y) if scored else None
-    if rows is not _VARIES:
-        static, dynamic = _split_settings(fit_kw)
-        out = _chunk_program(jnp.asarray(first, jnp.int32), X, y, scheme, dynamic, size=size,
-                             generate=generate, fit_kw=static, cov_type=cov_type,
-                             scored=scored, rows=rows)
+    static, dynamic = _split_settings(fit_kw)
+    settings = dict(size=size, generate=generate, fit_kw=static, cov_type=cov_type)
+    first = jnp.asarray(first, jnp.int32)
+    if rows is _VARIES:  # the width waits for the draw: the metrics are a second program
+        out, X, y, res, held = _chunk_fits(first, X, y, scheme, dynamic, **settings)
+        piece = {key: np.asarray(v) for key, v in jax.device_get(out).items()}
+        piece.update(_held_out_metrics(X, y, res, held, size))
+        return lambda: piece
+    out = _chunk_program(first, X, y, scheme, dynamic, scored=scored, rows=rows, **settings)
 
-        def fetch() -> dict:
-            piece = {key: np.asarray(v) for key, v in jax.device_get(out).items()}
-            return piece if scored else {**piece, **_held_out_metrics(None, None, None, None, size)}
+    def fetch() -> dict:
+        piece = {key: np.asarray(v) for key, v in jax.device_get(out).items()}
+        return piece if scored else {**piece, **_no_metrics(size)}
 
-        return fetch
-    piece = _run_chunk_in_steps(first, size, X, y, scheme, generate, fit_kw, cov_type)
-    return lambda: piece
-
-
-def _run_chunk_in_steps(first, size, X, y, scheme, generate, fit_kw, cov_type) -> dict:
-    """:func:`_run_chunk`'s arrays, a step at a time: for a scheme whose held-out rows vary
-    in number, whose metrics' width (:func:`_held_out_columns`) waits for the draw."""
-    index = jnp.arange(size, dtype=jnp.int32) + first
-    if generate is not None:
-        X, y = _generate(generate, index)
-    window = _resample.window(scheme, first, size)
-    weights, held = _draw(window, jnp.asarray(y, X.dtype), scheme.has_held_out)
-    res = fit(X, y, weights=weights, **fit_kw)
-    bse, valid = _standard_errors(res, X, y, weights, cov_type=cov_type)
-    out = dict(
-        index=np.asarray(index), params=np.asarray(res.params), bse=np.asarray(bse),
-        status=np.asarray(res.status), n_iter=np.asarray(res.n_iter),
-        valid=np.asarray(valid),
-    )
-    out.update(_held_out_metrics(X, y, res, held, size))
-    return out
+    return fetch
 
 
-@functools.partial(jax.jit, static_argnames=("size", "generate", "fit_kw", "cov_type", "scored",
-                                             "rows"))
-def _chunk_program(first, X, y, scheme, dynamic_kw, *, size, generate, fit_kw, cov_type,
-                   scored, rows) -> dict:
-    """One chunk as one program: the replicates' data (``generate``) or weights (``scheme``),
-    the fits (:func:`jaxlogreg.fit` with ``fit_kw``, static ``(name, value)`` pairs, and
-    ``dynamic_kw``, the array-valued settings), their standard errors and, when ``scored``,
-    the held-out metrics over ``rows`` columns (None: every row). ``first`` is traced, so
-    every chunk of the study shares the program."""
+def _chunk_parts(first, X, y, scheme, dynamic_kw, *, size, generate, fit_kw, cov_type):
+    """``(out, X, y, res, held)`` of one chunk, under its caller's trace: the replicates'
+    data (``generate``) or weights (``scheme``), the fits (:func:`jaxlogreg.fit` with
+    ``fit_kw``, static ``(name, value)`` pairs, and ``dynamic_kw``, the array-valued
+    settings) and their standard errors; ``out`` holds the per-replicate arrays, ``held``
+    the held-out weights (None without)."""
     index = first + jnp.arange(size, dtype=jnp.int32)
     if generate is not None:
         X, y = jax.vmap(generate)(index)
@@ -426,10 +406,26 @@ def _chunk_program(first, X, y, scheme, dynamic_kw, *, size, generate, fit_kw, c
     bse, valid = _standard_errors(res, X, y, weights, cov_type=cov_type)
     out = dict(index=index, params=res.params, bse=bse, status=res.status, n_iter=res.n_iter,
                valid=valid)
+    return out, X, y, res, held
+
+
+_CHUNK_STATICS = ("size", "generate", "fit_kw", "cov_type")
+
+
+@functools.partial(jax.jit, static_argnames=_CHUNK_STATICS + ("scored", "rows"))
+def _chunk_program(first, X, y, scheme, dynamic_kw, *, scored, rows, **settings) -> dict:
+    """One chunk as one program (:func:`_chunk_parts`) with, when ``scored``, the held-out
+    metrics over ``rows`` columns (None: every row). ``first`` is traced, so every chunk of
+    the study shares the program."""
+    out, X, y, res, held = _chunk_parts(first, X, y, scheme, dynamic_kw, **settings)
     if scored:
         out.update(_metrics_program(X, y, res.params, held, fit_intercept=res.fit_intercept,
                                     rows=rows))
     return out
+
+
+# The fits of a chunk whose held-out width is read from its draw (:func:`_run_chunk`).
+_chunk_fits = jax.jit(_chunk_parts, static_argnames=_CHUNK_STATICS)
 
 
 def _split_settings(fit_kw: dict) -> tuple[tuple, dict]:
