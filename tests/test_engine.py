@@ -30,6 +30,11 @@ S = Status
 # --------------------------------------------------------------------------------------------
 
 
+# The decision as the solvers run it, inside a trace: one program for every row of the table
+# (called eagerly, each of its jax.numpy operations would compile a program of its own).
+_decide = jax.jit(_driver.decide)
+
+
 @pytest.mark.parametrize("finite, singular, recession, converged, out, certain",
                          list(itertools.product([False, True], repeat=6)))
 def test_decide_is_the_documented_table(finite, singular, recession, converged, out, certain):
@@ -48,8 +53,8 @@ def test_decide_is_the_documented_table(finite, singular, recession, converged, 
     else:
         expected = S.RUNNING
     b = lambda v: jnp.asarray(v)  # noqa: E731
-    got = _driver.decide(b(finite), b(singular), b(recession), b(converged),
-                         jnp.int32(5 if out else 2), jnp.int32(5), b(certain))
+    got = _decide(b(finite), b(singular), b(recession), b(converged),
+                  jnp.int32(5 if out else 2), jnp.int32(5), b(certain))
     assert int(got) == int(expected)
 
 
@@ -111,7 +116,7 @@ def test_every_solver_reports_each_crafted_case(solver, crafted):
     res = run(1000 if solver != "sgd" else 40)
     one = run(1)
     got = np.asarray(res.status).copy()
-    got[CASES.index("max_iter 1")] = int(one.status[CASES.index("max_iter 1")])
+    got[CASES.index("max_iter 1")] = np.asarray(one.status)[CASES.index("max_iter 1")]
     for case, want, status, n_iter in zip(CASES, TABLE[solver], got, np.asarray(res.n_iter),
                                           strict=True):
         if want is None:  # not a certainty for this solver (left to its own tests)
@@ -122,7 +127,7 @@ def test_every_solver_reports_each_crafted_case(solver, crafted):
     # Every solver's ordinary fits agree with Newton's (Firth's objective differs).
     if solver not in ("firth", "sgd"):
         ref = jaxlogreg.fit(X[0], Y[0], weights=W[0], offset=O[0])
-        np.testing.assert_allclose(res.params[0], ref.params, rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(np.asarray(res.params)[0], ref.params, rtol=1e-6, atol=1e-8)
 
 
 def test_line_search_failure_keeps_the_model():
@@ -149,11 +154,13 @@ def test_a_model_is_its_own_whatever_the_lanes(lanes):
     X, Y, W, O = mixed_data()
     start = np.zeros(X.shape[1] + 1)
     batch = jaxlogreg.fit(X, Y, weights=W, offset=O, init=start, chunk_size=lanes)
+    # Indexed in NumPy: an eager index of a JAX array compiles a program per shape.
+    status, n_iter, params = map(np.asarray, (batch.status, batch.n_iter, batch.params))
     for b in range(Y.shape[0]):
         solo = jaxlogreg.fit(X, Y[b], weights=W[b], offset=O[b], init=start)
-        assert int(batch.status[b]) == int(solo.status), b
-        assert int(batch.n_iter[b]) == int(solo.n_iter), b
-        np.testing.assert_allclose(batch.params[b], solo.params, rtol=1e-12, atol=1e-12)
+        assert int(status[b]) == int(solo.status), b
+        assert int(n_iter[b]) == int(solo.n_iter), b
+        np.testing.assert_allclose(params[b], solo.params, rtol=1e-12, atol=1e-12)
 
 
 def test_shared_start_evaluated_by_products_equals_the_pass():
@@ -319,4 +326,5 @@ def test_resampling_batches_of_one_bucket_share_the_fit_program(monkeypatch):
     np.testing.assert_array_equal(second.status, exact.status)
     np.testing.assert_array_equal(second.n_iter, exact.n_iter)
     np.testing.assert_array_equal(second.params, exact.params)
-    np.testing.assert_array_equal(first.params, exact.params[:40])  # model b is model b
+    exact_params = np.asarray(exact.params)  # indexed in NumPy: no program for the slice
+    np.testing.assert_array_equal(first.params, exact_params[:40])  # model b is model b

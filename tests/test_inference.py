@@ -23,7 +23,9 @@ closed form at 1e-13. Numpy formulas evaluated at the same parameters are compar
 
 Compilation dominates the run time: every data shape and static setting compiles once, so the
 tests reuse few shapes: the batch of twelve models is built by stacking single fits (one
-compiled fit, shared with the seed data's) rather than by compiling the batched solver.
+compiled fit, shared with the "offset" data set's, which has the seed data's shape) rather
+than by compiling the batched solver. Assertions index results as NumPy arrays (``host``):
+indexing a JAX array compiles a program per shape.
 """
 
 from __future__ import annotations
@@ -35,7 +37,6 @@ import re
 import warnings
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 import statsmodels.api as sm
@@ -78,8 +79,9 @@ BATCH_RTOL = 1e-10
 
 @functools.cache
 def dataset(name):
-    """``(X, y, weights or None, offset or None)``. The four ``n = 2000, d = 3`` sets share
-    compilations."""
+    """``(X, y, weights or None, offset or None)``. The ``n = 2000, d = 3`` sets share
+    compilations; the "offset" set has the seed data's shape ``(1000, 6)``, so that its fit
+    (with an offset) is the one the batch's models compile."""
     if name == "seed":
         d = jaxlogreg.make_seed_data()
         return d.X, d.y, None, None
@@ -95,9 +97,10 @@ def dataset(name):
         return X, y, rng.integers(0, 4, size=n).astype(np.float64), None
     if name == "offset":
         rng = np.random.default_rng(104)
-        X = rng.normal(size=(n, 3))
+        n = 1000
+        X = rng.normal(size=(n, 6))
         o = rng.normal(0.0, 1.5, size=n)
-        return X, simulate(rng, X, 0.3, [1.0, -1.0, 0.5], offset=o), None, o
+        return X, simulate(rng, X, 0.3, [1.0, -1.0, 0.5, 0.3, -0.3, 0.2], offset=o), None, o
     raise KeyError(name)
 
 
@@ -184,6 +187,12 @@ def close(actual, desired, rtol=RTOL, atol=0.0, err_msg=""):
         )
 
 
+def host(result):
+    """A result with its arrays as NumPy arrays: indexing these compiles nothing (indexing a
+    JAX array compiles a program per shape)."""
+    return jax.tree_util.tree_map(np.asarray, result)
+
+
 def assert_matches_logit(inf, ref, rtol=RTOL):
     """Every field statsmodels' Logit reports, field by field."""
     params = np.asarray(ref.params)
@@ -263,7 +272,7 @@ def test_glm_quantities_residuals_and_influence(name):
     close(inf.cooks_distance, cooks, atol=1e-16)
     assert inf.hat_matrix_diag.shape == inf.resid_pearson.shape == dataset(name)[1].shape
     # The leverages of a model with an intercept sum to k (trace of the hat matrix).
-    close(np.sum(inf.hat_matrix_diag), inf.params.shape[-1], rtol=1e-10)
+    close(np.sum(np.asarray(inf.hat_matrix_diag)), inf.params.shape[-1], rtol=1e-10)
 
 
 def test_pseudo_r_squared():
@@ -367,7 +376,7 @@ def test_no_intercept_fit_on_add_constant_equals_intercept_fit():
     res = fitted("seed")
     k = X.shape[1] + 1
     no_int = FitResult(
-        coef=res.params, intercept=jnp.zeros(()), status=res.status, n_iter=res.n_iter,
+        coef=res.params, intercept=np.zeros(()), status=res.status, n_iter=res.n_iter,
         loss=res.loss, grad_norm=res.grad_norm, fit_intercept=False,
     )
     inf = inference(no_int, sm.add_constant(X), y)
@@ -423,12 +432,13 @@ def batch_data():
 
 @functools.cache
 def batch_fit():
-    """The fits of the twelve models: single fits (one compiled fit, the seed data's) stacked
+    """The fits of the twelve models: single fits (one compiled fit, the "offset" set's) stacked
     into one batch FitResult -- what ``fit(X, Y, weights=W, offset=O)`` returns, to the
-    solver's tolerance, without compiling the batched solver in this file."""
+    solver's tolerance, without compiling the batched solver in this file. Stacked in NumPy,
+    so that neither the stacking nor a test's ``res[b]`` compiles a program."""
     X, Y, W, O = batch_data()
     fits = [jaxlogreg.fit(X, Y[b], weights=W[b], offset=O[b]) for b in range(B)]
-    return jax.tree_util.tree_map(lambda *a: jnp.stack(a), *fits)
+    return jax.tree_util.tree_map(lambda *a: np.stack(a), *fits)
 
 
 @functools.cache
@@ -482,9 +492,10 @@ def test_batch_equals_loop_of_single_models(cov_type):
     assert batch.cov_params.shape == (B, 7, 7) and batch.conf_int.shape == (B, 7, 2)
     assert batch.hat_matrix_diag.shape == (B, X.shape[0])
     kw = {"groups": groups_for("seed")} if cov_type == "cluster" else {}
+    models = host(batch)
     for b in range(B):
         single = inference(res[b], X, Y[b], weights=W[b], offset=O[b], cov_type=cov_type, **kw)
-        assert_same_inference(batch[b], single, err_msg=f"model {b}")
+        assert_same_inference(models[b], single, err_msg=f"model {b}")
     # The models really differ, so a batch that mixed them up would fail above.
     assert np.ptp(np.asarray(batch.bse)[:8, 5]) > 1e-3
 
@@ -509,7 +520,7 @@ def test_failed_models_get_nan_and_the_others_are_right(cov_type):
     assert np.all(np.isfinite(np.asarray(inf.llf)))
     np.testing.assert_array_equal(np.asarray(inf.params), np.asarray(res.params))
     # All-zero labels: the intercept-only model is separated too; its supremum is 0.
-    assert float(inf.llnull[9]) == 0.0
+    assert float(np.asarray(inf.llnull)[9]) == 0.0
 
 
 def glm_influence(glm):
@@ -524,7 +535,7 @@ def glm_influence(glm):
 @pytest.mark.parametrize("b", [0, OFFSET_MODEL, 7])
 def test_batch_matches_glm_freq_weights(b):
     X, Y, W, O = batch_data()
-    inf = batch_inference()
+    inf = host(batch_inference())
     glm = sm.GLM(Y[b], sm.add_constant(X), family=sm.families.Binomial(), freq_weights=W[b],
                  offset=O[b]).fit(tol=1e-14)
     for field in ("params", "bse", "pvalues", "llf", "llnull", "deviance", "pearson_chi2"):
@@ -543,7 +554,7 @@ def test_batch_cluster_counts_only_groups_present_in_each_model(b):
     by model against statsmodels rather than against a loop of single calls.)"""
     X, Y, W, O = batch_data()
     g = groups_for("seed")
-    inf = batch_inference("cluster")[b]
+    inf = host(batch_inference("cluster"))[b]
     idx = np.repeat(np.arange(X.shape[0]), W[b].astype(np.int64))
     ref = sm.Logit(Y[b][idx], sm.add_constant(X[idx]), offset=O[b][idx]).fit(
         method="newton", tol=1e-12, disp=0, cov_type="cluster", cov_kwds={"groups": g[idx]}
@@ -563,7 +574,7 @@ def test_per_model_design_and_two_dimensional_batch():
     assert inf.cov_params.shape == (3, 4, 7, 7) and inf.conf_int.shape == (3, 4, 7, 2)
     assert inf.resid_pearson.shape == (3, 4, X.shape[0])
     shared = inference(batch_fit(), X, Y, weights=W, offset=O, cov_type="HC0", chunk_size=CHUNK)
-    flat = jax.tree_util.tree_map(lambda a: a.reshape((B,) + a.shape[2:]), inf)
+    flat = jax.tree_util.tree_map(lambda a: np.asarray(a).reshape((B,) + a.shape[2:]), inf)
     assert_same_inference(flat, shared)
 
 
@@ -578,7 +589,7 @@ def test_singular_design_gives_nan_even_if_reported_converged():
     assert np.all(np.isnan(np.asarray(inf.bse)))
     # A result claiming convergence on a singular design: the information matrix's own
     # factorisation still refuses it.
-    forced = dataclasses.replace(res, status=jnp.asarray(int(Status.CONVERGED), jnp.int32))
+    forced = dataclasses.replace(res, status=np.asarray(int(Status.CONVERGED), np.int32))
     inf = inference(forced, Xs, y)
     assert not bool(inf.valid)
     assert np.all(np.isnan(np.asarray(inf.bse))) and np.isnan(float(inf.llr_pvalue))
@@ -642,17 +653,17 @@ def test_wald_test_batched_and_degenerate():
     inf = batch_inference()
     cols = [1, 2, 5]
     R = np.broadcast_to(np.eye(7)[cols], (B, 3, 7)).copy()
-    got = wald_test(inf, R)
+    got = host(wald_test(inf, R))
     assert got.statistic.shape == (B,)
     assert np.all(np.isnan(np.asarray(got.statistic)[list(FAILING)]))
     for b in CONVERGING:
-        V = np.asarray(inf.cov_params[b])[np.ix_(cols, cols)]
-        r = np.asarray(inf.params[b])[cols]
+        V = np.asarray(inf.cov_params)[b][np.ix_(cols, cols)]
+        r = np.asarray(inf.params)[b][cols]
         close(got.statistic[b], r @ np.linalg.solve(V, r), rtol=SAME_PARAMS_RTOL)
         close(got.pvalue[b], stats.chi2.sf(float(got.statistic[b]), 3), rtol=SAME_PARAMS_RTOL)
     # A rank-deficient R in one model: NaN there, not an exception, and the others unchanged.
     R[3, 2] = R[3, 0]
-    got_b = wald_test(inf, R)
+    got_b = host(wald_test(inf, R))
     assert np.isnan(float(got_b.statistic[3])) and np.isnan(float(got_b.pvalue[3]))
     others = lambda t: np.delete(np.asarray(t.statistic), 3)  # noqa: E731
     close(others(got_b), others(got), rtol=1e-12)
@@ -678,7 +689,7 @@ def test_lr_test_matches_compare_lr_test():
     close(got.pvalue, want.pvalue)
     assert float(got.df_diff) == want.df_diff == 1
     # Batched: a batch of restricted and full results stacked from the two data sets' models.
-    stack = lambda *r: jax.tree_util.tree_map(lambda *a: jnp.stack(a), *r)  # noqa: E731
+    stack = lambda *r: jax.tree_util.tree_map(lambda *a: np.stack(a), *r)  # noqa: E731
     batch = lr_test(stack(inf_r, inf_r), stack(inf_f, inf_f))
     assert batch.statistic.shape == (2,)
     close(batch.statistic, [float(got.statistic)] * 2, rtol=1e-14)
@@ -717,13 +728,14 @@ def test_score_test_batched_weighted_and_column_order():
     extra = np.random.default_rng(7).normal(size=X.shape[0]) * 10 + X[:, 0] * 0.1
     X_full = np.column_stack([X[:, :2], extra, X[:, 2:]])
     cols = [0, 1, 3, 4, 5, 6]
-    got = score_test(res, X_full, Y, weights=W, offset=O, restricted_columns=cols, chunk_size=CHUNK)
+    got = host(score_test(res, X_full, Y, weights=W, offset=O, restricted_columns=cols,
+                          chunk_size=CHUNK))
     assert got.statistic.shape == (B,)
     np.testing.assert_array_equal(np.asarray(got.df), 1.0)
     assert np.all(np.isnan(np.asarray(got.statistic)[list(FAILING)]))
     for b in CONVERGING:
         params = np.zeros(8)
-        params[[0, 1, 2, 4, 5, 6, 7]] = np.asarray(res.params[b])
+        params[[0, 1, 2, 4, 5, 6, 7]] = np.asarray(res.params)[b]
         want = score_reference(X_full, Y[b], W[b], params, O[b])
         close(got.statistic[b], want, rtol=SAME_PARAMS_RTOL)
     b = 3
@@ -809,7 +821,7 @@ def test_summary_reproduces_statsmodels_numbers():
     text = summary(batch_inference(), index=4, names=names)
     assert "Y5" in text and "const" in text
     row = next(s for s in text.splitlines() if s.startswith("Y5")).split()
-    assert row[1] == f"{float(batch_inference().params[4, 5]):.4f}"
+    assert row[1] == f"{float(np.asarray(batch_inference().params)[4, 5]):.4f}"
     with pytest.raises(ValueError, match="index"):
         summary(batch_inference())
     with pytest.raises(ValueError, match="names"):
@@ -863,8 +875,9 @@ def test_to_dict_and_to_csv_round_trip(tmp_path):
     np.testing.assert_array_equal(values("ci_upper_Y1"), np.asarray(inf.conf_int)[:, 1, 1])
     np.testing.assert_array_equal(values("llf"), np.asarray(inf.llf))
     np.testing.assert_array_equal(values("nobs"), np.asarray(inf.nobs))
-    assert [r[col["status"]] for r in body] == [Status(int(c)).name for c in inf.status]
-    assert [r[col["valid"]] for r in body] == [str(int(v)) for v in inf.valid]
+    status, valid = np.asarray(inf.status), np.asarray(inf.valid)
+    assert [r[col["status"]] for r in body] == [Status(int(c)).name for c in status]
+    assert [r[col["valid"]] for r in body] == [str(int(v)) for v in valid]
 
 
 # --------------------------------------------------------------------------------------------
@@ -921,14 +934,15 @@ def test_batched_fit_then_inference_matches_statsmodels_per_split():
     rng = np.random.default_rng(7)
     W = (rng.random((6, 1000)).argsort(axis=1) < 650).astype(float)
     batch = jaxlogreg.fit(data.X, data.y, weights=W)
-    inf = jaxlogreg.inference(batch, data.X, data.y, weights=W)
+    inf = host(jaxlogreg.inference(batch, data.X, data.y, weights=W))
     assert inf.bse.shape == (6, 7)
+    converged = np.asarray(batch.converged)
     for b in range(6):
         rows = W[b] > 0
         ref = sm.Logit(data.y[rows], sm.add_constant(data.X[rows])).fit(
             method="newton", tol=1e-10, disp=0
         )
-        if not bool(batch.converged[b]):
+        if not converged[b]:
             assert np.all(np.isnan(np.asarray(inf.bse[b])))
             continue
         np.testing.assert_allclose(inf.params[b], ref.params, rtol=1e-8)
@@ -958,6 +972,6 @@ def test_per_row_fields_only_on_request(tmp_path):
     to_csv(full, tmp_path / "full.csv")
     assert (tmp_path / "plain.csv").read_text() == (tmp_path / "full.csv").read_text()
     assert summary(plain, index=0) == summary(full, index=0)
-    assert plain[1:3].batch_shape == (2,) and plain[1:3].hat_matrix_diag is None
+    assert plain[2:5].batch_shape == (3,) and plain[2:5].hat_matrix_diag is None
     with pytest.raises(ValueError, match="rows: expected True or False"):
         jaxlogreg.inference(res, X, Y, weights=W, offset=O, rows="yes")

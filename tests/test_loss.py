@@ -155,11 +155,11 @@ def test_hessian_of_one_or_two_columns_by_row_sums(seed, d):
     np.testing.assert_allclose(H, np.asarray(hess_ad(b, problem)), rtol=1e-12, atol=1e-15)
     H_fd = fd_hessian(lambda bb: np_objective(bb, *np_args), beta)
     np.testing.assert_allclose(H, H_fd, rtol=1e-6, atol=1e-8)
-    Xs = problem.X[None] * jnp.asarray(rng.uniform(0.5, 2.0, size=(3, 1, problem.X.shape[-1])))
-    batched = jax.vmap(lambda X: hessian(b, problem._replace(X=X)))(Xs)
+    Xs = np.asarray(problem.X)[None] * rng.uniform(0.5, 2.0, size=(3, 1, problem.X.shape[-1]))
+    batched = np.asarray(jax.vmap(lambda X: hessian(b, problem._replace(X=X)))(jnp.asarray(Xs)))
     for k in range(3):
-        one = problem._replace(X=Xs[k])
-        np.testing.assert_allclose(np.asarray(batched[k]), np.asarray(hess_ad(b, one)),
+        one = problem._replace(X=jnp.asarray(Xs[k]))
+        np.testing.assert_allclose(batched[k], np.asarray(hess_ad(b, one)),
                                    rtol=1e-12, atol=1e-15)
 
 
@@ -179,7 +179,7 @@ def test_products_with_the_design_equal_matrix_products(d):
         _loss.design_times(jnp.asarray(v), problem._replace(X=Xm)),
         _loss.design_transpose_times(jnp.asarray(r), problem._replace(X=Xm)),
     ))
-    xv, xr = both(jnp.asarray(Xs))
+    xv, xr = (np.asarray(a) for a in both(jnp.asarray(Xs)))
     for k in range(3):
         np.testing.assert_allclose(xv[k], Xs[k] @ v, rtol=1e-13)
         np.testing.assert_allclose(xr[k], Xs[k].T @ r, rtol=1e-13, atol=1e-13)
@@ -228,8 +228,8 @@ def test_hessian_of_a_tall_design_by_blocks_of_rows(extra):
     X = rng.normal(size=(rows, 4))
     S = rng.random((2, rows))
     pf = np.ones(4)
-    problem = _loss.Problem(jnp.asarray(X), jnp.zeros(rows), jnp.ones(rows), None,
-                            jnp.asarray(0.25), jnp.asarray(pf))
+    problem = _loss.Problem(jnp.asarray(X), jnp.asarray(np.zeros(rows)),
+                            jnp.asarray(np.ones(rows)), None, jnp.asarray(0.25), jnp.asarray(pf))
     expected = [X.T @ (s[:, None] * X) + 0.25 * np.diag(pf) for s in S]
     atol = 1e-14 * np.max(np.abs(expected))  # sums of 24,000 terms: rounding of the largest
     one = np.asarray(_loss.hessian_from_rows(jnp.asarray(S[0]), problem))
@@ -381,7 +381,7 @@ def test_pointwise_property_finite_and_in_range(dtype, etas, ys):
 
 def test_add_intercept_equals_explicit_column_of_ones():
     rng = np.random.default_rng(11)
-    n, d = 30, 3
+    n, d = 40, 3  # make_problem's shape: value's compiled program is shared
     Xd = rng.normal(size=(n, d))
     y = (rng.random(n) < 0.5).astype(np.float64)
     w = rng.uniform(0.5, 2.0, size=n)
@@ -419,7 +419,8 @@ def test_fit_intercept_equals_explicit_leading_ones_column():
     assert int(r2.status) == Status.CONVERGED
     assert r1.params.shape == (d + 1,) and r2.params.shape == (d + 1,)
     np.testing.assert_allclose(np.asarray(r1.params), np.asarray(r2.coef), rtol=1e-8, atol=1e-10)
-    np.testing.assert_allclose(float(r1.intercept), float(r2.coef[0]), rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(float(r1.intercept), float(np.asarray(r2.coef)[0]), rtol=1e-8,
+                               atol=1e-10)
     assert float(r2.intercept) == 0.0
     # independent check: the numpy gradient at (intercept, *coef) vanishes
     Xi = np.column_stack([np.ones(n), X])
@@ -484,7 +485,7 @@ def test_penalty_gradient_is_zero_for_intercept(seed):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_integer_weights_equal_repeated_rows(seed):
     rng = np.random.default_rng(100 + seed)
-    n, d = 25, 3
+    n, d = 40, 3  # make_problem's shape: the weighted problem shares its compiled kernels
     X = np.column_stack([np.ones(n), rng.normal(size=(n, d))])
     y = (rng.random(n) < 0.5).astype(np.float64)
     o = 0.4 * rng.normal(size=n)

@@ -95,7 +95,7 @@ def test_log_loss_and_brier_match_sklearn_including_clipping():
     P = P.copy()
     P[0, :3] = [0.0, 1.0, 1.0]  # a confident miss or two: clipped to [eps, 1 - eps]
     P[1, :2] = [0.0, 1.0]
-    ll, bs = log_loss(y, P, W), brier_score(y, P, W)
+    ll, bs = np.asarray(log_loss(y, P, W)), np.asarray(brier_score(y, P, W))
     assert ll.shape == bs.shape == (7,)
     for b in range(EMPTY):
         np.testing.assert_allclose(ll[b], sk_log_loss(y, P[b], sample_weight=W[b]), rtol=1e-12)
@@ -108,8 +108,9 @@ def test_log_loss_and_brier_match_sklearn_including_clipping():
         np.testing.assert_allclose(bs[b], brier_score_loss(y[m], P[b, m]), rtol=1e-12)
     assert np.isnan(ll[EMPTY]) and np.isnan(bs[EMPTY])
     # No weights: every row once.
-    np.testing.assert_allclose(log_loss(y, P)[2], sk_log_loss(y, P[2]), rtol=1e-12)
-    np.testing.assert_allclose(brier_score(y, P)[2], brier_score_loss(y, P[2]), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(log_loss(y, P))[2], sk_log_loss(y, P[2]), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(brier_score(y, P))[2], brier_score_loss(y, P[2]),
+                               rtol=1e-12)
 
 
 # --------------------------------------------------------------------------- ROC AUC
@@ -126,7 +127,7 @@ def test_roc_auc_matches_sklearn_with_ties_and_weights():
     y, P, S, W = data()
     rng = np.random.default_rng(3)
     Wr = W * rng.uniform(0.2, 3.0, size=W.shape)  # non-integer weights
-    auc, auc_r = roc_auc(y, S, W), roc_auc(y, S, Wr)
+    auc, auc_r = np.asarray(roc_auc(y, S, W)), np.asarray(roc_auc(y, S, Wr))
     assert auc.shape == (7,)
     for b in ORDINARY:
         for got, w in ((auc[b], W[b]), (auc_r[b], Wr[b])):
@@ -138,7 +139,7 @@ def test_roc_auc_matches_sklearn_with_ties_and_weights():
     # One class present, or nothing at all: undefined.
     assert np.isnan(auc[ONE_CLASS]) and np.isnan(auc[EMPTY])
     # Continuous scores without weights; probabilities as scores.
-    np.testing.assert_allclose(roc_auc(y, P)[1], roc_auc_score(y, P[1]), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(roc_auc(y, P))[1], roc_auc_score(y, P[1]), rtol=1e-12)
 
 
 @settings(max_examples=60, deadline=None)
@@ -206,8 +207,9 @@ def test_roc_auc_in_float32_without_x64_sorts_key_index_pairs():
 
 
 def model(result, b):
-    """Model ``b`` of a batched result."""
-    return jax.tree_util.tree_map(lambda a: a[b], result)
+    """Model ``b`` of a batched result, as NumPy arrays (indexing a JAX array compiles a
+    program per shape; NumPy's compiles nothing)."""
+    return jax.tree_util.tree_map(lambda a: np.asarray(a)[b], result)
 
 
 def assert_curve_matches(curve, y, p, n_bins, strategy):
@@ -232,8 +234,8 @@ def test_reliability_uniform_matches_sklearn_and_its_edge_convention():
     for b in range(7):
         assert_curve_matches(model(curve, b), y, P[b], 10, "uniform")
         ids = np.searchsorted(np.linspace(0, 1, 11)[1:-1], P[b])
-        np.testing.assert_array_equal(curve.weight[b], np.bincount(ids, minlength=10))
-    assert curve.weight[3, 4] == 0
+        np.testing.assert_array_equal(model(curve, b).weight, np.bincount(ids, minlength=10))
+    assert np.asarray(curve.weight)[3, 4] == 0
     # Integer weights are repeated rows; 0/1 weights are the subset.
     wc = reliability_curve(y, P, W, n_bins=10)
     rep = W[4].astype(int)
@@ -241,7 +243,8 @@ def test_reliability_uniform_matches_sklearn_and_its_edge_convention():
     for b in range(4):
         m = held_out(b)
         assert_curve_matches(model(wc, b), y[m], P[b, m], 10, "uniform")
-    assert np.all(np.asarray(wc.weight[EMPTY]) == 0) and np.all(np.isnan(wc.mean_predicted[EMPTY]))
+    empty = model(wc, EMPTY)
+    assert np.all(empty.weight == 0) and np.all(np.isnan(empty.mean_predicted))
 
 
 def weighted_quantile_loop(x, w, q):
@@ -286,13 +289,14 @@ def test_reliability_quantile_matches_sklearn_and_weighted_rule():
     edges = weighted_quantile_loop(P[4], W[4], levels)
     ids = np.searchsorted(edges, P[4])
     total = np.bincount(ids, weights=W[4], minlength=7)
-    np.testing.assert_allclose(weighted.weight[4], total, rtol=1e-12)
+    np.testing.assert_allclose(model(weighted, 4).weight, total, rtol=1e-12)
     expect = np.bincount(ids, weights=W[4] * y, minlength=7) / total
-    np.testing.assert_allclose(weighted.fraction_positive[4], expect, rtol=1e-12)
+    np.testing.assert_allclose(model(weighted, 4).fraction_positive, expect, rtol=1e-12)
     # Quantiles do not depend on the scale of the weights.
     rescaled = reliability_curve(y, P, 3.0 * W, n_bins=7, strategy="quantile")
-    np.testing.assert_allclose(rescaled.mean_predicted[4], weighted.mean_predicted[4], rtol=1e-12)
-    assert np.all(np.asarray(weighted.weight[EMPTY]) == 0)
+    np.testing.assert_allclose(model(rescaled, 4).mean_predicted,
+                               model(weighted, 4).mean_predicted, rtol=1e-12)
+    assert np.all(model(weighted, EMPTY).weight == 0)
 
 
 def test_reliability_quantile_with_ties_leaves_bins_empty():
@@ -321,6 +325,7 @@ def test_calibration_matches_statsmodels():
     y, P, _, W = data()
     res = calibration(y, P, W)
     assert isinstance(res, CalibrationResult) and res.slope.shape == (7,)
+    res = jax.tree_util.tree_map(np.asarray, res)
     for b in range(4):  # 0/1 weights: statsmodels on the held-out rows only
         m = held_out(b)
         np.testing.assert_allclose((res.intercept[b], res.slope[b]),
@@ -345,32 +350,33 @@ def test_platt_scaling_matches_sklearn_and_statsmodels():
     y, _, S, W = data()
     cal = platt_scaling(S, y, W)
     assert isinstance(cal, PlattCalibrator) and cal.a.shape == cal.status.shape == (7,)
+    got = jax.tree_util.tree_map(np.asarray, cal)
     for b in ORDINARY:
-        assert cal.status[b] == Status.CONVERGED
+        assert got.status[b] == Status.CONVERGED
         A, B = _sigmoid_calibration(S[b], y, sample_weight=W[b])
-        np.testing.assert_allclose((cal.a[b], cal.b[b]), (-A, -B), rtol=1e-5)  # a = -A, b = -B
+        np.testing.assert_allclose((got.a[b], got.b[b]), (-A, -B), rtol=1e-5)  # a = -A, b = -B
         b_ref, a_ref = glm(platt_targets(y, W[b]), sm.add_constant(S[b]), W[b])
-        np.testing.assert_allclose((cal.a[b], cal.b[b]), (a_ref, b_ref), rtol=1e-8)
+        np.testing.assert_allclose((got.a[b], got.b[b]), (a_ref, b_ref), rtol=1e-8)
     for b in range(4):  # 0/1 weights: the held-out rows only
         m = held_out(b)
         b_ref, a_ref = glm(platt_targets(y[m], np.ones(m.sum())), sm.add_constant(S[b, m]))
-        np.testing.assert_allclose((cal.a[b], cal.b[b]), (a_ref, b_ref), rtol=1e-8)
+        np.testing.assert_allclose((got.a[b], got.b[b]), (a_ref, b_ref), rtol=1e-8)
     # One class: every target is 1 / (N- + 2), so a = 0 and b = logit(1 / (N- + 2)).
-    assert cal.status[ONE_CLASS] == Status.CONVERGED
-    np.testing.assert_allclose(cal.a[ONE_CLASS], 0.0, atol=1e-10)
-    np.testing.assert_allclose(cal.b[ONE_CLASS], logit(1 / (HELD_OUT + 2)), rtol=1e-10)
-    assert cal.status[EMPTY] != Status.CONVERGED
+    assert got.status[ONE_CLASS] == Status.CONVERGED
+    np.testing.assert_allclose(got.a[ONE_CLASS], 0.0, atol=1e-10)
+    np.testing.assert_allclose(got.b[ONE_CLASS], logit(1 / (HELD_OUT + 2)), rtol=1e-10)
+    assert got.status[EMPTY] != Status.CONVERGED
     # Calling it: scikit-learn's predict, on new scores shared by the batch.
     new = np.linspace(-4, 4, 9)
     A, B = _sigmoid_calibration(S[1], y, sample_weight=W[1])
-    np.testing.assert_allclose(cal(new)[1], expit(-(A * new + B)), rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(cal(new))[1], expit(-(A * new + B)), rtol=1e-5)
     a, b = np.asarray(cal.a)[:, None], np.asarray(cal.b)[:, None]
     np.testing.assert_allclose(cal(new), expit(a * new + b), rtol=1e-12)
 
 
 def test_platt_scaling_without_prior_correction_is_a_logistic_regression():
     y, _, S, W = data()
-    cal = platt_scaling(S, y, W, prior_correction=False)
+    cal = jax.tree_util.tree_map(np.asarray, platt_scaling(S, y, W, prior_correction=False))
     for b in ORDINARY:
         b_ref, a_ref = glm(y, sm.add_constant(S[b]), W[b])
         np.testing.assert_allclose((cal.a[b], cal.b[b]), (a_ref, b_ref), rtol=1e-8)
@@ -383,8 +389,10 @@ def test_platt_scaling_without_prior_correction_is_a_logistic_regression():
 def test_batched_equals_loop_and_broadcasting():
     # log_loss and brier_score are compared model by model with scikit-learn above.
     y, P, S, W = data()
-    auc = roc_auc(y, S, W)
-    curve = reliability_curve(y, P, W, n_bins=7, strategy="quantile")
+    auc = np.asarray(roc_auc(y, S, W))
+    # Its arrays in NumPy: indexing them compiles nothing.
+    curve = jax.tree_util.tree_map(
+        np.asarray, reliability_curve(y, P, W, n_bins=7, strategy="quantile"))
     for b in range(7):
         np.testing.assert_allclose(roc_auc(y, S[b], W[b]), auc[b], rtol=1e-14, equal_nan=True)
         one = reliability_curve(y, P[b], W[b], n_bins=7, strategy="quantile")
@@ -395,7 +403,7 @@ def test_batched_equals_loop_and_broadcasting():
     # y shared by the batch is y repeated; weights (2, 7, N) against scores (7, N).
     np.testing.assert_array_equal(roc_auc(np.broadcast_to(y, S.shape), S, W), auc)
     W2 = np.stack([W, W[::-1]])
-    auc2 = roc_auc(y, S, W2)
+    auc2 = np.asarray(roc_auc(y, S, W2))
     assert auc2.shape == (2, 7)
     np.testing.assert_array_equal(auc2[0], auc)
     np.testing.assert_array_equal(auc2[1], roc_auc(y, S, W[::-1]))
@@ -426,6 +434,7 @@ def test_float32():
     np.testing.assert_allclose(bs, brier_score(y, P, W), rtol=1e-5, equal_nan=True)
     np.testing.assert_allclose(auc, roc_auc(y, S, W), rtol=1e-5, equal_nan=True)
     np.testing.assert_allclose(curve.weight, reliability_curve(y, P, W, n_bins=10).weight)
+    res = jax.tree_util.tree_map(np.asarray, res)
     for b in ORDINARY:
         ref_i, ref_s = calibration_reference(y, P[b], W[b])
         np.testing.assert_allclose(
@@ -454,6 +463,6 @@ def test_bad_input_raises_naming_the_argument():
             reliability_curve(y, P, n_bins=bad)
     with pytest.raises(ValueError, match="^strategy:"):
         reliability_curve(y, P, strategy="kmeans")
-    cal = PlattCalibrator(jnp.zeros(7), jnp.zeros(7), jnp.zeros(7, jnp.int32))
+    cal = PlattCalibrator(np.zeros(7), np.zeros(7), np.zeros(7, np.int32))
     with pytest.raises(ValueError, match="^score: batch axes"):
         cal(np.zeros((3, 5)))

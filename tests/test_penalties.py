@@ -67,9 +67,10 @@ def test_batched_alpha_equals_a_loop_and_shrinks():
     alphas = np.array([0.0, 1e-3, 1e-2, 1e-1, 1.0])
     batch = jaxlogreg.fit(X, y, weights=w, alpha=alphas)
     assert batch.coef.shape == (5, 4)
+    params = np.asarray(batch.params)  # indexed in NumPy: no program per index
     for k, a in enumerate(alphas):
         one = jaxlogreg.fit(X, y, weights=w, alpha=a)
-        np.testing.assert_allclose(batch.params[k], one.params, rtol=RTOL, atol=1e-10)
+        np.testing.assert_allclose(params[k], one.params, rtol=RTOL, atol=1e-10)
     norms = np.linalg.norm(np.asarray(batch.coef), axis=1)
     assert np.all(np.diff(norms) < 0)
 
@@ -80,10 +81,11 @@ def test_alpha_broadcasts_with_a_weights_batch():
     alphas = np.array([[0.01], [0.1]])  # (2, 1) against (3,) models: batch (2, 3)
     res = jaxlogreg.fit(X, y, weights=W, alpha=alphas)
     assert res.coef.shape == (2, 3, 4)
+    params = np.asarray(res.params)  # indexed in NumPy: no program per index
     for i in range(2):
         for j in range(3):
             one = jaxlogreg.fit(X, y, weights=W[j], alpha=alphas[i, 0])
-            np.testing.assert_allclose(res.params[i, j], one.params, rtol=RTOL, atol=1e-10)
+            np.testing.assert_allclose(params[i, j], one.params, rtol=RTOL, atol=1e-10)
 
 
 def test_penalty_factor_equals_rescaled_columns():
@@ -145,9 +147,10 @@ def test_balanced_is_per_model_in_a_batch():
     X, y, w = data(seed=3)
     W = np.stack([np.ones_like(w), w])
     res = jaxlogreg.fit(X, y, weights=W, class_weight="balanced")
+    params = np.asarray(res.params)  # indexed in NumPy: no program per index
     for b in range(2):
         one = jaxlogreg.fit(X, y, weights=W[b], class_weight="balanced")
-        np.testing.assert_allclose(res.params[b], one.params, rtol=RTOL, atol=1e-10)
+        np.testing.assert_allclose(params[b], one.params, rtol=RTOL, atol=1e-10)
 
 
 @functools.cache
@@ -196,10 +199,19 @@ def test_trials_with_class_weight_equal_expanded_rows():
 # --------------------------------------------------------------------------------------------
 
 
-def test_ridge_path_equals_independent_fits():
+@functools.cache
+def ridge_path():
+    """``(W, path)``: the ridge path of ``data()`` on its default grid of six strengths, for
+    two models (the frequency weights, unit weights); one path (one set of programs) for the
+    tests of the path and of its grid."""
     X, y, w = data()
     W = np.stack([w, np.ones_like(w)])
-    result = jaxlogreg.path(X, y, l1_ratio=0.0, n_alphas=6, weights=W)
+    return W, jaxlogreg.path(X, y, l1_ratio=0.0, n_alphas=6, weights=W)
+
+
+def test_ridge_path_equals_independent_fits():
+    X, y, _ = data()
+    W, result = ridge_path()
     assert result.alphas.shape == (6, 2) and result.fits.coef.shape == (6, 2, 4)
     alphas = np.asarray(result.alphas)
     assert np.all(np.diff(alphas, axis=0) < 0)
@@ -210,13 +222,16 @@ def test_ridge_path_equals_independent_fits():
 
 
 def test_ridge_alpha_max_is_glmnet_start():
-    """The default grid starts at max_j |X_j^T r| / (sum w * 1e-3) for a ridge path."""
-    X, y, w = data()
-    result = jaxlogreg.path(X, y, l1_ratio=0.0, n_alphas=3, weights=w)
-    ybar = np.sum(w * y) / w.sum()
-    r = w * (ybar - y)
-    expected = np.max(np.abs(X.T @ r)) / (w.sum() * 1e-3)
-    np.testing.assert_allclose(result.alphas[0], expected, rtol=1e-10)
+    """The default grid starts at max_j |X_j^T r| / (sum w * 1e-3) for a ridge path, for
+    each model of a batch (its own weights w)."""
+    X, y, _ = data()
+    W, result = ridge_path()
+    first = np.asarray(result.alphas)[0]
+    for b, w in enumerate(W):
+        ybar = np.sum(w * y) / w.sum()
+        r = w * (ybar - y)
+        expected = np.max(np.abs(X.T @ r)) / (w.sum() * 1e-3)
+        np.testing.assert_allclose(first[b], expected, rtol=1e-10)
 
 
 def test_path_with_given_alphas_and_indexing():
@@ -354,6 +369,8 @@ def test_elastic_net_matches_glum():
         res = jaxlogreg.fit(X, y, weights=w, alpha=alphas, l1_ratio=ratio, penalty_factor=pf,
                             solver="prox_newton")
         assert np.all(np.asarray(res.status) == Status.CONVERGED)
+        # Indexed in NumPy: an eager index of a JAX array compiles a program per shape.
+        coefs, intercepts = np.asarray(res.coef), np.asarray(res.intercept)
         for i, alpha in enumerate(alphas):
             ref = GeneralizedLinearRegressor(
                 family="binomial", alpha=alpha, l1_ratio=ratio, P1=pf, P2=pf,
@@ -362,8 +379,8 @@ def test_elastic_net_matches_glum():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # glum's line search at its optimum
                 ref.fit(X, y, sample_weight=w)
-            coef = np.asarray(res.coef[i])
+            coef = coefs[i]
             np.testing.assert_array_equal(coef == 0, ref.coef_ == 0)
             np.testing.assert_allclose(coef, ref.coef_, rtol=1e-7, atol=1e-9)
-            ours = objective(float(res.intercept[i]), coef, alpha, ratio)
+            ours = objective(float(intercepts[i]), coef, alpha, ratio)
             assert ours <= objective(ref.intercept_, ref.coef_, alpha, ratio) + 1e-14

@@ -95,20 +95,27 @@ def _references():
 
 
 def _problem(dtype=jnp.float64, with_l1=True):
-    """The six models as one Problem: per-model leaves ``(6, ...)``, X and pf shared."""
+    """The six models as one Problem: per-model leaves ``(6, ...)``, X and pf shared (the
+    leaves cast in NumPy and put on the device, which compiles nothing)."""
     X, Y, W, O, l2, l1 = _data()
-    as_ = functools.partial(jnp.asarray, dtype=dtype)
+    as_ = lambda a: jax.device_put(np.asarray(a, dtype))  # noqa: E731
     return _loss.Problem(
         as_(_loss.add_intercept(jnp.asarray(X))), as_(Y), as_(W), as_(O), as_(l2),
         _loss.default_penalty_factor(P, True, dtype), l1=as_(l1) if with_l1 else None,
     )
 
 
+def _row(a, m):
+    """Entry ``m`` of the batch array ``a``, taken in NumPy (indexing a JAX array compiles a
+    program per shape)."""
+    return jax.device_put(np.asarray(a)[m])
+
+
 def _model(pr, m):
     """Model ``m`` of a batch Problem from :func:`_problem`."""
     return pr._replace(
-        y=pr.y[m], weights=pr.weights[m], offset=pr.offset[m], l2=pr.l2[m],
-        l1=None if pr.l1 is None else pr.l1[m],
+        y=_row(pr.y, m), weights=_row(pr.weights, m), offset=_row(pr.offset, m),
+        l2=_row(pr.l2, m), l1=None if pr.l1 is None else _row(pr.l1, m),
     )
 
 
@@ -133,10 +140,17 @@ def _step(problem, state, tol, max_iter, config):
     return _sgd.step(problem, state, Context(tol, max_iter), config)
 
 
+# The references from the objective, compiled once per problem shape and shared by the
+# tests (run eagerly, each would compile every operation it does).
+_value = jax.jit(_loss.value)
+_grad = jax.jit(jax.grad(_loss.value))
+_hessian = jax.jit(_loss.hessian)
+
+
 def _starts(dtype=jnp.float64):
     start = np.zeros((6, P))
     start[5] = _references()[0]
-    return jnp.asarray(start, dtype)
+    return jax.device_put(start.astype(dtype))
 
 
 @functools.cache
@@ -155,7 +169,7 @@ def _rel(beta, ref):
 def test_minibatch_gradients_of_an_epoch_average_to_the_full_gradient(batch):
     """Exactly, whether the batch size divides n (64) or slots are padded (96: N = 576)."""
     pr = _model(_problem(with_l1=False), 1)._replace(l2=jnp.asarray(0.3))
-    beta = jnp.asarray([0.2, -0.4, 0.1, 0.7])
+    beta = jnp.asarray(np.array([0.2, -0.4, 0.1, 0.7]))
     cfg = dataclasses.replace(SGD_CFG, batch_size=batch)
     order = _sgd.epoch_order(cfg, N, 3)
     n_slots = order.size
@@ -163,7 +177,7 @@ def test_minibatch_gradients_of_an_epoch_average_to_the_full_gradient(batch):
     estimate = jax.jit(jax.vmap(_sgd.minibatch_gradient, in_axes=(None, None, 0, None)),
                        static_argnums=3)
     grads = np.asarray(estimate(beta, pr, jnp.asarray(order.reshape(-1, batch)), n_slots))
-    full = jax.jit(jax.grad(_loss.value))(beta, pr)
+    full = np.asarray(_grad(beta, pr))
     np.testing.assert_allclose(np.mean(grads, axis=0), full, rtol=1e-12, atol=1e-15)
     # One batch is not the full gradient (it is an estimate).
     assert np.max(np.abs(grads[0] - full)) > 1e-3
@@ -174,38 +188,39 @@ def test_minibatch_gradients_of_an_epoch_average_to_the_full_gradient(batch):
 
 def test_sgd_reaches_the_optimum_and_isolates_bad_models():
     state = _sgd_batch()
+    beta, loss, grad = np.asarray(state.beta), np.asarray(state.loss), np.asarray(state.grad)
     ref = _references()
     for m in (0, 1, 2):  # unpenalised (statsmodels), weighted with offset, ridge (sklearn)
-        assert _rel(state.beta[m], ref[m]) < SGD_RTOL, m
+        assert _rel(beta[m], ref[m]) < SGD_RTOL, m
     # Lasso by proximal SGD against saga: the same noise floor, plus the truly-zero slope
     # shrunk to the noise level.
-    assert _rel(state.beta[4], ref[4]) < SGD_RTOL
-    assert ref[4][3] == 0.0 and abs(float(state.beta[4, 3])) < 1e-4
+    assert _rel(beta[4], ref[4]) < SGD_RTOL
+    assert ref[4][3] == 0.0 and abs(float(beta[4, 3])) < 1e-4
     status = np.asarray(state.status)
     assert list(status) == [Status.MAX_ITER] * 3 + [Status.NONFINITE, Status.MAX_ITER,
                                                     Status.CONVERGED]
     assert list(np.asarray(state.n_iter)) == [EPOCHS] * 3 + [0, EPOCHS, 0]
     # The NaN model and the model started at its optimum are frozen at their start.
-    np.testing.assert_array_equal(state.beta[3], np.zeros(P))
-    np.testing.assert_array_equal(state.beta[5], ref[0])
+    np.testing.assert_array_equal(beta[3], np.zeros(P))
+    np.testing.assert_array_equal(beta[5], ref[0])
     # loss and grad are those of the final beta (full data, with penalties).
     pr = _problem()
     for m in (0, 2, 4):
         pm = _model(pr, m)
-        np.testing.assert_allclose(state.loss[m], _loss.value(state.beta[m], pm), rtol=1e-12)
+        np.testing.assert_allclose(loss[m], _value(beta[m], pm), rtol=1e-12)
         np.testing.assert_allclose(
-            state.grad[m], jax.grad(_loss.value)(state.beta[m], pm._replace(l1=None)),
-            rtol=1e-9, atol=1e-14,
+            grad[m], _grad(beta[m], pm._replace(l1=None)), rtol=1e-9, atol=1e-14,
         )
 
 
 def test_adam_reaches_the_optimum():
     pr = _problem(with_l1=False)
     state = _run_batch(pr, _starts(), 1e-9, EPOCHS, config=ADAM_CFG)
+    beta = np.asarray(state.beta)
     ref = _references()
     for m in (0, 1, 2):
-        assert _rel(state.beta[m], ref[m]) < SGD_RTOL, m
-    assert int(state.status[3]) == Status.NONFINITE
+        assert _rel(beta[m], ref[m]) < SGD_RTOL, m
+    assert int(np.asarray(state.status)[3]) == Status.NONFINITE
 
 
 def test_l1_needs_plain_sgd():
@@ -223,8 +238,9 @@ def test_float32_tracks_float64():
     s32 = _sgd_batch(dtype=jnp.float32)
     assert s32.beta.dtype == jnp.float32 and s32.loss.dtype == jnp.float32
     np.testing.assert_array_equal(s32.status, s64.status)
+    b32, b64 = np.asarray(s32.beta), np.asarray(s64.beta)
     for m in (0, 1, 2, 4):
-        assert _rel(s32.beta[m], np.asarray(s64.beta[m])) < 2e-5, m
+        assert _rel(b32[m], b64[m]) < 2e-5, m
 
 
 # --- batches, freezing, determinism --------------------------------------------------------
@@ -237,11 +253,12 @@ def test_shared_order_batch_equals_models_run_one_by_one():
     batch = _run_batch(_problem(), _starts(), tol, EPOCHS, config=SGD_CFG)
     assert len(set(np.asarray(batch.n_iter)[[0, 1, 2, 4]])) > 1
     pr = _problem()
+    status, n_iter, beta = (np.asarray(a) for a in (batch.status, batch.n_iter, batch.beta))
     for m in range(6):
-        one = _run_one(_model(pr, m), _starts()[m], tol, EPOCHS, config=SGD_CFG)
-        assert int(one.status) == int(batch.status[m]) and int(one.n_iter) == int(batch.n_iter[m])
+        one = _run_one(_model(pr, m), _row(_starts(), m), tol, EPOCHS, config=SGD_CFG)
+        assert int(one.status) == int(status[m]) and int(one.n_iter) == int(n_iter[m])
         if m != 3:
-            np.testing.assert_allclose(one.beta, batch.beta[m], rtol=1e-11, atol=1e-13)
+            np.testing.assert_allclose(one.beta, beta[m], rtol=1e-11, atol=1e-13)
     again = _run_batch(_problem(), _starts(), tol, EPOCHS, config=SGD_CFG)
     for a, b in zip(jax.tree_util.tree_leaves(batch),
                     jax.tree_util.tree_leaves(again), strict=True):
@@ -268,7 +285,7 @@ def test_full_batch_is_proximal_gradient_descent_with_a_safe_rate():
     L = 1.0 / float(_sgd._auto_rate(pr))
     rng = np.random.default_rng(0)
     for beta in [np.zeros(P), *rng.normal(0, 2, (3, P))]:
-        H = np.asarray(_loss.hessian(jnp.asarray(beta), pr))
+        H = np.asarray(_hessian(jnp.asarray(beta), pr))
         assert np.linalg.eigvalsh(H)[-1] <= L
     few = _run_one(pr, jnp.zeros(P), 1e-10, 3, config=GD_CFG)
     assert int(few.status) == Status.MAX_ITER and int(few.n_iter) == 3
@@ -276,7 +293,7 @@ def test_full_batch_is_proximal_gradient_descent_with_a_safe_rate():
     done = _run_one(pr, jnp.zeros(P), 1e-10, 3000, config=GD_CFG)
     assert int(done.status) == Status.CONVERGED
     np.testing.assert_allclose(done.beta, _references()[4], rtol=1e-6, atol=1e-8)
-    assert float(done.beta[3]) == 0.0  # the prox step gives exact zeros
+    assert float(np.asarray(done.beta)[3]) == 0.0  # the prox step gives exact zeros
     # A stopped model is frozen: another step changes nothing, bit for bit.
     for state, max_iter in ((few, 3), (done, 3000)):
         again = _step(pr, state, 1e-10, max_iter, config=GD_CFG)
@@ -292,6 +309,7 @@ def _numpy_sgd(cfg, X, y, w, o, beta, epochs, chunk_rows):
     """Plain SGD over the documented slot order (NumPy)."""
     Xi = np.column_stack([np.ones(len(y)), X])
     b = min(cfg.batch_size, len(y))
+    schedule = jax.jit(cfg.learning_rate)  # one compiled program for every update count
     t = 0
     for e in range(epochs):
         order = _sgd.epoch_order(cfg, len(y), e, chunk_rows)
@@ -300,7 +318,7 @@ def _numpy_sgd(cfg, X, y, w, o, beta, epochs, chunk_rows):
             s = s[s < len(y)]
             g = (order.size / b) * Xi[s].T @ (w[s] * (_sigmoid(Xi[s] @ beta + o[s]) - y[s]))
             # optax evaluates the schedule at its int32 update count.
-            beta = beta - float(cfg.learning_rate(jnp.int32(t))) * g / w.sum()
+            beta = beta - float(schedule(jnp.int32(t))) * g / w.sum()
             t += 1
     return beta
 
@@ -323,11 +341,12 @@ def test_streaming_equals_sgd_over_its_documented_order(batch, key, dtype):
     assert beta.dtype == dtype
     assert list(np.asarray(status)) == [Status.MAX_ITER] * 2 and list(np.asarray(n_iter)) == [2, 2]
     pr = _problem()
+    beta, loss, gnorm = np.asarray(beta), np.asarray(loss), np.asarray(gnorm)
     for m in (0, 1):
         ref = _numpy_sgd(cfg, X, Y[m], W[m], O[m], np.zeros(P), 2, 192)
         np.testing.assert_allclose(beta[m], ref, rtol=rtol)
-        np.testing.assert_allclose(loss[m], _loss.value(jnp.asarray(ref), _model(pr, m)), rtol=rtol)
-        g = jax.grad(_loss.value)(jnp.asarray(ref), _model(pr, m))
+        np.testing.assert_allclose(loss[m], _value(jnp.asarray(ref), _model(pr, m)), rtol=rtol)
+        g = np.asarray(_grad(jnp.asarray(ref), _model(pr, m)))
         np.testing.assert_allclose(gnorm[m], np.max(np.abs(g)), rtol=100 * rtol)
     if key == 1:
         other = _sgd.fit_streaming(
@@ -342,7 +361,8 @@ def test_streaming_with_one_chunk_equals_the_in_memory_run():
     assert np.array_equal(_sgd.epoch_order(SGD_CFG, N, 4, 10**6), _sgd.epoch_order(SGD_CFG, N, 4))
     stream = _sgd.fit_streaming(X, Y[:2], W[:2], O[:2], config=SGD_CFG, tol=1e-9, max_iter=3,
                                 beta0=np.zeros(P))
-    mem = _run_batch(_problem(), _starts(), 1e-9, 3, config=SGD_CFG)
+    mem = jax.tree_util.tree_map(np.asarray, _run_batch(_problem(), _starts(), 1e-9, 3,
+                                                        config=SGD_CFG))
     np.testing.assert_allclose(stream[0], mem.beta[:2], rtol=1e-13)
     np.testing.assert_array_equal(stream[1], mem.status[:2])
     np.testing.assert_array_equal(stream[2], mem.n_iter[:2])
