@@ -172,10 +172,13 @@ def _batch(X1, Y, W, O, config=firth.Firth()):
 
 @functools.cache
 def batch(order=None):
+    """The solver's state for the models ``order`` (default all), as NumPy arrays, so that
+    the checks index and compare them without compiling anything."""
     X, Y, W, O = data()
     idx = np.arange(len(Y)) if order is None else np.asarray(order)
-    X1 = jnp.asarray(np.column_stack([np.ones(len(X)), X]))
-    return _batch(X1, jnp.asarray(Y[idx]), jnp.asarray(W[idx]), jnp.asarray(O[idx]))
+    X1 = np.column_stack([np.ones(len(X)), X])
+    state = _batch(*jax.device_put((X1, Y[idx], W[idx], O[idx])))
+    return jax.tree_util.tree_map(np.asarray, state)
 
 
 @pytest.mark.parametrize("i", [0, 1, 2, 3, 5])
@@ -238,15 +241,14 @@ def test_observed_hessian_and_steps():
     Newton iteration on it needs few steps, separated models included."""
     X1, y, w, o = model(3)
     beta = np.asarray(batch().beta[3]) + np.array([0.2, -0.1, 0.3, 0.1])
-    prob = _loss.Problem(jnp.asarray(X1), jnp.asarray(y), jnp.asarray(w), jnp.asarray(o),
-                         jnp.zeros(()), jnp.zeros(4))
+    prob = _loss.Problem(*jax.device_put((X1, y, w, o, np.zeros(()), np.zeros(4))))
     eps = 1e-6
     fd = np.stack([
         (modified_score(beta - eps * e, X1, y, w, o) - modified_score(beta + eps * e, X1, y, w, o))
         / (2 * eps * w.sum())
         for e in np.eye(4)
     ])
-    np.testing.assert_allclose(jax.jit(firth.hessian)(jnp.asarray(beta), prob), fd, rtol=1e-6,
+    np.testing.assert_allclose(jax.jit(firth.hessian)(jax.device_put(beta), prob), fd, rtol=1e-6,
                                atol=1e-8)
     state = batch()
     assert np.all(np.asarray(state.n_iter[:6]) <= 15)
@@ -264,7 +266,8 @@ def profile():
     X, Y, W, O = data()
     idx = list(PROFILED)
     params = np.asarray(batch().beta)[idx]
-    return firth_profile(X, Y[idx], params, weights=W[idx], offset=O[idx])
+    res = firth_profile(X, Y[idx], params, weights=W[idx], offset=O[idx])
+    return jax.tree_util.tree_map(np.asarray, res)  # NumPy, for the checks to index
 
 
 @pytest.mark.parametrize("i", [0, 1, 2, 3])
@@ -320,9 +323,10 @@ def test_float32_with_per_model_designs():
 
         return jax.vmap(one)(Xs, Y, W, O)
 
-    state = run(jnp.asarray(np.stack([X1] * len(idx))), jnp.asarray(Y[idx], f32),
-                jnp.asarray(W[idx], f32), jnp.asarray(O[idx], f32))
+    state = run(*jax.device_put((np.stack([X1] * len(idx)), Y[idx].astype(np.float32),
+                                 W[idx].astype(np.float32), O[idx].astype(np.float32))))
     assert state.beta.dtype == jnp.float32
+    state = jax.tree_util.tree_map(np.asarray, state)
     np.testing.assert_array_equal(state.status, Status.CONVERGED)
     ref = np.asarray(batch().beta)[idx]
     for i, tol in zip(idx, [1e-4, 1e-2, 1e-2, 1e-4], strict=True):
@@ -338,6 +342,6 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="columns"):
         firth_lr_test(X, Y[0], np.zeros(4), columns=[7])
     with pytest.raises(ValueError, match="logit"):
-        prob = _loss.Problem(jnp.ones((3, 1)), jnp.ones(3), jnp.ones(3), jnp.zeros(3),
-                             jnp.zeros(()), jnp.zeros(1), link="probit")
-        firth.objective(jnp.zeros(1), prob)
+        prob = _loss.Problem(np.ones((3, 1)), np.ones(3), np.ones(3), np.zeros(3),
+                             np.zeros(()), np.zeros(1), link="probit")
+        firth.objective(np.zeros(1), prob)

@@ -188,7 +188,7 @@ def test_gradients_match_autodiff_through_unrolled_newton():
         u = cotangent(rng)
         res, _, ours = fit_derivatives(theta, zeros_like(theta), u)
         assert bool(res.converged)
-        ref = reference_grad({k: jnp.asarray(a) for k, a in theta.items()}, u)
+        ref = reference_grad(jax.device_put(theta), u)
         for k in KEYS:
             close(ours[k], ref[k], 1e-9)
 
@@ -214,7 +214,7 @@ def test_float32_gradients_are_close_to_float64_reference():
     to32 = functools.partial(jax.tree_util.tree_map, lambda a: np.asarray(a, np.float32))
     res, _, ours = fit_derivatives(to32(theta), to32(zeros_like(theta)), to32(u))
     assert bool(res.converged) and res.coef.dtype == jnp.float32
-    ref = reference_grad({k: jnp.asarray(a) for k, a in theta.items()}, u)
+    ref = reference_grad(jax.device_put(theta), u)
     for k in KEYS:
         assert ours[k].dtype == jnp.float32
         close(ours[k], ref[k], 2e-3)
@@ -256,7 +256,9 @@ def test_shared_x_batch_derivatives_equal_each_model_alone():
     v = direction(theta, "X", 0)
     res, (dparams, _), g = fit_derivatives(theta, v, u)
     assert np.all(np.asarray(res.converged))
-    each = [fit_derivatives(one_model(theta, b), one_model(v, b), (u[0][b], u[1][b]))
+    # Each model's results as NumPy, so that the sums and stacks below run in NumPy.
+    each = [jax.tree_util.tree_map(np.asarray, fit_derivatives(
+                one_model(theta, b), one_model(v, b), (u[0][b], u[1][b])))
             for b in range(B)]
     for k in ("X", "offset", "trials", "alpha", "penalty_factor"):  # shared: summed
         close(g[k], sum(e[2][k] for e in each), 1e-10)
@@ -296,7 +298,7 @@ def test_vmap_of_grad_equals_grad_of_each_model():
         res = model({**theta, "weights": w, "alpha": a})
         return up @ res.params + ul * res.loss
 
-    gw, ga = jax.jit(jax.vmap(jax.grad(one, argnums=(0, 1))))(W, alphas, *u)
+    gw, ga = map(np.asarray, jax.jit(jax.vmap(jax.grad(one, argnums=(0, 1))))(W, alphas, *u))
     for b in range(B):
         th = {**theta, "weights": W[b], "alpha": alphas[b]}
         _, _, g = fit_derivatives(th, zeros_like(th), (u[0][b], u[1][b]))
@@ -309,12 +311,14 @@ def test_nonconverged_model_gets_nan_derivatives_and_the_rest_are_right():
     u = cotangent(np.random.default_rng(2), (B,))
     v = zeros_like(theta)
     v["alpha"] = np.float64(1.0)
-    res, (dparams, dloss), g = fit_derivatives(theta, v, u)
+    # Results as NumPy: the masks below index them in NumPy.
+    res, (dparams, dloss), g = jax.tree_util.tree_map(np.asarray, fit_derivatives(theta, v, u))
     status = np.asarray(res.status)
     assert status.tolist() == [Status.SEPARATED if b == 1 else Status.CONVERGED
                                for b in range(B)]
     ok = status == Status.CONVERGED
-    each = {b: fit_derivatives(one_model(theta, b), one_model(v, b), (u[0][b], u[1][b]))
+    each = {b: jax.tree_util.tree_map(np.asarray, fit_derivatives(
+                one_model(theta, b), one_model(v, b), (u[0][b], u[1][b])))
             for b in np.flatnonzero(ok)}
     # Forward mode (d/d alpha, shared): NaN for the failed model only; the other rows are
     # each model's own derivative.
@@ -329,7 +333,7 @@ def test_nonconverged_model_gets_nan_derivatives_and_the_rest_are_right():
         close(g["weights"][b], e[2]["weights"], 1e-10)
     # A zero cotangent on the failed model (masked out) contributes nothing.
     masked = (np.where(ok[:, None], u[0], 0.0), np.where(ok, u[1], 0.0))
-    _, _, g = fit_derivatives(theta, v, masked)
+    g = jax.tree_util.tree_map(np.asarray, fit_derivatives(theta, v, masked)[2])
     assert np.all(g["weights"][~ok] == 0) and np.all(g["y"][~ok] == 0)
     for k in ("X", "alpha", "offset"):
         close(g[k], sum(e[2][k] for e in each.values()), 1e-10)
@@ -377,9 +381,9 @@ def test_l1_active_set_derivatives_match_finite_differences():
         # Reverse mode agrees along the same direction.
         close(sum(np.vdot(g[k], v[k]) for k in theta), u[0] @ fd_p + u[1] * fd_l)
     # The influence function on the active set: rows are derivatives in single weights.
-    infl = _implicit.influence(res, X, y01, weights=w, alpha=theta["alpha"],
-                               l1_ratio=L1_RATIO, class_weight="balanced")
-    assert np.all(np.asarray(infl)[:, zero] == 0)
+    infl = np.asarray(_implicit.influence(res, X, y01, weights=w, alpha=theta["alpha"],
+                                          l1_ratio=L1_RATIO, class_weight="balanced"))
+    assert np.all(infl[:, zero] == 0)
     for i in (0, 7):
         v = zeros_like(theta)
         v["weights"][i] = 1.0
@@ -542,7 +546,7 @@ def test_fit_inside_jit_traces_once_per_shape_and_setting():
     at = {**plain, "alpha": np.float64(0.1)}
     res, (dparams, _), _ = fit_derivatives(at, v, cotangent(rng))
     close(third.params, res.params, 1e-7)
-    close(g, dparams[1], 1e-7)
+    close(g, np.asarray(dparams)[1], 1e-7)
     assert int(capped.n_iter) == 1 and int(loose.n_iter) < int(second.n_iter)
     # A new shape, dtype or static setting does trace again (traced only, not compiled).
     fitted.trace(X2[:100], y2[:100], 1e-10, 100, 0.0)

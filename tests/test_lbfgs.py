@@ -6,7 +6,8 @@ model's maximum-likelihood estimate exists (scipy's HiGHS), the dense BFGS inver
 recursion in NumPy, and the Wolfe conditions checked with an objective written here.
 
 Every batch has the shape of ``_data.mixed_data`` (7 models, n = 300, p = 4, every field
-mapped), so that the tests share a handful of compilations.
+mapped), so that the tests share a handful of compilations. Inputs are built and results
+read in NumPy, which compiles nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from scipy.optimize import linprog
 from sklearn.linear_model import LogisticRegression
 
 from _data import mixed_data, simulate
-from jaxlogreg import Status, _loss
+from jaxlogreg import Status
 from jaxlogreg.solvers import Context, Problem, _common, newton
 from jaxlogreg.solvers import _lbfgs as lbfgs
 
@@ -31,26 +32,36 @@ TOL64 = 1e-10
 TOL32 = 1e-5
 
 
-def _problem(X, y, w=None, o=None, l2=0.0, dtype=jnp.float64):
+def _problem(X, y, w=None, o=None, l2=0.0, dtype=np.float64):
+    """One model in NumPy: the column of ones first (as ``_loss.add_intercept``) and the
+    default penalty factor (as ``_loss.default_penalty_factor``: 0 for the intercept)."""
     n = X.shape[0]
     w = np.ones(n) if w is None else w
     o = np.zeros(n) if o is None else o
+    pf = np.ones(P, dtype)
+    pf[0] = 0.0
     return Problem(
-        _loss.add_intercept(jnp.asarray(X, dtype)),
-        jnp.asarray(y, dtype),
-        jnp.asarray(w, dtype),
-        jnp.asarray(o, dtype),
-        jnp.asarray(l2, dtype),
-        _loss.default_penalty_factor(P, True, dtype),
+        np.column_stack([np.ones(n), X]).astype(dtype),
+        np.asarray(y, dtype),
+        np.asarray(w, dtype),
+        np.asarray(o, dtype),
+        np.asarray(l2, dtype),
+        pf,
     )
 
 
 def _stack(problems):
-    return jax.tree_util.tree_map(lambda *a: jnp.stack(a), *problems)
+    """The models stacked in NumPy, then placed on the device once."""
+    return jax.device_put(jax.tree_util.tree_map(lambda *a: np.stack(a), *problems))
 
 
 def _cast(batch, dtype):
-    return jax.tree_util.tree_map(lambda a: a.astype(dtype), batch)
+    return jax.device_put(jax.tree_util.tree_map(lambda a: np.asarray(a).astype(dtype), batch))
+
+
+def _numpy(tree):
+    """A state or problem with NumPy leaves, for checks that index it."""
+    return jax.tree_util.tree_map(np.asarray, tree)
 
 
 # L2 strength of the ridge models, as scikit-learn's C for n = 300 unit-weight rows.
@@ -111,11 +122,12 @@ def _solve(batch, beta0, tol, max_iter, config, axis):
 
 
 def solve(batch, start=None, tol=TOL64, max_iter=200, config=lbfgs.LBFGS(), axis=True):
-    """``config``'s solver run on every model of ``batch`` from ``start`` (default 0)."""
+    """``config``'s solver run on every model of ``batch`` from ``start`` (default 0); the
+    state comes back in NumPy."""
     dtype = batch.X.dtype
-    beta0 = jnp.zeros((B, P)) if start is None else jnp.broadcast_to(jnp.asarray(start), (B, P))
-    tol, max_iter = jnp.asarray(tol, dtype), jnp.asarray(max_iter, jnp.int32)
-    return _solve(batch, beta0.astype(dtype), tol, max_iter, config, axis)
+    beta0 = np.zeros((B, P)) if start is None else np.broadcast_to(np.asarray(start), (B, P))
+    tol, max_iter = np.asarray(tol, dtype), np.asarray(max_iter, np.int32)
+    return _numpy(_solve(batch, beta0.astype(dtype), tol, max_iter, config, axis))
 
 
 @functools.cache
@@ -126,13 +138,14 @@ def newton_optimum():
 
 
 def _f64(b: int, batch) -> Problem:
-    return jax.tree_util.tree_map(lambda a: jnp.asarray(a[b], jnp.float64), batch)
+    """Model ``b`` of ``batch`` in float64, as NumPy arrays."""
+    return jax.tree_util.tree_map(lambda a: np.asarray(a)[b].astype(np.float64), batch)
 
 
 def _error_bound(b: int, grad_norm: float) -> float:
     """Bound on ``||beta - beta*||_2`` from a gradient of norm ``grad_norm`` near ``beta*``:
     ``||g|| / lambda_min(H(beta*))``, with a factor 2 for the Hessian's change nearby."""
-    pr = jax.tree_util.tree_map(np.asarray, _f64(b, smooth_batch()))
+    pr = _f64(b, smooth_batch())
     mu = 1.0 / (1.0 + np.exp(-(pr.X @ newton_optimum()[b] + pr.offset)))
     s = pr.weights * mu * (1.0 - mu) / pr.weights.sum()
     H = pr.X.T @ (s[:, None] * pr.X) + np.diag(pr.l2 * pr.penalty_factor)
@@ -145,6 +158,11 @@ def _nll(beta, pr: Problem):
     eta = pr.X @ beta + pr.offset
     data = jnp.sum(pr.weights * (jnp.logaddexp(0.0, eta) - pr.y * eta)) / jnp.sum(pr.weights)
     return data + 0.5 * pr.l2 * jnp.sum(pr.penalty_factor * beta**2)
+
+
+# The objective and its gradient, compiled once for every check that evaluates them.
+_value_and_grad = jax.jit(jax.value_and_grad(_nll))
+_gradient_floor = jax.jit(_common.gradient_floor)
 
 
 # --------------------------------------------------------------------------------------------
@@ -166,9 +184,9 @@ def test_ridge_matches_scikit_learn():
     """scikit-learn minimises C * sum_i l_i + |coef|^2 / 2: ours times C * n."""
     b = CASES.index("ridge")
     pr = _f64(b, smooth_batch())
-    X, y = np.asarray(pr.X[:, 1:]), np.asarray(pr.y)
+    X, y = pr.X[:, 1:], pr.y
     ref = LogisticRegression(C=C_RIDGE, solver="lbfgs", tol=1e-12, max_iter=10_000).fit(X, y)
-    beta = np.asarray(solve(smooth_batch()).beta[b])
+    beta = solve(smooth_batch()).beta[b]
     np.testing.assert_allclose(beta[0], ref.intercept_[0], rtol=1e-6)
     np.testing.assert_allclose(beta[1:], ref.coef_[0], rtol=1e-6)
 
@@ -178,20 +196,23 @@ def test_float32_reaches_the_optimum_at_a_looser_tolerance():
     state = solve(batch32, tol=TOL32)
     np.testing.assert_array_equal(state.status, np.full(B, int(Status.CONVERGED)))
     assert state.beta.dtype == jnp.float32
+    models32 = _numpy(batch32)
     for b in range(B):
-        beta = jnp.asarray(state.beta[b], jnp.float64)
+        beta = np.asarray(state.beta[b], np.float64)
         # the float64 gradient at the float32 answer: the float32 tolerance plus rounding
-        g = np.asarray(jax.grad(_nll)(beta, _f64(b, smooth_batch())))
-        model_b = jax.tree_util.tree_map(lambda a: a[b], batch32)  # noqa: B023 (used at once)
-        floor = np.asarray(_common.gradient_floor(model_b))
+        g = np.asarray(_value_and_grad(beta, _f64(b, smooth_batch()))[1])
+        model_b = jax.tree_util.tree_map(lambda a: a[b], models32)  # noqa: B023 (used at once)
+        floor = np.asarray(_gradient_floor(model_b))
         assert np.all(np.abs(g) <= 2 * np.maximum(TOL32, floor)), CASES[b]
-        err = np.linalg.norm(np.asarray(beta) - newton_optimum()[b])
+        err = np.linalg.norm(beta - newton_optimum()[b])
         assert err <= _error_bound(b, np.linalg.norm(g)), CASES[b]
 
 
 def test_nan_data_is_nonfinite_and_leaves_the_others_alone():
     clean = solve(smooth_batch())
-    dirty = smooth_batch()._replace(X=smooth_batch().X.at[0, 5, 2].set(jnp.nan))
+    X = np.array(smooth_batch().X)
+    X[0, 5, 2] = np.nan
+    dirty = smooth_batch()._replace(X=jax.device_put(X))
     state = solve(dirty)
     assert int(state.status[0]) == Status.NONFINITE
     for name in ("beta", "status", "n_iter", "loss"):
@@ -218,7 +239,7 @@ def test_separated_models_stop_separated_beside_converging_ones():
     ref = solve(batch, start=START, config=newton.Newton())
     for b in range(B):
         pr = _f64(b, batch)
-        exists = mle_exists(np.asarray(pr.X), np.asarray(pr.y), np.asarray(pr.weights))
+        exists = mle_exists(pr.X, pr.y, pr.weights)
         if exists:
             assert int(state.status[b]) == Status.CONVERGED
             np.testing.assert_allclose(state.beta[b], ref.beta[b], rtol=1e-7, atol=1e-9)
@@ -233,7 +254,7 @@ def test_margin_test_at_max_iter_reports_separation():
     1 to working precision by then (checked here), so it is SEPARATED, not MAX_ITER."""
     state = solve(mixed_batch(), start=START, max_iter=45)
     pr = _f64(2, mixed_batch())
-    eta = np.asarray(pr.X @ state.beta[2])
+    eta = pr.X @ state.beta[2]
     margin = np.max(np.where(np.asarray(pr.y) == 1, eta, -eta))
     assert int(state.n_iter[2]) == 45 and margin > -np.log(np.finfo(np.float64).eps)
     assert int(state.status[2]) == Status.SEPARATED
@@ -264,13 +285,16 @@ def _step(batch, state, config=lbfgs.LBFGS()):
 @functools.cache
 def path(which="mixed"):
     """States from init (at ``START`` for the mixed batch, 0 for the smooth one) until
-    every model of the batch has stopped, then 3 more."""
+    every model of the batch has stopped, then 3 more (copied to NumPy; each step takes
+    the device's state)."""
     batch, start = (mixed_batch(), START) if which == "mixed" else (smooth_batch(), np.zeros(P))
-    states = [_init(batch, jnp.broadcast_to(jnp.asarray(start), (B, P)))]
+    state = _init(batch, np.broadcast_to(start, (B, P)))
+    states = [_numpy(state)]
     extra = 0
     while extra < 3:
-        states.append(_step(batch, states[-1]))
-        extra += bool(np.all(np.asarray(states[-1].status) != Status.RUNNING))
+        state = _step(batch, state)
+        states.append(_numpy(state))
+        extra += bool(np.all(states[-1].status != Status.RUNNING))
     return states
 
 
@@ -302,7 +326,7 @@ def test_every_step_satisfies_the_strong_wolfe_conditions(which):
     """Checked with the objective written here, on every step of every model; the smooth
     batch's path includes steps the search lengthened and shortened."""
     config = lbfgs.LBFGS()
-    grad = jax.jit(jax.value_and_grad(_nll))
+    grad = _value_and_grad
     batch = mixed_batch() if which == "mixed" else smooth_batch()
     checked = 0
     for before, after in zip(path(which)[:-1], path(which)[1:], strict=True):
@@ -330,12 +354,14 @@ def test_line_search_failure_is_reported_and_the_model_kept():
     the column of scale 100 by 1, and the Armijo condition (checked here) fails there."""
     config = lbfgs.LBFGS(max_linesearch=1)
     b = CASES.index("scales")
-    start = _init(smooth_batch(), jnp.zeros((B, P)))
-    state = _step(smooth_batch(), start, config)
+    start = _init(smooth_batch(), np.zeros((B, P)))
+    state = _numpy(_step(smooth_batch(), start, config))
+    start = _numpy(start)
     pr = _f64(b, smooth_batch())
-    f0, g = jax.value_and_grad(_nll)(jnp.zeros(P), pr)
-    t = 1.0 / np.max(np.abs(np.asarray(g)))
-    f1 = _nll(-t * g, pr)
+    f0, g = _value_and_grad(np.zeros(P), pr)
+    g = np.asarray(g)
+    t = 1.0 / np.max(np.abs(g))
+    f1, _ = _value_and_grad(-t * g, pr)
     assert float(f1) > float(f0) - config.armijo * t * float(g @ g)
     assert int(state.status[b]) == Status.LINESEARCH_FAILED
     assert int(state.n_iter[b]) == 0
@@ -363,8 +389,8 @@ def test_two_loop_equals_the_dense_bfgs_recursion_over_a_wrapped_buffer():
         S[k % m], Y[k % m] = s, y
     rho = 1.0 / np.einsum("ij,ij->i", S, Y)
     g = rng.normal(size=p)
-    memory = lbfgs.Memory(jnp.asarray(S), jnp.asarray(Y), jnp.asarray(rho), jnp.asarray(count))
-    d = lbfgs._two_loop(jnp.asarray(g), memory)
+    memory = lbfgs.Memory(S, Y, rho, np.asarray(count))
+    d = jax.jit(lbfgs._two_loop)(g, memory)  # compiled once, as the solver runs it
 
     s_new, y_new = pairs[-1]
     H = (s_new @ y_new) / (y_new @ y_new) * np.eye(p)

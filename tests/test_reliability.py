@@ -62,10 +62,11 @@ def test_huge_weights_give_the_unweighted_fit(dtype, scale):
     longer overflows (which let every model pass as converged); the fit is the unweighted
     one, with a gradient norm below the tolerance."""
     rng = np.random.default_rng(2)
-    X = rng.normal(size=(300, 3)).astype(dtype)
+    n = 150  # the shape of _closed_over_data(): the float64 fit's program serves both
+    X = rng.normal(size=(n, 3)).astype(dtype)
     y = simulate(rng, X, 0.2, [0.5, -1.0, 0.3]).astype(dtype)
     plain = jaxlogreg.fit(X, y)
-    heavy = jaxlogreg.fit(X, y, weights=np.full(300, scale, dtype))
+    heavy = jaxlogreg.fit(X, y, weights=np.full(n, scale, dtype))
     assert int(heavy.status) == int(Status.CONVERGED)
     tol = 1e-10 if dtype == np.float64 else 1e-5
     assert float(heavy.grad_norm) <= tol
@@ -106,13 +107,14 @@ def test_cluster_covariance_of_one_cluster_is_not_valid():
     """A single cluster leaves the CRV1 correction undefined: NaN standard errors and
     ``valid`` False (two clusters: finite and valid)."""
     rng = np.random.default_rng(5)
-    X = rng.normal(size=(60, 2))
+    n = 400  # the shape of the proportions test below: one fit and inference program for both
+    X = rng.normal(size=(n, 2))
     y = simulate(rng, X, 0.0, [0.7, -0.3])
     res = jaxlogreg.fit(X, y)
-    one = jaxlogreg.inference(res, X, y, cov_type="cluster", groups=np.zeros(60, int))
+    one = jaxlogreg.inference(res, X, y, cov_type="cluster", groups=np.zeros(n, int))
     assert not bool(one.valid) and np.all(np.isnan(one.bse))
     assert np.isnan(float(one.llr_pvalue))
-    two = jaxlogreg.inference(res, X, y, cov_type="cluster", groups=np.arange(60) % 2)
+    two = jaxlogreg.inference(res, X, y, cov_type="cluster", groups=np.arange(n) % 2)
     assert bool(two.valid) and np.all(np.isfinite(two.bse))
 
 
@@ -129,11 +131,12 @@ def test_invalid_models_leave_the_others_as_the_valid_members_alone_would():
     bad[3, 5], bad[7, 2] = np.nan, -1.0
     fit = jax.jit(lambda W: jaxlogreg.fit(X, y, weights=W))
     res = fit(bad)
-    assert int(res.status[3]) == int(Status.NONFINITE)
-    assert int(res.status[7]) == int(Status.INVALID)
+    status = np.asarray(res.status)  # indexed in NumPy
+    assert int(status[3]) == int(Status.NONFINITE)
+    assert int(status[7]) == int(Status.INVALID)
     rest = np.setdiff1d(np.arange(B), [3, 7])
     alone = jaxlogreg.fit(X, y, weights=W[rest])
-    np.testing.assert_array_equal(np.asarray(res.status)[rest], alone.status)
+    np.testing.assert_array_equal(status[rest], alone.status)
     np.testing.assert_array_equal(np.asarray(res.n_iter)[rest], alone.n_iter)
     np.testing.assert_allclose(np.asarray(res.params)[rest], alone.params, rtol=1e-13,
                                atol=1e-15)
@@ -143,7 +146,7 @@ def _closed_over_data():
     rng = np.random.default_rng(7)
     X = rng.normal(size=(150, 3))
     y = simulate(rng, X, -0.3, [0.8, -0.5, 0.1])
-    return jax.numpy.asarray(X), jax.numpy.asarray(y)
+    return jax.device_put(X), jax.device_put(y)
 
 
 @pytest.mark.parametrize("traced", ["alpha", "tol", "max_iter"])
@@ -172,7 +175,9 @@ def test_bad_data_closed_over_a_jit_is_named_at_the_call():
     """Concrete data inside a trace are checked when the trace runs: the ValueError names
     the argument, as in an eager call."""
     X, y = _closed_over_data()
-    X = X.at[4, 1].set(np.nan)
+    X = np.array(X)  # the NaN set in NumPy, the data back on the device as a JAX array
+    X[4, 1] = np.nan
+    X = jax.device_put(X)
     with pytest.raises(ValueError, match=r"X: non-finite value nan at index \(4, 1\)"):
         jax.jit(lambda a: jaxlogreg.fit(X, y, alpha=a))(0.5)
 

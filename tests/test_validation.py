@@ -301,9 +301,9 @@ def test_jit_bad_model_in_batch_does_not_spoil_the_others(which):
     names = [Status(int(s)).name for s in status]
     assert list(status) == [Status.CONVERGED, Status.NONFINITE, Status.CONVERGED], names
     alone = _fit_jit(X, y, np.ones(N), np.zeros(N))
+    params = np.asarray(res.params)  # models indexed in NumPy
     for m in (0, 2):
-        np.testing.assert_allclose(np.asarray(res.params[m]), np.asarray(alone.params),
-                                   rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(params[m], np.asarray(alone.params), rtol=1e-8, atol=1e-10)
 
 
 # ---------------------------------------------------------------------------------------
