@@ -22,7 +22,7 @@ from scipy.optimize import linprog
 from sklearn.linear_model import LogisticRegression
 
 from _data import mixed_data, simulate
-from jaxlogreg import Status
+from jaxlogreg import Status, _loss
 from jaxlogreg.solvers import Context, Problem, _common, newton
 from jaxlogreg.solvers import _lbfgs as lbfgs
 
@@ -33,20 +33,18 @@ TOL32 = 1e-5
 
 
 def _problem(X, y, w=None, o=None, l2=0.0, dtype=np.float64):
-    """One model in NumPy: the column of ones first (as ``_loss.add_intercept``) and the
-    default penalty factor (as ``_loss.default_penalty_factor``: 0 for the intercept)."""
+    """One model, its leaves NumPy arrays: the design with the package's intercept column
+    (``_loss.add_intercept``) and its default penalty factors."""
     n = X.shape[0]
     w = np.ones(n) if w is None else w
     o = np.zeros(n) if o is None else o
-    pf = np.ones(P, dtype)
-    pf[0] = 0.0
     return Problem(
-        np.column_stack([np.ones(n), X]).astype(dtype),
+        np.asarray(_loss.add_intercept(jax.device_put(np.asarray(X, dtype)))),
         np.asarray(y, dtype),
         np.asarray(w, dtype),
         np.asarray(o, dtype),
         np.asarray(l2, dtype),
-        pf,
+        np.asarray(_loss.default_penalty_factor(P, True, dtype)),
     )
 
 
