@@ -31,9 +31,10 @@ to the next. So the weights of model ``b`` are the same, bit for bit, whether it
 generated alone, in a vmapped chunk of any size, in any order, under ``jit``, or on any
 number of devices: a change of ``chunk_size`` or of hardware changes no fitted model, and a
 single model of a large batch can be regenerated from its index to be inspected. Every
-computation below is exact integer work or elementwise floating point, except one sum (the
-Bayesian bootstrap's normaliser), which is done in a fixed pairwise order because XLA sums a
-batch of rows in a different order than a single row.
+computation below is exact integer work, exact comparisons and counts, or elementwise
+floating point, except one sum (the Bayesian bootstrap's normaliser), which is done in a
+fixed pairwise order because XLA sums a batch of rows in a different order than a single
+row.
 
 A scheme passes through ``jax.jit`` as an ordinary argument: the key is its only leaf,
 every other field is static metadata (a new key does not recompile; a new ``num`` does).
@@ -68,6 +69,8 @@ from ._resample_checks import (
     _positive_int,
 )
 from ._resample_draw import (
+    DRAW,
+    MAX_ROWS,
     _class_counts,
     _deal,
     _fixed_order_sum,
@@ -133,6 +136,8 @@ class Scheme(abc.ABC):
     """
 
     has_held_out: ClassVar[bool]
+    # The name of the draw when it may change between versions (recorded by a study).
+    draw: ClassVar[str | None] = None
     if TYPE_CHECKING:  # fields of the subclasses (KFold's num is a property)
 
         @property
@@ -250,15 +255,12 @@ class Splits(_Drawn, _Subset):
     ``round`` of the float64 product: half to even, so ``round(0.5 * 15) = 8`` and
     ``round(0.5 * 25) = 12``. ``held_out`` is the complement.
 
-    The draw is sequential selection sampling (Fan, Muller and Rezucha 1962; Knuth's
-    Algorithm S; per class when stratified): row ``i`` is taken with probability (rows
-    still needed) / (rows left), from a 32-bit random word in integer arithmetic, so the
-    sizes are exact and each probability is exact to within ``2^-32``; the weights do not
-    depend on the dtype or on float64 being on (see ``_deal``).
+    The draw ranks the rows by a random permutation (per class when stratified) and
+    takes the first ``m`` (see ``_deal``): the sizes are exact by construction, and the
+    weights do not depend on the dtype or on float64 being on.
 
-    Cost per model: ``n`` random 32-bit words and ``n`` sequential steps of ``O(1)``
-    integer work (a ``lax.scan`` over the rows, vectorised across the models of a chunk):
-    ``O(n)`` time and memory.
+    Cost per model: ``n`` mixed 29-bit words and a few vectorised counting passes over
+    the rows (no loop over the rows): ``O(n)`` time and memory.
 
     Args:
       key: a PRNG key.
@@ -267,6 +269,7 @@ class Splits(_Drawn, _Subset):
       stratify: draw within each class of ``y``.
     """
 
+    draw: ClassVar[str | None] = DRAW
     train_fraction: float = _static(0.65)
     stratify: bool = _static(False)
 
@@ -292,7 +295,7 @@ class Splits(_Drawn, _Subset):
         return _without_replacement(key, n, int(_rounded(self.train_fraction, n)))
 
     def check(self, n: int, y=None) -> None:
-        n = _check_n(n)
+        n = _check_n(n, MAX_ROWS)
         y = _check_y(y, n)
         f = self.train_fraction
         if not self.stratify:
@@ -328,17 +331,16 @@ class KFold(_Subset):
     ``StratifiedKFold(k)`` gives its fold ``f`` (rows sorted by class, dealt round-robin).
     Training weights are 1 outside the fold, 0 in it; ``held_out`` is the fold.
 
-    The partition is drawn sequentially (Fan, Muller and Rezucha 1962): row ``i`` joins
-    fold ``f`` with probability (room left in ``f``) / (rows left), per class when
-    stratified, from a 32-bit random word in integer arithmetic, so the fold sizes (and
-    class counts) are exact and each probability is exact to within ``2^-32``; the weights
-    do not depend on the dtype or on float64 being on (see ``_deal``).
+    The partition ranks the rows by a random permutation (per class when stratified)
+    and deals consecutive ranks to the folds (see ``_deal``), so the fold sizes (and class
+    counts) are exact and every partition with these sizes is equally likely; the
+    weights do not depend on the dtype or on float64 being on.
 
-    Cost per model: ``n`` random 32-bit words and ``n`` sequential steps of ``O(k)``
-    integer work (a ``lax.scan`` over the rows, vectorised across the models of a chunk):
-    ``O(n k)`` time, ``O(n)`` memory. Each of the ``k`` models of a repeat recomputes the
-    repeat's partition from the repeat's key rather than sharing it, the price of making
-    each model's weights independent of how models are chunked.
+    Cost per model: ``n`` mixed 29-bit words and a few vectorised counting passes over
+    the rows for the fold's two edges (no loop over the rows), whatever ``k``: ``O(n)``
+    time and memory. Each of the ``k`` models of a repeat recomputes the repeat's
+    permutation from the repeat's key rather than sharing it, the price of making each
+    model's weights independent of how models are chunked.
 
     Args:
       key: a PRNG key.
@@ -347,6 +349,7 @@ class KFold(_Subset):
       stratify: balance the classes of ``y`` across folds.
     """
 
+    draw: ClassVar[str | None] = DRAW
     key: Array
     k: int = _static(5)
     repeats: int = _static(1)
@@ -390,7 +393,7 @@ class KFold(_Subset):
         return ~self._in_fold(index, y)
 
     def check(self, n: int, y=None) -> None:
-        n = _check_n(n)
+        n = _check_n(n, MAX_ROWS)
         if self.k > n:
             raise ValueError(f"k: {self.k} folds of n = {n} rows would leave a fold empty")
         y = _check_y(y, n)
@@ -412,8 +415,8 @@ class Subsample(_Drawn, _Subset):
     :class:`Splits` rounds) for a float in (0, 1). ``held_out`` is the complement. The draw
     is :class:`Splits`' (the same key and ``m`` give the same rows).
 
-    Cost per model: :class:`Splits`' (``n`` random words, ``n`` sequential ``O(1)``
-    steps): ``O(n)``.
+    Cost per model: :class:`Splits`' (``n`` mixed words and a few counting passes):
+    ``O(n)``.
 
     Args:
       key: a PRNG key.
@@ -421,6 +424,7 @@ class Subsample(_Drawn, _Subset):
       size: rows per subsample (int >= 1) or a fraction of ``n`` (float in (0, 1)).
     """
 
+    draw: ClassVar[str | None] = DRAW
     size: int | float = _static()
 
     def __post_init__(self):
@@ -445,7 +449,7 @@ class Subsample(_Drawn, _Subset):
         return _without_replacement(self._model_key(index), n, self._m(n))
 
     def check(self, n: int, y=None) -> None:
-        n = _check_n(n)
+        n = _check_n(n, MAX_ROWS)
         _check_y(y, n)
         m = self._m(n)
         if not 1 <= m <= n - 1:

@@ -72,8 +72,12 @@ def _flag(name: str, value) -> bool:
 
 
 
-def _check_n(n) -> int:
-    return _positive_int("n", n)
+def _check_n(n, most: int | None = None) -> int:
+    """``n`` as an int >= 1 (and at most ``most`` rows when given)."""
+    n = _positive_int("n", n)
+    if most is not None and n > most:
+        raise ValueError(f"n: this scheme draws from at most {most:,} rows, got {n:,}")
+    return n
 
 
 def _check_y(y, n: int):

@@ -1,8 +1,11 @@
 """Exact draws for the resampling schemes of :mod:`jaxlogreg._resample`.
 
-Every function here is jit- and vmap-friendly and, but for :func:`_fixed_order_sum`, integer
-work: a draw depends on its key and its arguments only, never on the dtype, on float64 being
-on, or on how the models are batched (the invariance the schemes promise).
+Every function here is jit- and vmap-friendly and, but for :func:`_fixed_order_sum`, exact:
+integer work, comparisons and counts. A draw depends on its key and its arguments only,
+never on the dtype, on float64 being on, or on how the models are batched (the invariance
+the schemes promise). Subsets and partitions (:func:`_deal`) rank the rows by a random
+permutation and find the ranks' edges with a few counting passes over the rows, with no
+loop over the rows, so a batch of models draws in parallel on any device.
 """
 
 from __future__ import annotations
@@ -20,23 +23,142 @@ def _rounded(fraction: float, count):
     return np.round(fraction * np.asarray(count, dtype=np.float64)).astype(np.int64)
 
 
-def _below(key, bound: Array) -> Array:
-    """``(n,)`` int32: independent draws ``r_i`` from ``{0, ..., bound_i - 1}``, for int32
-    ``bound (n,)`` in ``[1, 2^31)``.
+# The subset and partition draw's name, recorded with a study's scheme, so that a study
+# begun under another draw is not resumed with this one.
+DRAW = "ranked-words/1"
 
-    ``r_i = floor(v_i * bound_i / 2^32)`` for a random 32-bit word ``v_i`` (Lemire's
-    multiply-shift: the high word of the 64-bit product, assembled from 16-bit halves so
-    that no 64-bit integer is needed). So ``P(r_i < a) = ceil(a 2^32 / bound_i) / 2^32``:
-    within ``2^-32`` of ``a / bound_i``, exactly 1 for ``a = bound_i`` and exactly 0 for
-    ``a = 0``. Integer work only, the same with float64 on or off.
+# Words: a keyed bijection of the row index onto [0, 2^29). Key of a row in the draw: its
+# word, plus 2^29 for a row of stratum 1, so each stratum's keys are a block of their own
+# and the keys fit in 30 bits.
+_WORD_BITS = 29
+_WORD_MASK = (1 << _WORD_BITS) - 1
+# Rows a draw handles: every row gets its own word.
+MAX_ROWS = 1 << _WORD_BITS
+# Multipliers of the mixing rounds (odd, so each round is a bijection).
+_MULTIPLIERS = (0x7FEB352D, 0x846CA68B)
+_ROUNDS = 3
+# Offset of _ordered: -1 maps to the bit pattern of the smallest normal float32.
+_NORMAL = (1 << 23) + 1
+# Up to this many rows a count is an exact float32 sum (every partial sum is an integer
+# below 2^24); above it, an int32 sum.
+_FLOAT_COUNT_ROWS = 1 << 24
+_PACKED_ROWS = 1 << 12
+
+
+def _mix(x: Array) -> Array:
+    """A bijection of ``[0, 2^29)`` (uint32): xor-shifts and odd multiplications modulo
+    ``2^29``, each invertible, in the pattern of the integer hashes of the "hash
+    prospector" (Wellons)."""
+    mask = jnp.uint32(_WORD_MASK)
+    x = x ^ (x >> 14)
+    x = (x * jnp.uint32(_MULTIPLIERS[0])) & mask
+    x = x ^ (x >> 13)
+    x = (x * jnp.uint32(_MULTIPLIERS[1])) & mask
+    return x ^ (x >> 14)
+
+
+def _words(key, n: int) -> Array:
+    """``(n,)`` int32: the rows' words, distinct, in ``[0, 2^29)``, for ``n <= 2^29``.
+
+    Three rounds ``x <- mix(x + k_1)``, ``x <- mix(x ^ k_2)``, ``x <- mix(x + k_3)`` of the
+    row index with round keys ``k_j``, 29-bit words drawn from ``key``. Each round is a
+    bijection of ``[0, 2^29)``, so distinct rows get distinct words: the ranks of the
+    words are a permutation of the rows, with no ties to break. The key's randomness
+    comes from JAX's generator (three random words per model); the rounds spread it over
+    the rows.
     """
-    v = jax.random.bits(key, bound.shape, jnp.uint32)
-    b = bound.astype(jnp.uint32)
-    half = jnp.uint32(0xFFFF)
-    v0, v1, b0, b1 = v & half, v >> 16, b & half, b >> 16
-    low = v1 * b0 + ((v0 * b0) >> 16)  # every partial product and sum fits in 32 bits
-    mid = v0 * b1 + (low & half)
-    return (v1 * b1 + (low >> 16) + (mid >> 16)).astype(jnp.int32)
+    mask = jnp.uint32(_WORD_MASK)
+    k = jax.random.bits(key, (_ROUNDS,), jnp.uint32) & mask
+    x = jnp.arange(n, dtype=jnp.uint32)
+    for j in range(_ROUNDS):
+        x = _mix((x + k[j]) & mask if j % 2 == 0 else x ^ k[j])
+    return x.astype(jnp.int32)
+
+
+def _ordered(i: Array) -> Array:
+    """int32 ``i`` in ``[-1, 2^30)`` as float32 with the same order: the float whose bit
+    pattern is ``i + 2^23 + 1``, a positive normal number (never a NaN, an infinity or a
+    subnormal), so comparisons, maxima and minima are exact and use the fast float
+    instructions. :func:`_unordered` inverts it."""
+    return jax.lax.bitcast_convert_type(jnp.asarray(i, jnp.int32) + jnp.int32(_NORMAL),
+                                        jnp.float32)
+
+
+def _unordered(f: Array) -> Array:
+    return jax.lax.bitcast_convert_type(f, jnp.int32) - jnp.int32(_NORMAL)
+
+
+def _order_statistics(keys: Array, rank: Array, bracket, strata=None) -> Array:
+    """``(E,)`` int32 thresholds ``T`` with ``#{i : key_i <= T_e} == rank_e``: the largest
+    key of rank ``rank_e`` (1-based) or any value up to the next key.
+
+    ``keys (n,)`` are distinct ints in ``[0, 2^30)`` as :func:`_ordered` floats; ``rank
+    (E,)`` int32. ``bracket`` is four ``(E,)`` int32 arrays ``(lo, c_lo, hi, c_hi)`` with
+    ``c = #{key <= value}`` at each end and ``c_lo <= rank <= c_hi`` (``lo = -1`` has count
+    0). The edges are found together, in one loop of passes over the rows and no loop over
+    the rows: each pass counts the keys at or below a probe per edge, placed by linear
+    interpolation between the bracket's ends, and narrows the bracket. Keys are uniform
+    over the bracket, so a few passes bring an end within one of the rank; then one
+    maximum (the largest key at or below ``hi``, when ``c_hi = rank + 1``) or minimum (the
+    smallest key above ``lo``, when ``c_lo = rank - 1``) gives ``T``. The probes only
+    decide how fast the bracket narrows: any ``T`` found selects the same rows, so the
+    result does not depend on the float arithmetic of the device.
+
+    With ``strata (n,)`` bool (stratum 1's keys above stratum 0's) and the edges in pairs
+    (stratum 0's, then stratum 1's), one pass counts both edges of a pair when
+    ``n < 2^12``: each row against its own stratum's probe, a row of stratum 1 adding
+    ``2^12`` to a float32 sum (exact: it stays below ``2^24``).
+    """
+    n = keys.shape[0]
+    keys = keys[None, :]
+    if strata is not None and n < _PACKED_ROWS:
+        # Edges in pairs (stratum 0, stratum 1): one pass counts both, each row against
+        # its stratum's probe, a stratum-1 row counting _PACKED_ROWS (exact in float32).
+        pairs = rank.shape[0] // 2
+        weight = jnp.where(strata, jnp.float32(_PACKED_ROWS), jnp.float32(1))
+        n0 = n - jnp.sum(strata, dtype=jnp.int32)
+
+        def count(t):
+            t = _ordered(t).reshape(pairs, 2)
+            own = jnp.where(strata[None, :], t[:, 1:], t[:, :1])
+            s = jnp.sum(jnp.where(keys <= own, weight[None, :], jnp.float32(0)),
+                        axis=1).astype(jnp.int32)
+            return jnp.stack([s % _PACKED_ROWS, n0 + s // _PACKED_ROWS], axis=1).reshape(-1)
+    elif n <= _FLOAT_COUNT_ROWS:
+        def count(t):
+            at_or_below = keys <= _ordered(t)[:, None]
+            return jnp.sum(jnp.where(at_or_below, jnp.float32(1), jnp.float32(0)),
+                           axis=1).astype(jnp.int32)
+    else:
+        def count(t):
+            return jnp.sum(keys <= _ordered(t)[:, None], axis=1, dtype=jnp.int32)
+
+    def near(state):
+        _, c_lo, _, c_hi = state
+        return (jnp.abs(c_lo - rank) <= 1) | (jnp.abs(c_hi - rank) <= 1)
+
+    def narrow(state):
+        lo, c_lo, hi, c_hi = state
+        # Aim at the middle of the gap after the rank-th key, as if the c_hi - c_lo keys
+        # in (lo, hi] were evenly spread; a probe strictly inside the bracket.
+        share = ((rank - c_lo).astype(jnp.float32) + 0.5) / ((c_hi - c_lo).astype(jnp.float32) + 1)
+        t = lo + (share * (hi - lo).astype(jnp.float32)).astype(jnp.int32)
+        t = jnp.clip(t, lo + 1, hi - 1)
+        c = count(t)
+        busy = ~near(state)
+        up, down = busy & (c <= rank), busy & (c >= rank)
+        return (jnp.where(up, t, lo), jnp.where(up, c, c_lo),
+                jnp.where(down, t, hi), jnp.where(down, c, c_hi))
+
+    lo, c_lo, hi, c_hi = jax.lax.while_loop(lambda s: ~jnp.all(near(s)), narrow, bracket)
+    # One reduction per edge finishes it: the largest key <= hi when hi is one key past the
+    # rank, else the smallest key > lo (as the largest of the negated keys).
+    past = c_hi == rank + 1
+    pick = jnp.where(past[:, None], keys <= _ordered(hi)[:, None], keys > _ordered(lo)[:, None])
+    signed = jnp.where(past[:, None], keys, -keys)
+    nearest = _unordered(jnp.abs(jnp.max(jnp.where(pick, signed, -jnp.inf), axis=1)))
+    return jnp.where(c_lo == rank, lo,
+                     jnp.where(c_hi == rank, hi, jnp.where(past, nearest - 1, nearest)))
 
 
 def _deal(key, n: int, bounds: Array, group, strata=None) -> Array:
@@ -48,46 +170,47 @@ def _deal(key, n: int, bounds: Array, group, strata=None) -> Array:
     and group ``J`` the rest (the bounds are nondecreasing and at most the stratum's size).
     Without ``strata`` there is one stratum (``C = 1``); with ``strata (n,)`` bool, stratum
     1 is its True rows and stratum 0 the others (``C = 2``). ``group`` is an int in
-    ``[0, J]``, traced or not.
+    ``[0, J]``, traced or not; ``n <= 2^29`` (:data:`MAX_ROWS`).
 
-    Sequential sampling (Fan, Muller and Rezucha 1962; for ``J = 1`` Knuth's Algorithm S):
-    the rows are visited in order, and row ``i`` of stratum ``c`` joins group ``j`` with
-    probability (room left in ``j``) / (rows of ``c`` left, ``i`` included). Every
-    assignment with these sizes is then equally likely: a uniform ``m``-subset for
-    ``J = 1``, a uniform partition into folds of the given sizes for k-fold. Row ``i``
-    draws ``r`` uniform in ``[0, rows left)`` (:func:`_below`) and joins the first group
-    whose remaining cumulative size exceeds ``r`` (for ``J = 1``: it is taken when
-    ``r < rows still needed``). Each probability is exact to within ``2^-32`` and the
-    sizes are exact: when every row left is needed the test is ``r < rows left``, always
-    true, and when none is needed it is ``r < 0``, never true (likewise a full group is
-    never chosen). All of it is integer work, independent of the dtype and of float64.
+    The rows are ranked by a random permutation (the order of their distinct words,
+    :func:`_words`), within each stratum, and group ``j`` takes the stratum's rows of ranks
+    ``bounds[c, j - 1]`` to ``bounds[c, j] - 1``. A uniformly random permutation makes
+    every assignment with these sizes equally likely: a uniform ``m``-subset for ``J = 1``,
+    a uniform partition into folds of the given sizes for k-fold; the sizes are exact by
+    construction. Only the group's two edges are found (:func:`_order_statistics`; one
+    for group 0 or ``J`` given as an int), so a model costs the same for any ``J``.
 
-    Cost: ``n`` sequential steps (one ``lax.scan`` over the rows) of ``O(J)`` integer
-    operations, vectorised across the models of a vmapped chunk; ``O(n)`` memory.
+    Cost: ``n`` words (three mixing rounds each) and a few counting passes over the rows
+    per edge, all vectorised, with no loop over the rows; ``O(n)`` memory. Integer work
+    and exact float comparisons only, independent of the dtype and of float64.
     """
-    row = jnp.arange(n, dtype=jnp.int32)
+    words = _words(key, n)
     if strata is None:
-
-        def step(room, r):
-            passed = room > r  # groups at or after the row's group
-            return room - passed, jnp.sum(~passed, dtype=jnp.int32) == group
-
-        _, dealt = jax.lax.scan(step, bounds[0], _below(key, n - row))
-        return dealt
-
-    ones = strata.astype(jnp.int32)
-    ones_before = jnp.cumsum(ones, dtype=jnp.int32) - ones
-    n1 = jnp.sum(ones, dtype=jnp.int32)
-    left = jnp.where(strata, n1 - ones_before, (n - n1) - (row - ones_before))
-
-    def step_stratified(room, x):
-        (room0, room1), (r, one) = room, x
-        passed = jnp.where(one, room1, room0) > r
-        room = room0 - (passed & ~one), room1 - (passed & one)
-        return room, jnp.sum(~passed, dtype=jnp.int32) == group
-
-    _, dealt = jax.lax.scan(step_stratified, (bounds[0], bounds[1]), (_below(key, left), strata))
-    return dealt
+        keys, sizes, starts = words, jnp.full((1,), n, jnp.int32), jnp.zeros((1,), jnp.int32)
+    else:
+        n1 = jnp.sum(strata, dtype=jnp.int32)
+        keys = words + jnp.where(strata, jnp.int32(1 << _WORD_BITS), jnp.int32(0))
+        sizes, starts = jnp.stack([n - n1, n1]), jnp.stack([jnp.int32(0), n - n1])
+    C = sizes.shape[0]
+    # Ranks at the groups' edges, counted over all the rows: stratum c's keys lie above
+    # those of the strata before it.
+    edges = jnp.concatenate([jnp.zeros((C, 1), jnp.int32), jnp.asarray(bounds, jnp.int32),
+                             sizes[:, None]], axis=1) + starts[:, None]
+    floor = (jnp.arange(C, dtype=jnp.int32) << _WORD_BITS) - 1
+    bracket = (floor, starts, floor + (1 << _WORD_BITS), starts + sizes)
+    J = edges.shape[1] - 2
+    wanted = [side for side, trivial in (("lower", 0), ("upper", J))
+              if not (isinstance(group, int) and group == trivial)]
+    ranks = {"lower": edges[:, group], "upper": edges[:, group + 1]}
+    found = _order_statistics(
+        _ordered(keys), jnp.concatenate([ranks[side] for side in wanted]),
+        tuple(jnp.concatenate([end] * len(wanted)) for end in bracket), strata)
+    inside = jnp.ones((n,), bool)
+    for i, side in enumerate(wanted):
+        T = found[i * C:(i + 1) * C]
+        T = T[0] if strata is None else jnp.where(strata, T[1], T[0])
+        inside = inside & (keys > T if side == "lower" else keys <= T)
+    return inside
 
 
 def _class_counts(y: Array) -> tuple[Array, Array, Array]:

@@ -46,6 +46,14 @@ def test_bench_newton_quick():
     assert any("statuses" in r and "CONVERGED" in r for r in rows)
 
 
+def test_bench_draw_quick():
+    rows = section_rows(run_quick("bench_draw.py"), "bench_draw")[2:]  # past the header
+    schemes = ("splits (and subsamples)", "stratified splits", "k-fold, k = 5",
+               "stratified k-fold, k = 5")
+    assert [r.split(" | ")[3] for r in rows] == [*schemes, *schemes]
+    assert all(float(r.strip(" |").split(" | ")[-1]) > 0 for r in rows)
+
+
 def test_bench_engine_quick():
     out = run_quick("bench_engine.py")
     rows = section_rows(out, "bench_engine")

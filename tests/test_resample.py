@@ -7,8 +7,16 @@ Statistical checks use B = 4000 models and reject at 5 standard errors of the sa
 distribution (5.5 for maxima over hundreds of entries), so a correct scheme fails one with
 probability below about 1e-4; the seeds are fixed, so the outcome is deterministic.
 
+The draw of splits, subsamples and folds (`jaxlogreg._resample_draw._deal`: rows ranked by
+distinct keyed words, the group's rank edges found by a search) is also checked against an
+independent NumPy reference that computes the words with its own integer arithmetic (only
+the three round keys come from JAX's generator) and ranks the rows by sorting them; against
+its design, by walking its jaxpr for a loop over the rows; and for correlations between
+rows close in index, which a weak mixing of the index into its word would leave.
+
 Compilation dominates the run time, so each scheme is compiled once, in one program
-(`generated_every_way`) that produces everything its tests look at.
+(`generated_every_way`) that produces everything its tests look at; the draw's own tests
+add one program each, and the jaxpr walk compiles nothing.
 """
 
 from __future__ import annotations
@@ -21,9 +29,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import scipy.stats
+from jax.extend.core import ClosedJaxpr, Jaxpr
 from sklearn.model_selection import KFold as SkKFold
 from sklearn.model_selection import StratifiedKFold
 
+from jaxlogreg import _resample_draw
 from jaxlogreg._batch import chunked_map
 from jaxlogreg._resample import (
     BayesianBootstrap,
@@ -34,6 +44,7 @@ from jaxlogreg._resample import (
     Splits,
     Subsample,
 )
+from jaxlogreg._resample_draw import _words
 
 N = 41  # rows: odd and not a multiple of k, so rounding and fold sizes are exercised
 B = 4000  # models per scheme
@@ -243,7 +254,7 @@ def tiny_outcomes(seed_key):
     ],
 )
 def test_draws_are_uniform_over_all_outcomes(case, outcomes):
-    """Sequential sampling is uniform over subsets and partitions, not only in its
+    """The draw is uniform over subsets and partitions, not only in its
     inclusion and pair frequencies: every possible outcome appears, and equally often
     (chi-square over the ``outcomes`` cells)."""
     index = ["subsets", "stratified subsets", "partitions", "stratified partitions"].index(case)
@@ -251,6 +262,56 @@ def test_draws_are_uniform_over_all_outcomes(case, outcomes):
     _, counts = np.unique(drawn, axis=0, return_counts=True)
     assert len(counts) == outcomes and counts.sum() == TINY
     assert scipy.stats.chisquare(counts).pvalue > 1e-4
+
+
+# A larger draw than N rows: B splits of NU rows, for correlations between rows whose
+# indices differ in few bits (a weak mixing of the row index into its word).
+NU = 200
+
+
+def falling(a, r):
+    """``a (a - 1) ... (a - r + 1)``."""
+    return math.prod(range(a - r + 1, a + 1))
+
+
+def pair_count_z(W, pairs):
+    """z of the mean number of ``pairs`` (distinct pairs of rows, ``(P, 2)``) with both
+    rows in the subset, for subsets ``W (B, n)`` of ``m`` rows, against its exact mean and
+    variance under a uniform ``m``-subset: two pairs covering ``r`` rows are both in with
+    probability ``p_r = m (m-1) ... / (n (n-1) ...)`` (``r`` factors)."""
+    draws, n = W.shape
+    m = int(W[0].sum())
+    p2, p3, p4 = (falling(m, r) / falling(n, r) for r in (2, 3, 4))
+    degree = np.bincount(pairs.ravel(), minlength=n)
+    sharing = np.sum(degree * (degree - 1))  # ordered couples of pairs with a row in common
+    P = len(pairs)
+    var = P * (p2 - p2**2) + sharing * (p3 - p2**2) + (P * P - P - sharing) * (p4 - p2**2)
+    count = np.sum(W[:, pairs[:, 0]] * W[:, pairs[:, 1]], axis=1)
+    return abs(count.mean() - P * p2) / math.sqrt(var / draws)
+
+
+def test_splits_are_uniform_over_rows_close_in_index():
+    """B splits of NU = 200 rows (m = 130): each row's inclusion frequency is m / n, and
+    the pairs of rows whose indices are close or differ in one bit (i, i + 1), (i, i ^ 2^j),
+    (i, i + 64) are in together as often as a uniform subset has them,
+    m (m - 1) / (n (n - 1)), pair by pair and summed over each family (the sum sees a
+    correlation too weak for any one pair). One program."""
+    W = np.asarray(jax.jit(lambda s: s.materialize(jnp.zeros(NU)))(
+        Splits(key(SEED), B, train_fraction=0.65)))
+    m = round(0.65 * NU)
+    assert np.all(W.sum(axis=1) == m)
+    assert fraction_z(W.mean(axis=0), m / NU, B) < 5.5
+    i = np.arange(NU)
+    families = {"i, i + 1": np.stack([i[:-1], i[1:]], axis=1),
+                "i, i + 64": np.stack([i[:-64], i[64:]], axis=1)}
+    for j in range(8):
+        low = i[(i & (1 << j) == 0) & (i + (1 << j) < NU)]
+        families[f"i, i ^ {1 << j}"] = np.stack([low, low ^ (1 << j)], axis=1)
+    p2 = m * (m - 1) / (NU * (NU - 1))
+    for family, pairs in families.items():
+        together = np.mean(W[:, pairs[:, 0]] * W[:, pairs[:, 1]], axis=0)
+        assert fraction_z(together, p2, B) < 5.5, family
+        assert pair_count_z(W, pairs) < 5, family
 
 
 def test_bayesian_bootstrap_is_scaled_dirichlet():
@@ -313,6 +374,230 @@ def test_held_out_rows_are_the_rows_of_training_weight_zero(name):
     W = np.asarray(jax.vmap(s.weights, in_axes=(0, None))(index, y))
     held = jax.vmap(s.held_out, in_axes=(0, None))(index, y)
     np.testing.assert_array_equal(held, (W == 0).astype(W.dtype))
+
+
+# --------------------------------------------------------------------------------------------
+# The draw of splits, subsamples and folds, against a NumPy reference
+# --------------------------------------------------------------------------------------------
+
+# `_words`' constants, restated: rows get 29-bit words from three keyed rounds of `_mix`.
+WORD_MASK = (1 << 29) - 1
+MULTIPLIERS = (0x7FEB352D, 0x846CA68B)
+
+# Labels of NL rows, about 11% class 1: large enough that the search for a rank takes
+# several counting passes. Y_STRATA adds the edge cases of a stratum: one row of class 1,
+# one row of class 0, no row of class 1.
+NL = 3001
+YL = np.zeros(NL)
+YL[np.random.default_rng(1).permutation(NL)[:333]] = 1.0
+Y_STRATA = np.stack([YL, np.eye(NL)[5], 1.0 - np.eye(NL)[NL - 1], np.zeros(NL)])
+REF_MODELS = np.array([0, 1, 2, 3, 4, 5, 6, 17], np.int32)  # k-fold: repeats 0 to 3
+
+
+def reference_mix(x):
+    """`_mix` in NumPy on uint64 words below 2^29: no product wraps (each is under 2^61)
+    and each is masked to 29 bits explicitly, as the uint32 products are (their low 29
+    bits are the same)."""
+    x = x ^ (x >> 14)
+    x = (x * np.uint64(MULTIPLIERS[0])) & np.uint64(WORD_MASK)
+    x = x ^ (x >> 13)
+    x = (x * np.uint64(MULTIPLIERS[1])) & np.uint64(WORD_MASK)
+    return x ^ (x >> 14)
+
+
+def round_keys(model_key):
+    """The three round keys of a model's draw, from JAX's generator (the generator is
+    JAX's to test; what the draw makes of its words is ours)."""
+    bits = np.asarray(jax.random.bits(model_key, (3,), jnp.uint32)).astype(np.uint64)
+    return bits & np.uint64(WORD_MASK)
+
+
+def reference_words(model_key, n):
+    """``(n,)`` the rows' words: ``mix(x + k0)``, ``mix(x ^ k1)``, ``mix(x + k2)`` from the
+    row index ``x``, additions modulo ``2^29``."""
+    k = round_keys(model_key)
+    x = np.arange(n, dtype=np.uint64)
+    x = reference_mix((x + k[0]) & np.uint64(WORD_MASK))
+    x = reference_mix(x ^ k[1])
+    return reference_mix((x + k[2]) & np.uint64(WORD_MASK))
+
+
+def reference_group(model_key, strata, sizes, group):
+    """``(n,)`` bool: group ``group`` of the draw, by sorting. Within stratum ``c`` (rows
+    where ``strata == c``) the rows are ordered by word, and group ``j`` is the run of
+    ``sizes[c][j]`` rows after those of groups ``0 .. j-1``."""
+    words = reference_words(model_key, len(strata))
+    chosen = np.zeros(len(strata), bool)
+    for c, group_sizes in enumerate(sizes):
+        rows = np.flatnonzero(strata == c)
+        assert sum(group_sizes) == len(rows)
+        ranked = rows[np.argsort(words[rows])]
+        start = sum(group_sizes[:group])
+        chosen[ranked[start:start + group_sizes[group]]] = True
+    return chosen
+
+
+def split_sizes(fraction, count):
+    """``[m, count - m]``, ``m = round(fraction * count)`` (Python's round, half to even)."""
+    m = round(fraction * count)
+    return [m, count - m]
+
+
+def fold_sizes(k, count, offset=0):
+    """Fold sizes when positions ``offset .. offset + count - 1`` are dealt round-robin to
+    ``k`` folds (k-fold's rule; stratified, class 1 continues where class 0 ended)."""
+    return list(np.bincount(np.arange(offset, offset + count) % k, minlength=k))
+
+
+@jax.jit
+def drawn_for_reference(seed_key):
+    """Training weights of models ``REF_MODELS`` of each case of
+    test_draws_are_the_numpy_reference (stratified cases: for each labels of
+    ``Y_STRATA``), in one program."""
+    models = jnp.asarray(REF_MODELS)
+
+    def batch(s, y):
+        return jax.vmap(s.weights, in_axes=(0, None))(models, y)
+
+    yl, y_strata = jnp.asarray(YL), jnp.asarray(Y_STRATA)
+    return {
+        "splits": batch(Splits(seed_key, 20, train_fraction=0.65), yl),
+        "subsample of 1": batch(Subsample(seed_key, 20, size=1), yl),
+        "subsample of n - 1": batch(Subsample(seed_key, 20, size=NL - 1), yl),
+        "kfold": batch(KFold(seed_key, k=5, repeats=4), yl),
+        "kfold, k = n": batch(KFold(seed_key, k=7, repeats=3), jnp.zeros(7)),
+        "stratified kfold, N": batch(KFold(seed_key, k=K, repeats=4, stratify=True),
+                                     jnp.asarray(Y)),
+        "stratified splits": jax.vmap(lambda y: batch(
+            Splits(seed_key, 20, train_fraction=0.65, stratify=True), y))(y_strata),
+        "stratified kfold": jax.vmap(lambda y: batch(
+            KFold(seed_key, k=5, repeats=4, stratify=True), y))(y_strata),
+    }
+
+
+def reference_training(case, b, y, seed_key):
+    """``(n,)`` bool: the training rows of model ``b`` of ``case`` by `reference_group`."""
+    n = len(y)
+    strata = (y == 1).astype(int)
+    n0, n1 = n - strata.sum(), strata.sum()
+    if case in ("splits", "subsample of 1", "subsample of n - 1", "stratified splits"):
+        model_key = jax.random.fold_in(seed_key, b)
+        if case == "stratified splits":
+            return reference_group(model_key, strata,
+                                   [split_sizes(0.65, n0), split_sizes(0.65, n1)], 0)
+        m = {"splits": round(0.65 * n), "subsample of 1": 1, "subsample of n - 1": n - 1}[case]
+        return reference_group(model_key, np.zeros(n, int), [[m, n - m]], 0)
+    k = {"kfold": 5, "kfold, k = n": 7, "stratified kfold, N": K, "stratified kfold": 5}[case]
+    model_key = jax.random.fold_in(seed_key, b // k)
+    if "stratified" in case:
+        fold = reference_group(model_key, strata, [fold_sizes(k, n0), fold_sizes(k, n1, n0)],
+                               b % k)
+    else:
+        fold = reference_group(model_key, np.zeros(n, int), [fold_sizes(k, n)], b % k)
+    return ~fold
+
+
+def test_draws_are_the_numpy_reference():
+    """Splits, subsamples and folds are exactly the rows a NumPy reimplementation of the
+    words selects by sorting them (the implementation searches for the ranks instead), for
+    several models of every scheme, at a size where the search takes several passes, and
+    at the edges: subsets of 1 and n - 1 rows, folds of one row (k = n), a stratum of a
+    single row (either class), an empty stratum."""
+    seed_key = key(SEED)
+    drawn = jax.tree_util.tree_map(np.asarray, drawn_for_reference(seed_key))
+    labels = {"kfold, k = n": [np.zeros(7)], "stratified kfold, N": [Y],
+              "stratified splits": Y_STRATA, "stratified kfold": Y_STRATA}
+    for case, W in drawn.items():
+        ys = labels.get(case, [YL])
+        W = W.reshape(len(ys), len(REF_MODELS), -1)
+        for y, W_y in zip(ys, W, strict=True):
+            for b, w in zip(REF_MODELS, W_y, strict=True):
+                expected = reference_training(case, int(b), y, seed_key)
+                assert np.array_equal(w, expected.astype(w.dtype)), (case, b)
+    # The edges are what they claim to be: one training row, one held-out row, and the
+    # k = n folds of repeat 0 (models 0 to 6) hold out every row once, one row each.
+    assert np.all(drawn["subsample of 1"].sum(axis=1) == 1)
+    assert np.all(drawn["subsample of n - 1"].sum(axis=1) == NL - 1)
+    held = 1.0 - drawn["kfold, k = n"][:7]
+    assert np.all(held.sum(axis=0) == 1) and np.all(held.sum(axis=1) == 1)
+
+
+def test_counts_above_the_float32_range_draw_the_same_rows(monkeypatch):
+    """Up to 2^24 rows the search counts in float32 (exact there); above, in int32. With the
+    float32 limit lowered below NL, the int32 counts draw the reference's rows."""
+    monkeypatch.setattr(_resample_draw, "_FLOAT_COUNT_ROWS", 0)
+    s = KFold(key(SEED), k=5, repeats=2, stratify=True)
+    W = np.asarray(jax.jit(lambda s, y: jax.vmap(s.weights, in_axes=(0, None))(
+        jnp.arange(10, dtype=jnp.int32), y))(s, jnp.asarray(YL)))
+    for b, w in enumerate(W):
+        expected = reference_training("stratified kfold", b, YL, key(SEED))
+        assert np.array_equal(w, expected.astype(w.dtype)), b
+
+
+def test_words_are_distinct_and_the_numpy_reference():
+    """`_words` is a bijection onto [0, 2^29) (each round is one), so the rows' words are
+    distinct and rank the rows without ties: 2^16 rows for a few keys."""
+    n = 1 << 16
+    keys = jax.random.split(key(SEED), 3)
+    words = np.asarray(jax.jit(jax.vmap(lambda k: _words(k, n)))(keys))
+    for k, w in zip(keys, words, strict=True):
+        assert w.min() >= 0 and w.max() <= WORD_MASK
+        assert len(np.unique(w)) == n
+        np.testing.assert_array_equal(w, reference_words(k, n))
+
+
+# Primitives that index rows: a loop over the rows would use one in its body.
+ROW_INDEXING = ("dynamic_slice", "dynamic_update_slice", "gather", "scatter")
+
+
+def row_loops(jaxpr, n, in_while=False):
+    """``(whiles, flags)`` of a jaxpr and all its sub-jaxprs (of while, cond, jit, scan,
+    custom_jvp, ...): the number of while loops, and a line for each sign of a loop over
+    ``n`` rows: a scan; a row-indexing primitive inside a while; a while carrying a value
+    with an axis of length ``n``."""
+    whiles, flags = 0, []
+    for eqn in jaxpr.eqns:
+        name = eqn.primitive.name
+        if name == "scan":
+            flags.append("scan")
+        if in_while and (name in ROW_INDEXING or name.startswith("scatter")):
+            flags.append(f"{name} in a while")
+        if name == "while":
+            whiles += 1
+            flags += [f"while carries {v.aval.shape}" for v in eqn.outvars
+                      if n in getattr(v.aval, "shape", ())]
+        for value in eqn.params.values():
+            for sub in value if isinstance(value, (tuple, list)) else (value,):
+                if isinstance(sub, ClosedJaxpr):
+                    sub = sub.jaxpr
+                if isinstance(sub, Jaxpr):
+                    w, f = row_loops(sub, n, in_while or name == "while")
+                    whiles, flags = whiles + w, flags + f
+    return whiles, flags
+
+
+def test_draws_have_no_loop_over_the_rows():
+    """Splits and folds are drawn with no loop over the rows, only a loop of counting
+    passes over all of them: no scan, and the while loop's body indexes no row and carries
+    nothing of length n. The old sequential draws (a scan over the rows, a loop that
+    reads or fills row i) are flagged by the same walk."""
+    n = 1000
+    y = jnp.asarray(np.arange(n) % 9 == 0, jnp.float64)  # 112 rows of class 1
+    for s in (Splits(key(), 5), Splits(key(), 5, stratify=True), KFold(key(), k=5),
+              KFold(key(), k=5, stratify=True)):
+        whiles, flags = row_loops(jax.make_jaxpr(lambda i, s=s: s.weights(i, y))(
+            jnp.int32(3)).jaxpr, n)
+        assert whiles >= 1 and flags == [], (s, flags)
+    x = jnp.arange(n, dtype=jnp.float32)
+    old = {
+        "scan": lambda i: jax.lax.scan(lambda c, xi: (c + xi * i, c), 0.0, x)[1],
+        "dynamic_slice in a while": lambda i: jax.lax.fori_loop(
+            i, n, lambda r, total: total + x[r], 0.0),
+        f"while carries {(n,)}": lambda i: jax.lax.fori_loop(
+            i, n, lambda r, w: jnp.where(x == r, x * 2, w), x),
+    }
+    for flag, draw in old.items():
+        assert row_loops(jax.make_jaxpr(draw)(jnp.int32(3)).jaxpr, n)[1] == [flag]
 
 
 # --------------------------------------------------------------------------------------------

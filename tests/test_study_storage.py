@@ -259,6 +259,18 @@ def test_another_study_is_refused_naming_the_differences_and_replaced_with_overw
     assert (study / "notes.txt").read_text() == "mine"
 
 
+def test_a_study_begun_under_another_draw_of_the_splits_is_not_resumed(interrupted):
+    """The record names the splits' draw; a study recorded without it (an earlier draw of
+    the same key) would mix two draws' splits if resumed, and is refused."""
+    rec = record(interrupted)
+    assert rec["settings"]["scheme"]["draw"] == jaxlogreg.Splits.draw
+    del rec["settings"]["scheme"]["draw"]
+    rec["study_id"] = _study._identity.study_id(rec["settings"])
+    (interrupted / "study.json").write_text(json.dumps(rec))
+    with pytest.raises(ValueError, match=r"holds a different study \(settings differ: scheme\)"):
+        run(interrupted)
+
+
 def test_a_damaged_study_record_is_refused_naming_it(study):
     text = (study / "study.json").read_text()
     (study / "study.json").write_text(text[: len(text) // 2])

@@ -34,6 +34,8 @@ def _describe_scheme(scheme) -> dict | None:
     if scheme is None:
         return None
     desc: dict[str, Any] = {"kind": type(scheme).__name__}
+    if scheme.draw is not None:
+        desc["draw"] = scheme.draw
     for field in dataclasses.fields(scheme):
         value = getattr(scheme, field.name)
         if field.name == "key":
