@@ -95,43 +95,57 @@ def _order_statistics(keys: Array, rank: Array, bracket, strata=None) -> Array:
     ``keys (n,)`` are distinct ints in ``[0, 2^30)`` as :func:`_ordered` floats; ``rank
     (E,)`` int32. ``bracket`` is four ``(E,)`` int32 arrays ``(lo, c_lo, hi, c_hi)`` with
     ``c = #{key <= value}`` at each end and ``c_lo <= rank <= c_hi`` (``lo = -1`` has count
-    0). The edges are found together, in one loop of passes over the rows and no loop over
+    0). With ``strata (n,)`` bool, stratum 1's keys lie above stratum 0's and the edges come
+    in pairs (stratum 0's, then stratum 1's). The search is :func:`_search`'s.
+
+    Under ``vmap`` the models of the batch search together in one loop that runs until the
+    last of them is done (a rule of its own: ``vmap``'s generic rule for a loop with a
+    batched condition adds a selection of every carried value per pass, which the search
+    does not need, as it leaves finished edges alone).
+    """
+    if strata is None:
+        return _unstratified(keys, rank, tuple(bracket))
+    return _stratified(keys, rank, tuple(bracket), strata)
+
+
+def _search(keys: Array, rank: Array, bracket, strata=None) -> Array:
+    """:func:`_order_statistics` for a batch of ``C`` models: ``keys (C, n)``, ``rank
+    (C, E)``, ``bracket`` four ``(C, E)``, ``strata (C, n)`` or None; ``(C, E)``.
+
+    The edges are found together, in one loop of passes over the rows and no loop over
     the rows: each pass counts the keys at or below a probe per edge, placed by linear
     interpolation between the bracket's ends, and narrows the bracket. Keys are uniform
     over the bracket, so a few passes bring an end within one of the rank; then one
     maximum (the largest key at or below ``hi``, when ``c_hi = rank + 1``) or minimum (the
     smallest key above ``lo``, when ``c_lo = rank - 1``) gives ``T``. The probes only
     decide how fast the bracket narrows: any ``T`` found selects the same rows, so the
-    result does not depend on the float arithmetic of the device.
+    result does not depend on the float arithmetic of the device, nor on the batch.
 
-    With ``strata (n,)`` bool (stratum 1's keys above stratum 0's) and the edges in pairs
-    (stratum 0's, then stratum 1's), one pass counts both edges of a pair when
-    ``n < 2^12``: each row against its own stratum's probe, a row of stratum 1 adding
-    ``2^12`` to a float32 sum (exact: it stays below ``2^24``).
+    With strata and ``n < 2^12``, one pass counts both edges of a pair: each row against
+    its own stratum's probe, a row of stratum 1 adding ``2^12`` to a float32 sum (exact:
+    it stays below ``2^24``).
     """
-    n = keys.shape[0]
-    keys = keys[None, :]
+    C, n = keys.shape
+    keys = keys[:, None, :]
     if strata is not None and n < _PACKED_ROWS:
-        # Edges in pairs (stratum 0, stratum 1): one pass counts both, each row against
-        # its stratum's probe, a stratum-1 row counting _PACKED_ROWS (exact in float32).
-        pairs = rank.shape[0] // 2
-        weight = jnp.where(strata, jnp.float32(_PACKED_ROWS), jnp.float32(1))
-        n0 = n - jnp.sum(strata, dtype=jnp.int32)
+        weight = jnp.where(strata, jnp.float32(_PACKED_ROWS), jnp.float32(1))[:, None, :]
+        n0 = n - jnp.sum(strata, axis=1, dtype=jnp.int32)[:, None, None]
 
         def count(t):
-            t = _ordered(t).reshape(pairs, 2)
-            own = jnp.where(strata[None, :], t[:, 1:], t[:, :1])
-            s = jnp.sum(jnp.where(keys <= own, weight[None, :], jnp.float32(0)),
-                        axis=1).astype(jnp.int32)
-            return jnp.stack([s % _PACKED_ROWS, n0 + s // _PACKED_ROWS], axis=1).reshape(-1)
+            t = _ordered(t).reshape(C, -1, 2)
+            own = jnp.where(strata[:, None, :], t[..., 1:], t[..., :1])
+            total = jnp.sum(jnp.where(keys <= own, weight, jnp.float32(0)), axis=-1)
+            total = total.astype(jnp.int32)[..., None]
+            return jnp.concatenate([total % _PACKED_ROWS, n0 + total // _PACKED_ROWS],
+                                   axis=-1).reshape(C, -1)
     elif n <= _FLOAT_COUNT_ROWS:
         def count(t):
-            at_or_below = keys <= _ordered(t)[:, None]
+            at_or_below = keys <= _ordered(t)[..., None]
             return jnp.sum(jnp.where(at_or_below, jnp.float32(1), jnp.float32(0)),
-                           axis=1).astype(jnp.int32)
+                           axis=-1).astype(jnp.int32)
     else:
         def count(t):
-            return jnp.sum(keys <= _ordered(t)[:, None], axis=1, dtype=jnp.int32)
+            return jnp.sum(keys <= _ordered(t)[..., None], axis=-1, dtype=jnp.int32)
 
     def near(state):
         _, c_lo, _, c_hi = state
@@ -153,12 +167,34 @@ def _order_statistics(keys: Array, rank: Array, bracket, strata=None) -> Array:
     lo, c_lo, hi, c_hi = jax.lax.while_loop(lambda s: ~jnp.all(near(s)), narrow, bracket)
     # One reduction per edge finishes it: the largest key <= hi when hi is one key past the
     # rank, else the smallest key > lo (as the largest of the negated keys).
-    past = c_hi == rank + 1
-    pick = jnp.where(past[:, None], keys <= _ordered(hi)[:, None], keys > _ordered(lo)[:, None])
-    signed = jnp.where(past[:, None], keys, -keys)
-    nearest = _unordered(jnp.abs(jnp.max(jnp.where(pick, signed, -jnp.inf), axis=1)))
+    past = (c_hi == rank + 1)[..., None]
+    pick = jnp.where(past, keys <= _ordered(hi)[..., None], keys > _ordered(lo)[..., None])
+    signed = jnp.where(past, keys, -keys)
+    nearest = _unordered(jnp.abs(jnp.max(jnp.where(pick, signed, -jnp.inf), axis=-1)))
     return jnp.where(c_lo == rank, lo,
-                     jnp.where(c_hi == rank, hi, jnp.where(past, nearest - 1, nearest)))
+                     jnp.where(c_hi == rank, hi, jnp.where(past[..., 0], nearest - 1, nearest)))
+
+
+def _batched(search):
+    """``search`` (batched, :func:`_search`'s signature) as a function of one model whose
+    ``vmap`` is ``search`` over the batch (arguments without a batch axis broadcast)."""
+
+    @jax.custom_batching.custom_vmap
+    def one(*args):
+        return search(*jax.tree.map(lambda a: a[None], args))[0]
+
+    @one.def_vmap
+    def rule(axis_size, in_batched, *args):
+        args = jax.tree.map(
+            lambda a, batched: a if batched else jnp.broadcast_to(a, (axis_size, *a.shape)),
+            args, tuple(in_batched))
+        return search(*args), True
+
+    return one
+
+
+_unstratified = _batched(lambda keys, rank, bracket: _search(keys, rank, bracket))
+_stratified = _batched(_search)
 
 
 def _deal(key, n: int, bounds: Array, group, strata=None) -> Array:
