@@ -10,7 +10,7 @@ run in turn, ``--rounds`` times, and the table gives the median time per model a
 median of the pairs' ratios.
 
     python benchmarks/bench_draw.py            # writes its section of BENCHMARKS.md
-    python benchmarks/bench_draw.py --quick    # small batches, prints only
+    python benchmarks/bench_draw.py --quick    # n = 100 only, one round, prints only
 """
 
 from __future__ import annotations
@@ -140,9 +140,9 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "BENCHMARKS.md"))
     args = ap.parse_args(argv)
-    shapes = ((100, 2000), (1000, 400)) if args.quick else (
+    shapes = ((100, 1024),) if args.quick else (
         (100, 100_000), (1000, 10_240), (10_000, 1024), (100_000, 64))
-    rounds = 2 if args.quick else args.rounds
+    rounds = 1 if args.quick else args.rounds
     rows = [row for n, models in shapes for row in measure(n, models, rounds)]
     section = "\n".join([
         MARK_BEGIN,

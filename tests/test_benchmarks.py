@@ -50,7 +50,7 @@ def test_bench_draw_quick():
     rows = section_rows(run_quick("bench_draw.py"), "bench_draw")[2:]  # past the header
     schemes = ("splits (and subsamples)", "stratified splits", "k-fold, k = 5",
                "stratified k-fold, k = 5")
-    assert [r.split(" | ")[3] for r in rows] == [*schemes, *schemes]
+    assert [r.split(" | ")[3] for r in rows] == list(schemes)
     assert all(float(r.strip(" |").split(" | ")[-1]) > 0 for r in rows)
 
 
