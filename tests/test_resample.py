@@ -729,6 +729,10 @@ Y_BATCH = np.stack([Y, Y, Y_ONE_CLASS])
         (KFold(key(), k=3, stratify=True), N, Y_TWO, r"^y: class 1 has 2 rows"),
         (Subsample(key(), 5, size=N), N, None, r"^size: .*no held-out row"),
         (Subsample(key(), 5, size=0.01), N, None, r"^size: .*no training row"),
+        # Every row of a drawn subset or partition gets its own 29-bit word.
+        (Splits(key(), 5), 2**29 + 1, None, r"^n: .* at most 536,870,912 rows, got 536,870,913"),
+        (KFold(key(), k=5), 2**29 + 1, None, r"^n: .* at most 536,870,912 rows"),
+        (Subsample(key(), 5, size=3), 2**29 + 1, None, r"^n: .* at most 536,870,912 rows"),
         (BayesianBootstrap(key(), 5), 2, np.zeros((3, 4)), r"^y:"),
         (LeaveOneOut(5), 4, None, r"^num:"),
         (LeaveOneOut(5), 5, np.zeros(4), r"^y:"),
