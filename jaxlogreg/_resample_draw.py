@@ -110,7 +110,8 @@ def _order_statistics(keys: Array, rank: Array, bracket, strata=None) -> Array:
 
 def _search(keys: Array, rank: Array, bracket, strata=None) -> Array:
     """:func:`_order_statistics` for a batch of ``C`` models: ``keys (C, n)``, ``rank
-    (C, E)``, ``bracket`` four ``(C, E)``, ``strata (C, n)`` or None; ``(C, E)``.
+    (C, E)``, ``bracket`` four ``(C, E)``, ``strata (C, n)``, ``(1, n)`` (shared) or None;
+    ``(C, E)``.
 
     The edges are found together, in one loop of passes over the rows and no loop over
     the rows: each pass counts the keys at or below a probe per edge, placed by linear
@@ -177,18 +178,23 @@ def _search(keys: Array, rank: Array, bracket, strata=None) -> Array:
 
 def _batched(search):
     """``search`` (batched, :func:`_search`'s signature) as a function of one model whose
-    ``vmap`` is ``search`` over the batch (arguments without a batch axis broadcast)."""
+    ``vmap`` is ``search`` over the batch. Keys, ranks and brackets without a batch axis are
+    broadcast to the batch; strata without one keep a batch axis of 1, so that what depends
+    on them alone is computed once, not per model."""
 
     @jax.custom_batching.custom_vmap
     def one(*args):
         return search(*jax.tree.map(lambda a: a[None], args))[0]
 
     @one.def_vmap
-    def rule(axis_size, in_batched, *args):
-        args = jax.tree.map(
-            lambda a, batched: a if batched else jnp.broadcast_to(a, (axis_size, *a.shape)),
-            args, tuple(in_batched))
-        return search(*args), True
+    def rule(axis_size, in_batched, keys, rank, bracket, *strata):
+        def batch(a, batched):
+            return a if batched else jnp.broadcast_to(a, (axis_size, *a.shape))
+
+        keys, rank, bracket = jax.tree.map(batch, (keys, rank, bracket), tuple(in_batched[:3]))
+        strata = [a if batched else a[None] for a, batched in zip(strata, in_batched[3:],
+                                                                    strict=True)]
+        return search(keys, rank, bracket, *strata), True
 
     return one
 
