@@ -42,6 +42,7 @@ _NORMAL = (1 << 23) + 1
 # Up to this many rows a count is an exact float32 sum (every partial sum is an integer
 # below 2^24); above it, an int32 sum.
 _FLOAT_COUNT_ROWS = 1 << 24
+# Below this many rows a stratified count weighs a row of stratum 1 this much (_search).
 _PACKED_ROWS = 1 << 12
 
 
@@ -192,9 +193,9 @@ def _batched(search):
             return a if batched else jnp.broadcast_to(a, (axis_size, *a.shape))
 
         keys, rank, bracket = jax.tree.map(batch, (keys, rank, bracket), tuple(in_batched[:3]))
-        strata = [a if batched else a[None] for a, batched in zip(strata, in_batched[3:],
+        shared = [a if batched else a[None] for a, batched in zip(strata, in_batched[3:],
                                                                     strict=True)]
-        return search(keys, rank, bracket, *strata), True
+        return search(keys, rank, bracket, *shared), True
 
     return one
 

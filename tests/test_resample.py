@@ -522,15 +522,22 @@ def test_draws_are_the_numpy_reference():
     assert np.all(held.sum(axis=0) == 1) and np.all(held.sum(axis=1) == 1)
 
 
-def test_counts_above_the_float32_range_draw_the_same_rows(monkeypatch):
-    """Up to 2^24 rows the search counts in float32 (exact there); above, in int32. With the
-    float32 limit lowered below NL, the int32 counts draw the reference's rows."""
-    monkeypatch.setattr(_resample_draw, "_FLOAT_COUNT_ROWS", 0)
-    s = KFold(key(SEED), k=5, repeats=2, stratify=True)
+@pytest.mark.parametrize("case, limit, value", [
+    ("kfold", "_FLOAT_COUNT_ROWS", 0),
+    ("stratified kfold", "_PACKED_ROWS", 64),
+])
+def test_counts_of_large_data_draw_the_same_rows(monkeypatch, case, limit, value):
+    """The counts of large data: unstratified, up to 2^24 rows the search counts in float32
+    (exact there) and above in int32; stratified, below 2^12 rows one float32 count serves
+    both strata (a row of stratum 1 weighing 2^12), above it each stratum's edge is counted
+    on its own. With the limits lowered below NL = 3001 rows, the int32 counts and the
+    separate counts draw the reference's rows."""
+    monkeypatch.setattr(_resample_draw, limit, value)
+    s = KFold(key(SEED), k=5, repeats=2, stratify=case == "stratified kfold")
     W = np.asarray(jax.jit(lambda s, y: jax.vmap(s.weights, in_axes=(0, None))(
         jnp.arange(10, dtype=jnp.int32), y))(s, jnp.asarray(YL)))
     for b, w in enumerate(W):
-        expected = reference_training("stratified kfold", b, YL, key(SEED))
+        expected = reference_training(case, b, YL, key(SEED))
         assert np.array_equal(w, expected.astype(w.dtype)), b
 
 
