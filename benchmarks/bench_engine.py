@@ -9,7 +9,9 @@ statsmodels loop, and what a first fit costs to compile.
   number of passes over the rows, and a loop of statsmodels ``Logit(...).fit(method=
   "newton")`` over the first splits, interleaved in rounds in one process. A fit's passes
   are its evaluations: ``n_iter + 1`` (the start's, by products or by a pass, and one per
-  step). The yardstick's time at that mean is interpolated between its two step counts. The
+  step). The yardstick's time at that mean is interpolated between its two step counts; the
+  fit's ratio to it is taken within each round (each round starts at another run) and the
+  median of the rounds' ratios is reported with their range. The
   yardstick also runs in float32, so that the difference of its two step counts prices one
   float32 step against one float64 step, and mixed: its float32 steps followed by one
   float64 step, the cheapest bare route to float64 answers (its largest relative difference
@@ -93,14 +95,20 @@ def warm(B: int, rounds: int, loop: int) -> dict:
     times: dict = {k: [] for k in runs}
     Xn, yn, Wn = np.asarray(X), np.asarray(y), np.asarray(W[:loop])
     sm_times = []
-    for _ in range(rounds):
-        for k, f in runs.items():
-            times[k].append(timed(f))
+    order = list(runs)
+    for r in range(rounds):
+        # Each round starts at another run, so that none is always first (or last).
+        for k in order[r % len(order):] + order[:r % len(order)]:
+            times[k].append(timed(runs[k]))
         params, ok, seconds = fastest(lambda: loop_statsmodels(Xn, yn, Wn))
         sm_times.append(seconds / loop)
     med = {k: statistics.median(v) for k, v in times.items()}
     frac = passes - lo
     bare = med[lo] + frac * (med[lo + 1] - med[lo])
+    # The ratio within each round (the machine's speed drifts between rounds more than
+    # within one): the fit against the yardstick interpolated from that round's two times.
+    ratios = [f / (a + frac * (b - a)) for f, a, b in zip(times["fit"], times[lo], times[lo + 1],
+                                                          strict=True)]
     ours = np.asarray(res.params)[:loop]
     good = ok & (np.asarray(res.status)[:loop] == int(jaxlogreg.Status.CONVERGED))
 
@@ -112,6 +120,7 @@ def warm(B: int, rounds: int, loop: int) -> dict:
     mixed_rel = rel_to_statsmodels(np.asarray(runs["mixed"]()[0])[:loop])
     return dict(
         B=B, passes=passes, fit=med["fit"], fit_best=min(times["fit"]), bare=bare,
+        ratio=statistics.median(ratios), ratio_range=(min(ratios), max(ratios)),
         bare_lo=med[lo], bare_hi=med[lo + 1], lo=lo, rounds=rounds,
         step64=med[lo + 1] - med[lo], step32=med["f32 hi"] - med["f32 lo"],
         mixed=med["mixed"], mixed_rel=mixed_rel,
@@ -205,7 +214,8 @@ def table(w: dict, f: dict, cross: list) -> str:
         f"Measured {today} on {cpu_name()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, jax {jax.__version__}, numpy {np.__version__}; float64; "
         f"the built-in data set (n = 1000, d = 6 + intercept), {w['B']:,} train splits of 65% "
-        f"as a weights array; medians of {w['rounds']} interleaved rounds.",
+        f"as a weights array; medians of {w['rounds']} interleaved rounds, each "
+        "starting at another run.",
         "",
         "| what | value |",
         "| --- | --- |",
@@ -214,7 +224,8 @@ def table(w: dict, f: dict, cross: list) -> str:
         f"| yardstick, {w['lo']} and {w['lo'] + 1} steps from the pooled start | "
         f"{w['bare_lo']:.3f} s, {w['bare_hi']:.3f} s |",
         f"| yardstick at {w['passes']:.2f} passes (interpolated) | {w['bare']:.3f} s |",
-        f"| `fit` / yardstick, same passes | {w['fit'] / w['bare']:.2f}x |",
+        f"| `fit` / yardstick, same passes (median of the rounds' ratios; their range) | "
+        f"{w['ratio']:.2f}x ({w['ratio_range'][0]:.2f}-{w['ratio_range'][1]:.2f}) |",
         f"| yardstick's step (the difference of its two times): float64, float32 | "
         f"{w['step64'] * 1e3:.1f} ms, {w['step32'] * 1e3:.1f} ms |",
         f"| bare mixed precision: {w['lo']} float32 steps, then one float64 step | "
