@@ -44,6 +44,13 @@ _NORMAL = (1 << 23) + 1
 _FLOAT_COUNT_ROWS = 1 << 24
 # Below this many rows a stratified count weighs a row of stratum 1 this much (_search).
 _PACKED_ROWS = 1 << 12
+# A batch of at least _COMPACT_MODELS models searches in three loops (_search): the
+# passes that finish most models (_FULL_PASSES up to _FEW_ROWS rows, one more above), then
+# the unfinished ones, up to 1 / _COMPACT_SHARE of the batch, gathered, then any left.
+_COMPACT_MODELS = 64
+_FULL_PASSES = 4
+_FEW_ROWS = 256
+_COMPACT_SHARE = 8
 
 
 def _mix(x: Array) -> Array:
@@ -126,47 +133,80 @@ def _search(keys: Array, rank: Array, bracket, strata=None) -> Array:
     With strata and ``n < 2^12``, one pass counts both edges of a pair: each row against
     its own stratum's probe, a row of stratum 1 adding ``2^12`` to a float32 sum (exact:
     it stays below ``2^24``).
+
+    A batch runs its passes until its slowest model is done, and most models are done in
+    far fewer passes than the slowest. So a batch of at least ``_COMPACT_MODELS`` models
+    makes ``_FULL_PASSES`` passes (one more above ``_FEW_ROWS`` rows), after which few are
+    left unfinished; the unfinished ones, up to ``C / _COMPACT_SHARE``, are gathered and
+    go on alone; any left over (rarely any) go on with the whole batch.
     """
     C, n = keys.shape
     keys = keys[:, None, :]
     if strata is not None and n < _PACKED_ROWS:
         weight = jnp.where(strata, jnp.float32(_PACKED_ROWS), jnp.float32(1))[:, None, :]
         n0 = n - jnp.sum(strata, axis=1, dtype=jnp.int32)[:, None, None]
+        rows = (keys, weight, n0)
 
-        def count(t):
-            t = _ordered(t).reshape(C, -1, 2)
-            own = jnp.where(strata[:, None, :], t[..., 1:], t[..., :1])
+        def count(t, rows):
+            keys, weight, n0 = rows
+            t = _ordered(t).reshape(t.shape[0], -1, 2)
+            own = jnp.where(weight > 1, t[..., 1:], t[..., :1])
             total = jnp.sum(jnp.where(keys <= own, weight, jnp.float32(0)), axis=-1)
             total = total.astype(jnp.int32)[..., None]
             return jnp.concatenate([total % _PACKED_ROWS, n0 + total // _PACKED_ROWS],
-                                   axis=-1).reshape(C, -1)
+                                   axis=-1).reshape(t.shape[0], -1)
     elif n <= _FLOAT_COUNT_ROWS:
-        def count(t):
-            at_or_below = keys <= _ordered(t)[..., None]
+        rows = (keys,)
+
+        def count(t, rows):
+            at_or_below = rows[0] <= _ordered(t)[..., None]
             return jnp.sum(jnp.where(at_or_below, jnp.float32(1), jnp.float32(0)),
                            axis=-1).astype(jnp.int32)
     else:
-        def count(t):
-            return jnp.sum(keys <= _ordered(t)[..., None], axis=-1, dtype=jnp.int32)
+        rows = (keys,)
 
-    def near(state):
+        def count(t, rows):
+            return jnp.sum(rows[0] <= _ordered(t)[..., None], axis=-1, dtype=jnp.int32)
+
+    def near(state, rank):
         _, c_lo, _, c_hi = state
         return (jnp.abs(c_lo - rank) <= 1) | (jnp.abs(c_hi - rank) <= 1)
 
-    def narrow(state):
+    def narrow(state, rank, rows):
         lo, c_lo, hi, c_hi = state
         # Aim at the middle of the gap after the rank-th key, as if the c_hi - c_lo keys
         # in (lo, hi] were evenly spread; a probe strictly inside the bracket.
         share = ((rank - c_lo).astype(jnp.float32) + 0.5) / ((c_hi - c_lo).astype(jnp.float32) + 1)
         t = lo + (share * (hi - lo).astype(jnp.float32)).astype(jnp.int32)
         t = jnp.clip(t, lo + 1, hi - 1)
-        c = count(t)
-        busy = ~near(state)
+        c = count(t, rows)
+        busy = ~near(state, rank)
         up, down = busy & (c <= rank), busy & (c >= rank)
         return (jnp.where(up, t, lo), jnp.where(up, c, c_lo),
                 jnp.where(down, t, hi), jnp.where(down, c, c_hi))
 
-    lo, c_lo, hi, c_hi = jax.lax.while_loop(lambda s: ~jnp.all(near(s)), narrow, bracket)
+    def search(state, rank, rows, passes=None):
+        """Narrow until every edge is near (or ``passes`` passes)."""
+        def going(carry):
+            state, k = carry
+            left = ~jnp.all(near(state, rank))
+            return left if passes is None else left & (k < passes)
+
+        return jax.lax.while_loop(
+            going, lambda carry: (narrow(carry[0], rank, rows), carry[1] + 1),
+            (state, jnp.int32(0)))[0]
+
+    state = tuple(bracket)
+    if C >= _COMPACT_MODELS:
+        # The last passes concern few models (docstring): the unfinished ones go on alone,
+        # their rows gathered (an index of C, padding, reads model C - 1 and is dropped).
+        state = search(state, rank, rows, _FULL_PASSES if n <= _FEW_ROWS else _FULL_PASSES + 1)
+        S = C // _COMPACT_SHARE
+        (index,) = jnp.nonzero(~jnp.all(near(state, rank), axis=-1), size=S, fill_value=C)
+        take = lambda a: a if a.shape[0] == 1 else a[jnp.minimum(index, C - 1)]  # noqa: E731
+        done = search(tuple(map(take, state)), take(rank), tuple(map(take, rows)))
+        state = tuple(a.at[index].set(b, mode="drop") for a, b in zip(state, done, strict=True))
+    lo, c_lo, hi, c_hi = search(state, rank, rows)
     # One reduction per edge finishes it: the largest key <= hi when hi is one key past the
     # rank, else the smallest key > lo (as the largest of the negated keys).
     past = (c_hi == rank + 1)[..., None]

@@ -541,6 +541,29 @@ def test_counts_of_large_data_draw_the_same_rows(monkeypatch, case, limit, value
         assert np.array_equal(w, expected.astype(w.dtype)), b
 
 
+@pytest.mark.parametrize("compact_models, share", [(None, None), (4, 1), (4, 8)])
+@pytest.mark.parametrize("case", ["splits", "stratified splits", "kfold", "stratified kfold"])
+def test_batches_that_gather_their_slowest_models_draw_the_same_rows(monkeypatch, case,
+                                                                     compact_models, share):
+    """A batch of at least ``_COMPACT_MODELS`` models gathers the models its first passes
+    leave unfinished and searches on with them alone (then with the whole batch, for any
+    the gathered set could not hold): the rows drawn are the reference's. With the default
+    limits for a batch of 64 models; with the limits lowered for 10 models, the gathered
+    set holding all of them (share 1) or one (share 8: the rest go on with the batch)."""
+    if compact_models is not None:
+        monkeypatch.setattr(_resample_draw, "_COMPACT_MODELS", compact_models)
+        monkeypatch.setattr(_resample_draw, "_COMPACT_SHARE", share)
+    models = 64 if compact_models is None else 10
+    stratify = "stratified" in case
+    s = (KFold(key(SEED), k=5, repeats=13, stratify=stratify) if "kfold" in case
+         else Splits(key(SEED), 64, train_fraction=0.65, stratify=stratify))
+    W = np.asarray(jax.jit(lambda s, y: jax.vmap(s.weights, in_axes=(0, None))(
+        jnp.arange(models, dtype=jnp.int32), y))(s, jnp.asarray(YL)))
+    for b, w in enumerate(W):
+        expected = reference_training(case, b, YL, key(SEED))
+        assert np.array_equal(w, expected.astype(w.dtype)), b
+
+
 def test_words_are_distinct_and_the_numpy_reference():
     """`_words` is a bijection onto [0, 2^29) (each round is one), so the rows' words are
     distinct and rank the rows without ties: 2^16 rows for a few keys."""
