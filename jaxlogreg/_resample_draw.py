@@ -145,7 +145,7 @@ def _search(keys: Array, rank: Array, bracket, strata=None) -> Array:
     if strata is not None and n < _PACKED_ROWS:
         weight = jnp.where(strata, jnp.float32(_PACKED_ROWS), jnp.float32(1))[:, None, :]
         n0 = n - jnp.sum(strata, axis=1, dtype=jnp.int32)[:, None, None]
-        rows = (keys, weight, n0)
+        rows: tuple[Array, ...] = (keys, weight, n0)
 
         def count(t, rows):
             keys, weight, n0 = rows
