@@ -10,8 +10,8 @@ shapes and dtypes of its arrays, the types of its numbers, its options), so
 the kept plan and its own arrays. Only plans whose value checks run inside the compiled
 program on every call are kept (``data.checked`` False): a kept plan never skips a check.
 
-The compiled programs of one model on a CPU are XLA's quickest to compile
-(:class:`Programs`).
+The compiled programs of a small call on a CPU (one model, a first small batch) are XLA's
+quickest to compile (:class:`Programs`).
 
 Defaults (unit weights, zero offsets, numbers passed as ``()`` arguments) are device arrays
 made once per distinct small value (:func:`_filled`, :func:`_scalar`): JAX arrays are
@@ -32,7 +32,8 @@ import numpy as np
 from . import _batch
 from ._validate_values import _is_concrete
 
-__all__ = ["Plans", "planned", "signature", "built", "Programs"]
+__all__ = ["Plans", "planned", "signature", "built", "Programs", "QUICK_COMPILE", "QUICK_WORK",
+           "QUICK_STUDY_WORK"]
 
 
 def _full(shape: tuple[int, ...], value: float, dtype) -> jax.Array:
@@ -193,26 +194,42 @@ def built(cls, arrays: dict, **statics):
 
 
 # XLA's older fused-loop emitters of its CPU backend: they compile a program in much less
-# time than its default emitters, and run one model's program as fast (its time goes to
-# the loop's bookkeeping, not its arithmetic), but a batch's vectorised loops slower
-# (BENCHMARKS.md, CHANGELOG.md).
+# time than its default emitters, but run a batch's vectorised loops slower (one model's
+# loop runs as fast: its time goes to the loop's bookkeeping, not its arithmetic).
+# BENCHMARKS.md (bench_engine) and CHANGELOG.md give the figures.
 QUICK_COMPILE = {"xla_cpu_use_fusion_emitters": False}
+
+# A call on a CPU whose models times rows is at most this compiles with QUICK_COMPILE: its
+# warm run is short beside the compile time the older emitters save, so that even a call
+# repeated a few dozen times is better off (a first fit, the first batch of 1,000 splits of
+# 1,000 rows). Above it, where the warm run is the larger cost (a batch of 10,000 such
+# splits, a few splits of a million rows), the defaults.
+QUICK_WORK = 2**21
+
+# The same for a study, whose chunks share one program: the study's replicates times rows.
+# The main job (10,000 splits of 1,000 rows) compiles quickly; a study of 100,000 with the
+# defaults.
+QUICK_STUDY_WORK = 2**24
 
 
 class Programs:
-    """A function jitted twice: with XLA's defaults, and with :data:`QUICK_COMPILE` for one
-    model on a CPU called eagerly (a first fit or inference of one model is mostly its
+    """A function jitted twice: with XLA's defaults, and with :data:`QUICK_COMPILE` for an
+    eager call on a CPU of at most ``quick_work`` models times rows (:data:`QUICK_WORK` by
+    default: a first fit or inference of one model, a first small batch, is mostly its
     compilation). :meth:`pick` chooses by the call; under a caller's trace the function is
     part of the caller's program, whose options are the caller's."""
 
-    def __init__(self, fun: Callable, static_argnames: tuple):
+    def __init__(self, fun: Callable, static_argnames: tuple, quick_work: int = QUICK_WORK):
         self.default = jax.jit(fun, static_argnames=static_argnames)
         self.quick = jax.jit(fun, static_argnames=static_argnames,
                              compiler_options=QUICK_COMPILE)
+        self.quick_work = quick_work
 
-    def pick(self, batch_shape: tuple, X, args) -> Callable:
-        """The program for a batch of ``batch_shape`` with design ``X`` (whose device says
-        the platform) and arrays the leaves of ``args``."""
-        one = (not batch_shape and _batch.platform_of(X) == "cpu"
-               and all(map(_is_concrete, jax.tree_util.tree_leaves(args))))
-        return self.quick if one else self.default
+    def pick(self, work: int, X, args) -> Callable:
+        """The program for a call of ``work`` models times rows, on the design ``X`` (whose
+        device says the platform; None or a NumPy array: the default backend's) and arrays
+        the leaves of ``args``."""
+        platform = (None if X is None else _batch.platform_of(X)) or jax.default_backend()
+        quick = (work <= self.quick_work and platform == "cpu"
+                 and all(map(_is_concrete, jax.tree_util.tree_leaves(args))))
+        return self.quick if quick else self.default

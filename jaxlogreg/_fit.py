@@ -519,7 +519,7 @@ def _fit_and_check(X, y, weights, offset, trials, init, alpha, pf_cols, tol, max
     return res, ok
 
 
-# The fit's programs: one model's on a CPU compiles quickly (jaxlogreg._dispatch.Programs).
+# The fit's programs: a small call's on a CPU compiles quickly (jaxlogreg._dispatch.Programs).
 _FIT = _dispatch.Programs(_fit_models, _FIT_STATICS)
 _FIT_CHECKED = _dispatch.Programs(_fit_and_check, _FIT_STATICS)
 _fit = _FIT.default
@@ -530,4 +530,5 @@ def _program(checked: bool, batch_shape: tuple, args: tuple):
     """The compiled fit for the models of ``args`` (:func:`_fit`'s positional arguments):
     with the value checks (``checked`` False: the boundary left them to the program) or
     without (:meth:`jaxlogreg._dispatch.Programs.pick`)."""
-    return (_FIT if checked else _FIT_CHECKED).pick(batch_shape, args[0], args)
+    X = args[0]
+    return (_FIT if checked else _FIT_CHECKED).pick(math.prod(batch_shape) * X.shape[-2], X, args)

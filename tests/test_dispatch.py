@@ -125,3 +125,38 @@ def test_built_equals_the_dataclass_constructor():
     statics = {k: fields.pop(k) for k in ("alpha", "cov_type", "fit_intercept", "link",
                                           "information", "names", "yname")}
     _leaves_equal(_dispatch.built(type(inf), fields, **statics), type(inf)(**fields, **statics))
+
+
+def test_small_eager_calls_on_a_cpu_compile_quickly():
+    """Programs.pick: XLA's quick-compiling options for an eager call of at most
+    ``quick_work`` models times rows on a CPU; the defaults for a larger call, and under a
+    caller's trace (which compiles the function into its own program)."""
+    programs = _dispatch.Programs(lambda x: 2.0 * x, (), quick_work=1000)
+    x = jax.device_put(np.ones((4, 3)))
+    assert programs.pick(1000, x, (x,)) is programs.quick
+    assert programs.pick(1001, x, (x,)) is programs.default
+    assert programs.pick(1000, None, (x,)) is programs.quick  # the default backend's: a CPU
+    picked = []
+    jax.jit(lambda v: picked.append(programs.pick(1, v, (v,))) or v)(x)
+    assert picked == [programs.default]
+
+
+def test_a_fit_picks_its_program_by_models_times_rows(monkeypatch):
+    """The fit's rule (:data:`jaxlogreg._dispatch.QUICK_WORK`): a batch of B models of n
+    rows compiles quickly when B n is at most the limit."""
+    X, y, _, _ = _problem(0, False, False)
+    W = jax.device_put(np.random.default_rng(1).integers(0, 3, size=(8, N)).astype(float))
+    picked = []
+    pick = _dispatch.Programs.pick
+
+    def spy(self, work, *args):
+        program = pick(self, work, *args)
+        picked.append((work, program is self.quick))
+        return program
+
+    monkeypatch.setattr(_dispatch.Programs, "pick", spy)
+    for limit in (8 * N, 8 * N - 1):
+        for programs in (_fit._FIT, _fit._FIT_CHECKED):
+            monkeypatch.setattr(programs, "quick_work", limit)
+        jaxlogreg.fit(X, y, weights=W)
+    assert picked == [(8 * N, True), (8 * N, False)]

@@ -251,10 +251,10 @@ def test_vmap_equals_batched_call():
 
 def test_no_retrace_for_new_data_tol_or_max_iter():
     # The program every eager fit of one model on the default device runs.
-    fit_fn = jaxlogreg._fit._program(False, (), (jax.device_put(np.zeros(1)),))
+    n, d = 97, 3  # a shape no other test uses
+    fit_fn = jaxlogreg._fit._program(False, (), (jax.device_put(np.zeros((n, d))),))
     assert hasattr(fit_fn, "_cache_size")
     rng = np.random.default_rng(7)
-    n, d = 97, 3  # a shape no other test uses
 
     def data():
         X = rng.normal(size=(n, d))

@@ -12,6 +12,7 @@ Formulas, conventions and covariance types: the package docstring of
 from __future__ import annotations
 
 import dataclasses
+import math
 import statistics
 from typing import NamedTuple
 
@@ -271,7 +272,7 @@ def inference(
                   status=_validate._as_array("res.status", res.status, jnp.dtype(jnp.int32)))
     if not isinstance(rows, (bool, np.bool_)):
         raise ValueError(f"rows: expected True or False, got {rows!r}")
-    program = _INFERENCE.pick(plan.batch, arrays["X"], arrays)
+    program = _INFERENCE.pick(math.prod(plan.batch) * data.X.shape[-2], data.X, arrays)
     out = program(
         arrays, plan.groups, plan.cov_code, plan.crit, plan.scheme, batch_shape=plan.batch,
         fit_intercept=plan.fit_intercept, chunk_size=plan.chunk, link=plan.link,
@@ -521,7 +522,7 @@ def _statistics(arrays, groups, cov_code, crit, scheme, *, batch_shape, fit_inte
     return {**out, "values_ok": ok}
 
 
-# The statistics' programs: one model's on a CPU compiles quickly
+# The statistics' programs: a small call's on a CPU compiles quickly
 # (jaxlogreg._dispatch.Programs).
 _INFERENCE = _dispatch.Programs(
     _statistics, ("batch_shape", "fit_intercept", "chunk_size", "link", "information",

@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _resample, _validate, solvers
+from .. import _dispatch, _resample, _validate, solvers
 from .._batch import chunked_map
 from .._fit import fit
 from .._inference import inference, variance_inflation_factors
@@ -161,7 +161,7 @@ def run_study(
         reference = None
         if X is not None:
             assert scheme is not None
-            reference = _reference_fit(X, y, scheme, fit_kw, cov_type, level, n, dtype)
+            reference = _reference_fit(X, y, scheme, fit_kw, cov_type, level, n, dtype, batch)
         chunk_kw = dict(fit_kw)
         if reference is not None and reference.status == int(Status.CONVERGED):
             # Every replicate starts from the full-data fit, whatever chunk it falls in, so a
@@ -169,12 +169,12 @@ def run_study(
             chunk_kw["init"] = reference.params
 
         reps = _replicates(num, batch, store, progress, X, y, scheme, generate, chunk_kw,
-                           cov_type)
+                           cov_type, work=num * int(n))
 
         summary = summarize(reps, true_params, level,
                             None if reference is None else reference.params)
         n_train = (reference.n_train if reference is not None else
-                   _train_weight(scheme, first_data[1], dtype) if scheme is not None
+                   _train_weight(scheme, first_data[1], dtype, batch) if scheme is not None
                    else float(n))
         centre = reference.params if reference is not None else true_params
         diagnostics = StudyDiagnostics(
@@ -252,8 +252,9 @@ def _study_data(X, y, generate, true_params, fit_intercept: bool, names):
 
 
 def _reference_fit(X, y, scheme, fit_kw: dict, cov_type: str, level: float, n: int,
-                   dtype) -> StudyReference:
-    """The fit of the whole data set a resampling study compares its replicates with."""
+                   dtype, batch: int) -> StudyReference:
+    """The fit of the whole data set a resampling study compares its replicates with
+    (``batch``: the study's chunk, :func:`_train_weight`)."""
     fit_intercept, alpha = fit_kw["fit_intercept"], fit_kw["alpha"]
     full = fit(X, y, **fit_kw)
     full_inf = inference(full, X, y, cov_type=cov_type, alpha=1.0 - level)
@@ -261,7 +262,7 @@ def _reference_fit(X, y, scheme, fit_kw: dict, cov_type: str, level: float, n: i
     converged = int(full.status) == int(Status.CONVERGED)
     return StudyReference(
         params=full_params, bse=np.asarray(full_inf.bse, np.float64),
-        status=int(full.status), n=int(n), n_train=_train_weight(scheme, y, dtype),
+        status=int(full.status), n=int(n), n_train=_train_weight(scheme, y, dtype, batch),
         vif=np.asarray(variance_inflation_factors(X), np.float64),
         # The spread the replicates should show to first order (the reading's SE/SD).
         bse_sandwich=(sandwich_se(X, y, full_params, fit_intercept)
@@ -270,10 +271,11 @@ def _reference_fit(X, y, scheme, fit_kw: dict, cov_type: str, level: float, n: i
 
 
 def _replicates(num: int, batch: int, store, progress: bool, X, y, scheme, generate,
-                chunk_kw: dict, cov_type: str) -> StudyReplicates:
+                chunk_kw: dict, cov_type: str, work: int) -> StudyReplicates:
     """Every replicate's arrays, chunk by chunk of ``batch``: read from ``store`` where it
-    holds them, else computed (:func:`_run_chunk`) and saved. Each chunk is started before
-    the one before it is fetched and saved, so the device does not wait on the host."""
+    holds them, else computed (:func:`_run_chunk`; ``work``, the study's replicates times
+    rows, chooses how its program compiles) and saved. Each chunk is started before the one
+    before it is fetched and saved, so the device does not wait on the host."""
     starts = list(range(0, num, batch))
     bar = _progress(num, progress)
     pieces = []
@@ -303,7 +305,7 @@ def _replicates(num: int, batch: int, store, progress: bool, X, y, scheme, gener
         computed += 1
         first = max(0, min(s, num - batch))  # the last chunk overlaps, keeping its shape
         try:
-            fetch = _run_chunk(first, batch, X, y, scheme, generate, chunk_kw, cov_type)
+            fetch = _run_chunk(first, batch, X, y, scheme, generate, chunk_kw, cov_type, work)
         except BaseException:
             if pending is not None:  # the chunk before is finished work: keep it
                 finish(*pending)
@@ -318,10 +320,12 @@ def _replicates(num: int, batch: int, store, progress: bool, X, y, scheme, gener
                               for key in REPLICATE_FIELDS})
 
 
-def _train_weight(scheme, y, dtype) -> float:
-    """The training weight of the scheme's replicate 0 on ``y (n,)``: its rows for splits."""
-    window = _resample.window(scheme, 0, 1)
-    return float(jnp.sum(_draw(window, jnp.asarray(y, dtype), False)[0]))
+def _train_weight(scheme, y, dtype, batch: int) -> float:
+    """The training weight of the scheme's replicate 0 on ``y (n,)``: its rows for splits.
+    Drawn by the program that draws a chunk's separated replicates (:func:`_weights_at`,
+    ``batch`` of them), so that a study compiles one draw of its own."""
+    W = _weights_at(scheme, np.zeros(batch, np.int32), jnp.asarray(y, dtype))
+    return float(np.asarray(W)[0].sum())
 
 
 def _separations(X, y, scheme, generate, reps: StudyReplicates, centre, fit_intercept, names,
@@ -341,7 +345,7 @@ def _separations(X, y, scheme, generate, reps: StudyReplicates, centre, fit_inte
         else:
             Xs, ys = X, y
         if scheme is not None:
-            W = np.asarray(_weights_at(scheme, jnp.asarray(padded), jnp.asarray(ys, dtype)))
+            W = np.asarray(_weights_at(scheme, padded, jnp.asarray(ys, dtype)))
         else:
             W = np.ones((batch, np.shape(ys)[-1]))
         Xs, ys = np.asarray(Xs, np.float64), np.asarray(ys, np.float64)
@@ -351,16 +355,27 @@ def _separations(X, y, scheme, generate, reps: StudyReplicates, centre, fit_inte
     return group_separations(found, names, fit_intercept)
 
 
-@jax.jit
-def _weights_at(scheme, index, y):
-    """``(len(index), n)`` training weights of the scheme's replicates ``index``; ``y`` is
-    ``(n,)`` or one row per replicate ``(len(index), n)``."""
+def _weights_of(scheme, index, y):
     return jax.vmap(scheme.weights, in_axes=(0, None if y.ndim == 1 else 0))(index, y)
 
 
-def _run_chunk(first, size, X, y, scheme, generate, fit_kw, cov_type) -> Callable[[], dict]:
-    """Start replicates ``first .. first + size - 1``; returns a function that waits for
-    them and gives their per-replicate arrays (NumPy).
+# A study's draws of replicates by index (one program per count; quickly compiled for a small
+# draw on a CPU, jaxlogreg._dispatch.QUICK_WORK).
+_WEIGHTS_OF = _dispatch.Programs(_weights_of, ())
+
+
+def _weights_at(scheme, index, y) -> jax.Array:
+    """``(len(index), n)`` training weights of the scheme's replicates ``index`` (NumPy
+    ``int32``); ``y`` is ``(n,)`` or one row per replicate ``(len(index), n)``."""
+    args = (scheme, jnp.asarray(index), y)
+    return _WEIGHTS_OF.pick(len(index) * y.shape[-1], y, args)(*args)
+
+
+def _run_chunk(first, size, X, y, scheme, generate, fit_kw, cov_type,
+               work: int) -> Callable[[], dict]:
+    """Start replicates ``first .. first + size - 1`` of a study of ``work`` replicates
+    times rows; returns a function that waits for them and gives their per-replicate arrays
+    (NumPy).
 
     The chunk's weights are drawn once, ``(size, n)``, and shared by the fit, the inference
     and the held-out metrics (memory ``O(size * n)``, the bound of a study chunk). When the
@@ -375,12 +390,13 @@ def _run_chunk(first, size, X, y, scheme, generate, fit_kw, cov_type) -> Callabl
     static, dynamic = _split_settings(fit_kw)
     settings = dict(size=size, generate=generate, fit_kw=static, cov_type=cov_type)
     first = jnp.asarray(first, jnp.int32)
+    args = (first, X, y, scheme, dynamic)
     if rows is _VARIES:  # the width waits for the draw: the metrics are a second program
-        out, X, y, res, held = _chunk_fits(first, X, y, scheme, dynamic, **settings)
+        out, X, y, res, held = _CHUNK_FITS.pick(work, X, args)(*args, **settings)
         piece = {key: np.asarray(v) for key, v in jax.device_get(out).items()}
         piece.update(_held_out_metrics(X, y, res, held, size))
         return lambda: piece
-    out = _chunk_program(first, X, y, scheme, dynamic, scored=scored, rows=rows, **settings)
+    out = _CHUNK_PROGRAM.pick(work, X, args)(*args, scored=scored, rows=rows, **settings)
 
     def fetch() -> dict:
         piece = {key: np.asarray(v) for key, v in jax.device_get(out).items()}
@@ -412,7 +428,6 @@ def _chunk_parts(first, X, y, scheme, dynamic_kw, *, size, generate, fit_kw, cov
 _CHUNK_STATICS = ("size", "generate", "fit_kw", "cov_type")
 
 
-@functools.partial(jax.jit, static_argnames=_CHUNK_STATICS + ("scored", "rows"))
 def _chunk_program(first, X, y, scheme, dynamic_kw, *, scored, rows, **settings) -> dict:
     """One chunk as one program (:func:`_chunk_parts`) with, when ``scored``, the held-out
     metrics over ``rows`` columns (None: every row). ``first`` is traced, so every chunk of
@@ -424,8 +439,13 @@ def _chunk_program(first, X, y, scheme, dynamic_kw, *, scored, rows, **settings)
     return out
 
 
-# The fits of a chunk whose held-out width is read from its draw (:func:`_run_chunk`).
-_chunk_fits = jax.jit(_chunk_parts, static_argnames=_CHUNK_STATICS)
+# The chunk's programs, compiled quickly for a small study on a CPU
+# (jaxlogreg._dispatch.QUICK_STUDY_WORK); the second, the fits of a chunk whose held-out
+# width is read from its draw (:func:`_run_chunk`).
+_CHUNK_PROGRAM = _dispatch.Programs(_chunk_program, _CHUNK_STATICS + ("scored", "rows"),
+                                    quick_work=_dispatch.QUICK_STUDY_WORK)
+_CHUNK_FITS = _dispatch.Programs(_chunk_parts, _CHUNK_STATICS,
+                                 quick_work=_dispatch.QUICK_STUDY_WORK)
 
 
 def _split_settings(fit_kw: dict) -> tuple[tuple, dict]:

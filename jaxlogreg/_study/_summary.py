@@ -22,6 +22,7 @@ import statistics
 from collections.abc import Mapping
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import ndtr
@@ -30,6 +31,9 @@ from .._status import Status
 from ._held_out import _RELIABILITY_BINS
 from ._reading import _reading
 from ._records import StudyDiagnostics, StudyReference, StudyReplicates, StudySummary
+
+# One program (called eagerly, ndtr would compile each of its operations as its own).
+_ndtr = jax.jit(ndtr)
 
 # Per-replicate arrays a study keeps (and writes to replicates.npz): StudyReplicates' fields.
 REPLICATE_FIELDS = tuple(f.name for f in dataclasses.fields(StudyReplicates))
@@ -199,5 +203,5 @@ def summarize(reps: Mapping[str, Any], true_params: np.ndarray, level: float,
 
 def _predicted_flip(t: np.ndarray, se: np.ndarray) -> np.ndarray:
     """``mean_b Phi(-|t_j| / s_bj)`` per coefficient (NaN where ``t_j = 0``)."""
-    vals = np.asarray(ndtr(jnp.asarray(-np.abs(t) / se)), np.float64)
+    vals = np.asarray(_ndtr(jnp.asarray(-np.abs(t) / se)), np.float64)
     return np.where(t != 0, vals.mean(axis=0), np.nan)
