@@ -365,8 +365,8 @@ _WEIGHTS_OF = _dispatch.Programs(_weights_of, ())
 
 
 def _weights_at(scheme, index, y) -> jax.Array:
-    """``(len(index), n)`` training weights of the scheme's replicates ``index`` (NumPy
-    ``int32``); ``y`` is ``(n,)`` or one row per replicate ``(len(index), n)``."""
+    """``(len(index), n)`` training weights of the scheme's replicates ``index`` (an
+    ``int32`` array); ``y`` is ``(n,)`` or one row per replicate ``(len(index), n)``."""
     args = (scheme, jnp.asarray(index), y)
     return _WEIGHTS_OF.pick(len(index) * y.shape[-1], y, args)(*args)
 
