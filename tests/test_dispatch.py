@@ -143,20 +143,12 @@ def test_small_eager_calls_on_a_cpu_compile_quickly():
 
 def test_a_fit_picks_its_program_by_models_times_rows(monkeypatch):
     """The fit's rule (:data:`jaxlogreg._dispatch.QUICK_WORK`): a batch of B models of n
-    rows compiles quickly when B n is at most the limit."""
-    X, y, _, _ = _problem(0, False, False)
-    W = jax.device_put(np.random.default_rng(1).integers(0, 3, size=(8, N)).astype(float))
-    picked = []
-    pick = _dispatch.Programs.pick
-
-    def spy(self, work, *args):
-        program = pick(self, work, *args)
-        picked.append((work, program is self.quick))
-        return program
-
-    monkeypatch.setattr(_dispatch.Programs, "pick", spy)
-    for limit in (8 * N, 8 * N - 1):
-        for programs in (_fit._FIT, _fit._FIT_CHECKED):
-            monkeypatch.setattr(programs, "quick_work", limit)
-        jaxlogreg.fit(X, y, weights=W)
-    assert picked == [(8 * N, True), (8 * N, False)]
+    rows compiles quickly when B n is at most the limit, with or without the value checks
+    in its program (:func:`jaxlogreg._fit._program`, which every eager fit calls)."""
+    X = jax.device_put(np.zeros((N, D)))
+    for checked, programs in ((True, _fit._FIT), (False, _fit._FIT_CHECKED)):
+        monkeypatch.setattr(programs, "quick_work", 8 * N)
+        assert _fit._program(checked, (8,), (X,)) is programs.quick
+        assert _fit._program(checked, (2, 4), (X,)) is programs.quick
+        assert _fit._program(checked, (9,), (X,)) is programs.default
+        assert _fit._program(checked, (), (X,)) is programs.quick  # one model
