@@ -8,26 +8,27 @@ the held-out rows alone, gathered per replicate into ``(B, rows)`` with padding 
 
 from __future__ import annotations
 
-import functools
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _metrics
+from .. import _dispatch, _metrics
 
 # Bins of each replicate's reliability curve.
 _RELIABILITY_BINS = 10
 
 
-def _held_out_metrics(X, y, res, held, size) -> dict:
+def _held_out_metrics(X, y, res, held, size, work: int | None = None) -> dict:
     """Held-out log loss, Brier score, AUC, calibration and reliability of each replicate
     (NaN without a held-out part), as NumPy arrays: one compiled program
-    (:func:`_metrics_program`) and one transfer of its results."""
+    (:func:`_metrics_of`) and one transfer of its results. ``work``, the study's
+    replicates times rows, chooses how the program compiles
+    (:class:`jaxlogreg._dispatch.Programs`; None: XLA's defaults)."""
     if held is None:
         return _no_metrics(size)
-    metrics = _metrics_program(X, y, res.params, held, fit_intercept=res.fit_intercept,
-                               rows=_held_out_columns(held))
+    args = (X, y, res.params, held)
+    program = _METRICS.default if work is None else _METRICS.pick(work, X, args)
+    metrics = program(*args, fit_intercept=res.fit_intercept, rows=_held_out_columns(held))
     return {key: np.asarray(value) for key, value in jax.device_get(metrics).items()}
 
 
@@ -41,8 +42,7 @@ def _no_metrics(size: int) -> dict:
                 reliability_weight=np.zeros_like(bins))
 
 
-@functools.partial(jax.jit, static_argnames=("fit_intercept", "rows"))
-def _metrics_program(X, y, params, held, *, fit_intercept, rows):
+def _metrics_of(X, y, params, held, *, fit_intercept, rows):
     """The held-out metrics of a chunk of replicates with parameters ``params (B, k)``
     and held-out weights ``held (B, n)``, as a dict of ``(B,)`` and ``(B, bins)`` arrays.
 
@@ -70,6 +70,14 @@ def _metrics_program(X, y, params, held, *, fit_intercept, rows):
         reliability_observed=curve.fraction_positive,
         reliability_weight=curve.weight,
     )
+
+
+# The metrics as a program of their own (a chunk whose held-out width is read from its
+# draw), compiled quickly for a small study on a CPU (jaxlogreg._dispatch.QUICK_STUDY_WORK);
+# _metrics_program is the default one, which a chunk's program calls under its own trace.
+_METRICS = _dispatch.Programs(_metrics_of, ("fit_intercept", "rows"),
+                              quick_work=_dispatch.QUICK_STUDY_WORK)
+_metrics_program = _METRICS.default
 
 
 def _held_out_columns(held) -> int | None:

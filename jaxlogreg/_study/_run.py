@@ -394,7 +394,7 @@ def _run_chunk(first, size, X, y, scheme, generate, fit_kw, cov_type,
     if rows is _VARIES:  # the width waits for the draw: the metrics are a second program
         out, X, y, res, held = _CHUNK_FITS.pick(work, X, args)(*args, **settings)
         piece = {key: np.asarray(v) for key, v in jax.device_get(out).items()}
-        piece.update(_held_out_metrics(X, y, res, held, size))
+        piece.update(_held_out_metrics(X, y, res, held, size, work))
         return lambda: piece
     out = _CHUNK_PROGRAM.pick(work, X, args)(*args, scored=scored, rows=rows, **settings)
 
