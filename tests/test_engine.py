@@ -312,8 +312,8 @@ def test_resampling_batches_of_one_bucket_share_the_fit_program(monkeypatch):
     key = jax.random.key(7)
 
     def programs():
-        return sum(p._cache_size() for programs in (_fit._FIT, _fit._FIT_CHECKED)
-                   for p in (programs.default, programs.quick))
+        return sum(p._cache_size() for pair in (_fit._FIT, _fit._FIT_CHECKED)
+                   for p in (pair.default, pair.quick))
 
     first = jaxlogreg.fit(X, y, weights=jaxlogreg.Splits(key, 40), chunk_size=16)
     before = programs()
